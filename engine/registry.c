@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* registry.c — actor type registration: validates the handler table, hashes
+ * it by type id, and publishes the entry for lock-free lookups. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "err.h"
+#include "registry.h"
+
+#define REGISTRY_CAP 4096 /* power of two */
+
+/* Each slot is written once, under registry_lock, with a release store that
+ * publishes the fully built type_rec; registry_find pairs with an acquire
+ * load, so a reader that sees the pointer sees the whole record. */
+static _Atomic(struct type_rec *) registry[REGISTRY_CAP];
+static size_t registry_count;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t name_hash(const char *name)
+{
+    return (size_t)XXH3_64bits(name, strlen(name));
+}
+
+const struct type_rec *registry_find(const char *name)
+{
+    for (size_t i = name_hash(name) & (REGISTRY_CAP - 1);; i = (i + 1) & (REGISTRY_CAP - 1)) {
+        struct type_rec *r = atomic_load_explicit(&registry[i], memory_order_acquire);
+        if (!r)
+            return NULL;
+        if (strcmp(r->type->name, name) == 0)
+            return r;
+    }
+}
+
+static uint32_t table_size_for(size_t n)
+{
+    uint32_t size = 4;
+    while (size < 2 * n)
+        size <<= 1;
+    return size;
+}
+
+/* Resolves each row's id and fills the hash table; refuses duplicates. */
+static int build_table(const ts_actor_type *t, struct type_rec *r)
+{
+    size_t n = 0;
+    while (t->handlers && t->handlers[n].fn)
+        n++;
+    r->mask = table_size_for(n) - 1;
+    r->table = calloc((size_t)r->mask + 1, sizeof(*r->table));
+    if (!r->table)
+        return err_set(-ENOMEM, "out of memory");
+    for (size_t k = 0; k < n; k++) {
+        const ts_handler_entry *e = &t->handlers[k];
+        uint64_t id = e->type_id;
+        if (e->type_name) {
+            int rc = ts_register_msg_type(e->type_name, &id);
+            if (rc < 0)
+                return rc;
+            if (e->type_id && e->type_id != id)
+                return err_set(-EINVAL, "actor type '%s': row '%s' names id %016llx, its name hashes to %016llx",
+                               t->name, e->type_name, (unsigned long long)e->type_id,
+                               (unsigned long long)id);
+        }
+        uint32_t i = (uint32_t)id & r->mask;
+        while (r->table[i].fn && r->table[i].id != id)
+            i = (i + 1) & r->mask;
+        if (r->table[i].fn)
+            return err_set(-EEXIST, "actor type '%s': two handlers for message type %016llx",
+                           t->name, (unsigned long long)id);
+        r->table[i] = (struct handler_slot){.id = id, .fn = e->fn};
+    }
+    return 0;
+}
+
+static int insert_locked(const ts_actor_type *t)
+{
+    size_t i = name_hash(t->name) & (REGISTRY_CAP - 1);
+    for (struct type_rec *r; (r = atomic_load_explicit(&registry[i], memory_order_relaxed));
+         i = (i + 1) & (REGISTRY_CAP - 1)) {
+        if (strcmp(r->type->name, t->name) == 0)
+            return r->type == t ? 0
+                                : err_set(-EEXIST, "another actor type is registered as '%s'", t->name);
+    }
+    if (registry_count + 1 >= REGISTRY_CAP / 2)
+        return err_set(-ENOSPC, "actor type registry is full (%zu types)", registry_count);
+    struct type_rec *r = calloc(1, sizeof(*r));
+    if (!r)
+        return err_set(-ENOMEM, "out of memory");
+    r->type = t;
+    int rc = build_table(t, r);
+    if (rc < 0) {
+        free(r->table);
+        free(r);
+        return rc;
+    }
+    atomic_store_explicit(&registry[i], r, memory_order_release); /* pairs with registry_find */
+    registry_count++;
+    return 0;
+}
+
+int ts_register_actor_type(const ts_actor_type *type)
+{
+    if (!type || !type->name || !*type->name)
+        return err_set(-EINVAL, "ts_register_actor_type: NULL type or empty name");
+    pthread_mutex_lock(&registry_lock);
+    int rc = insert_locked(type);
+    pthread_mutex_unlock(&registry_lock);
+    return rc;
+}

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * thespis.h — the public API of the thespis actor engine.
+ *
+ * Actors have opaque addresses and only exchange messages. Code outside any
+ * actor talks to them through a ts_system with ts_tell, ts_ask and ts_listen;
+ * code inside an actor uses the ts_ctx handed to its handlers.
+ *
+ * Conventions (the same for every function in this header):
+ *  - int functions return 0 (or a count where documented) on success and a
+ *    negative errno on failure; ts_last_error() then describes the failure in
+ *    words, for humans.
+ *  - Nothing here calls exit() or abort() on bad input.
+ *  - Constructors take an out-pointer; destructors accept NULL.
+ */
+#ifndef THESPIS_THESPIS_H
+#define THESPIS_THESPIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <thespis/export.h>
+#include <thespis/log.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Addresses                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An actor's address: 64 opaque bits, {node 16 | shard 8 | slot 24 | gen 16}.
+ * Routing is arithmetic on these fields. The generation changes every time a
+ * slot is reused, so an address outlives its actor safely: messages to it
+ * become dead letters, never deliveries to a newer actor. Generation 0 is
+ * never issued, so TS_ADDR_NONE (0) is never a valid address.
+ * Addresses are plain values: copy them into message payloads freely.
+ */
+typedef uint64_t ts_addr;
+
+#define TS_ADDR_NONE ((ts_addr)0)
+
+#define TS_ADDR_GEN_BITS 16
+#define TS_ADDR_SLOT_BITS 24
+#define TS_ADDR_SHARD_BITS 8
+#define TS_ADDR_NODE_BITS 16
+
+#define TS_ADDR_GEN_SHIFT 0
+#define TS_ADDR_SLOT_SHIFT 16
+#define TS_ADDR_SHARD_SHIFT 40
+#define TS_ADDR_NODE_SHIFT 48
+
+#define TS_ADDR_MAX_SLOT ((UINT32_C(1) << TS_ADDR_SLOT_BITS) - 1)
+
+/* Builds an address from its fields; each field is truncated to its width. */
+static inline ts_addr ts_addr_make(uint16_t node, uint8_t shard, uint32_t slot,
+                                   uint16_t gen)
+{
+    return ((ts_addr)node << TS_ADDR_NODE_SHIFT) |
+           ((ts_addr)shard << TS_ADDR_SHARD_SHIFT) |
+           ((ts_addr)(slot & TS_ADDR_MAX_SLOT) << TS_ADDR_SLOT_SHIFT) |
+           ((ts_addr)gen << TS_ADDR_GEN_SHIFT);
+}
+static inline uint16_t ts_addr_node(ts_addr a) { return (uint16_t)(a >> TS_ADDR_NODE_SHIFT); }
+static inline uint8_t ts_addr_shard(ts_addr a) { return (uint8_t)(a >> TS_ADDR_SHARD_SHIFT); }
+static inline uint32_t ts_addr_slot(ts_addr a)
+{
+    return (uint32_t)(a >> TS_ADDR_SLOT_SHIFT) & TS_ADDR_MAX_SLOT;
+}
+static inline uint16_t ts_addr_gen(ts_addr a) { return (uint16_t)(a >> TS_ADDR_GEN_SHIFT); }
+
+/* Formats an address as "node.shard.slot.gen" into buf (at least 32 bytes).
+ * Returns buf. */
+TS_API char *ts_addr_format(ts_addr a, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Messages and their type ids                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A message: this envelope followed directly by len payload bytes. Payloads
+ * are position-independent bytes (no pointers): they cross threads,
+ * processes and hosts unchanged. A message handed to a handler lives until
+ * the handler returns; one returned by ts_ask/ts_listen is the caller's and
+ * is freed with ts_msg_free().
+ */
+typedef struct ts_msg {
+    ts_addr dst;    /* the actor it was sent to */
+    ts_addr src;    /* the actor (or external client) that sent it */
+    uint64_t type;  /* type id: ts_type_id() of the type's name */
+    uint32_t len;   /* payload bytes that follow the envelope */
+    uint32_t flags; /* TS_MSG_F_* */
+} ts_msg;
+
+TS_STATIC_ASSERT(sizeof(ts_msg) == 32, "ts_msg envelope is 32 bytes");
+
+/* The message's payload bytes (len of them, 8-byte aligned). */
+static inline const void *ts_msg_data(const ts_msg *m) { return (const void *)(m + 1); }
+
+/* Frees a message returned by ts_ask or ts_listen. NULL is fine. */
+TS_API void ts_msg_free(ts_msg *m);
+
+/* Type id of a message type name: XXH3-64 of the name's bytes. Every process,
+ * host and code image computes the same id without a registry. */
+TS_API uint64_t ts_type_id(const char *name);
+
+/*
+ * Registers a message type name and returns its id in *id (may be NULL).
+ * Registering the same name twice is fine. Errors:
+ *   -EINVAL  name is NULL or empty
+ *   -EEXIST  another registered name hashes to the same id (a collision)
+ * Handler tables register their names through this, so a collision between
+ * two types an engine knows about is an error at registration time.
+ */
+TS_API int ts_register_msg_type(const char *name, uint64_t *id);
+
+/* ------------------------------------------------------------------------ */
+/* Actor types                                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ts_ctx ts_ctx;       /* handed to handlers: who am I, who sent this */
+typedef struct ts_system ts_system; /* one actor system, seen from outside */
+
+/* A message handler. Returns 0, or a negative errno to report a failure:
+ * the actor is then restarted and the message redelivered once; a second
+ * failure on the same message sends Poison to its sender. */
+typedef int (*ts_handler)(ts_ctx *ctx, void *state, const ts_msg *msg);
+
+/* One row of a handler table. Give the message type by name (its id is then
+ * ts_type_id(name), and the name is registered) or by id with a NULL name.
+ * A table ends with a row whose fn is NULL. */
+typedef struct ts_handler_entry {
+    const char *type_name;
+    uint64_t type_id;
+    ts_handler fn;
+} ts_handler_entry;
+
+#define TS_ON(name, handler) {(name), 0, (handler)}
+#define TS_ON_ID(id, handler) {NULL, (id), (handler)}
+#define TS_HANDLERS_END {NULL, 0, NULL}
+
+typedef struct ts_actor_type {
+    const char *name;   /* "examples.Hello": unique in the process */
+    size_t state_size;  /* bytes of zeroed state handed to every call */
+    /* Called once when the actor starts (and again after a restart) with the
+     * argument given to ts_create. Non-zero return: creation failed, the
+     * actor never runs, and messages already sent to it come back to their
+     * senders as Poison. May be NULL. */
+    int (*init)(ts_ctx *ctx, void *state, const void *arg, size_t len);
+    /* Called when the actor exits or before a restart. May be NULL. */
+    void (*fini)(ts_ctx *ctx, void *state);
+    const ts_handler_entry *handlers; /* may be NULL */
+    /* Gets every message the table does not name, system messages included
+     * (like Thespian's receiveUnrecognizedMessage). May be NULL: such
+     * messages are then ignored. */
+    ts_handler fallback;
+} ts_actor_type;
+
+/*
+ * Registers an actor type for every system of this process. The struct must
+ * outlive the process's systems (a static const is the usual choice).
+ * Registering the same struct twice is fine. Errors:
+ *   -EINVAL  NULL type or empty name
+ *   -EEXIST  another type has that name; or two rows of the handler table
+ *            have the same type id; or a row's name collides with another
+ *            registered message type name
+ *   -ENOSPC  the registry is full
+ */
+TS_API int ts_register_actor_type(const ts_actor_type *type);
+
+/* ------------------------------------------------------------------------ */
+/* Systems                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum ts_base {
+    TS_BASE_SIMPLE = 0, /* no threads: actors run inside ts_ask/ts_listen/ts_run */
+    TS_BASE_PINNED,     /* one process, one pinned shard thread per core */
+    TS_BASE_MULTIPROC,  /* an admin process and one process per shard */
+} ts_base;
+
+#define TS_DEFAULT_MAX_MSG_SIZE ((size_t)64 << 20)
+
+typedef struct ts_config {
+    ts_base base;
+    uint16_t node_id;    /* this node's id in addresses; default 0 */
+    size_t max_msg_size; /* payload limit; default TS_DEFAULT_MAX_MSG_SIZE */
+    ts_log_config log;   /* where log records go; see thespis/log.h */
+} ts_config;
+
+/* Fills *cfg with the defaults: simple base, node 0, 64 MiB messages,
+ * log level warning to stderr in text. */
+TS_API void ts_config_init(ts_config *cfg);
+
+/* Parses a base name ("simple", "pinned", "multiproc") into *out.
+ * Returns 0 or -EINVAL. */
+TS_API int ts_base_parse(const char *name, ts_base *out);
+
+/* The name of a base ("simple", ...), or "?" for an unknown value. */
+TS_API const char *ts_base_name(ts_base base);
+
+/*
+ * Opens an actor system. cfg may be NULL for the defaults. Errors:
+ *   -EINVAL      bad configuration (log file and sink mismatch, bad level...)
+ *   -EOPNOTSUPP  the base is not available in this build
+ *   -ENOMEM, or the errno of opening the log file
+ */
+TS_API int ts_system_open(const ts_config *cfg, ts_system **out);
+
+/*
+ * Asks every actor to exit (ExitRequest, recursively) and waits until they
+ * have; after it, every call on sys but ts_system_close and the read-only
+ * queries returns -ESHUTDOWN. Calling it twice is fine.
+ */
+TS_API int ts_system_shutdown(ts_system *sys);
+
+/* Shuts down if needed and frees the system. NULL is fine. */
+TS_API void ts_system_close(ts_system *sys);
+
+/* Counters of a system, for tests and status. */
+typedef struct ts_system_stats {
+    uint64_t delivered;        /* messages handed to handlers */
+    uint64_t actors_created;
+    uint64_t actors_exited;
+    uint64_t actors_live;
+    uint64_t restarts;         /* actor restarts after a failure */
+    uint64_t poisoned;         /* Poison messages sent */
+    uint64_t dead_letters;     /* messages to actors that are gone */
+    uint64_t dead_letters_dropped; /* ... of which no handler took */
+    uint64_t timers_pending;
+} ts_system_stats;
+
+/* Copies the system's counters into *out. Returns 0 or -EINVAL. */
+TS_API int ts_system_stats_get(ts_system *sys, ts_system_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Creating actors                                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ts_create_opts {
+    const void *arg;     /* copied; handed to init (again after a restart) */
+    size_t arg_len;
+    /* If set: the global name of the actor. When an actor of that name is
+     * alive, its address is returned and nothing is created. */
+    const char *global_name;
+} ts_create_opts;
+
+/*
+ * Creates an actor of a registered type from inside a handler; the new actor
+ * is a child of the calling actor (it gets ChildExited when the child exits).
+ * Returns at once with the address in *out: messages sent to it before it
+ * has started are delivered, in order, once it has. opts may be NULL.
+ * Errors:
+ *   -EINVAL   NULL ctx, out or type name
+ *   -ENOENT   no actor type of that name is registered
+ *   -EMSGSIZE the argument is larger than the maximum message size
+ *   -ENOSPC   no free slot left on the shard
+ *   -ESHUTDOWN the system is shut down
+ */
+TS_API int ts_create(ts_ctx *ctx, const char *type_name, const ts_create_opts *opts,
+                     ts_addr *out);
+
+/* ts_create from outside any actor: the actor has no parent actor. Same
+ * errors as ts_create. */
+TS_API int ts_system_create(ts_system *sys, const char *type_name,
+                            const ts_create_opts *opts, ts_addr *out);
+
+/* ------------------------------------------------------------------------ */
+/* Inside a handler                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* The running actor's own address. */
+TS_API ts_addr ts_self(const ts_ctx *ctx);
+
+/* The sender of the message being handled (TS_ADDR_NONE inside init/fini). */
+TS_API ts_addr ts_sender(const ts_ctx *ctx);
+
+/* The system the actor runs in (for logging and counters). */
+TS_API ts_system *ts_ctx_system(const ts_ctx *ctx);
+
+/*
+ * Sends a message; the payload is copied before the call returns. Messages
+ * from one actor to another arrive in the order they were sent. A message to
+ * an actor that is gone becomes a DeadLetter (that is not an error here).
+ * Errors:
+ *   -EINVAL    NULL ctx, invalid destination (TS_ADDR_NONE, a slot or shard
+ *              this system never has), or NULL payload with len > 0
+ *   -EMSGSIZE  len is above the system's maximum message size
+ *   -ESHUTDOWN the system is shut down
+ */
+TS_API int ts_send(ts_ctx *ctx, ts_addr dst, uint64_t type, const void *payload,
+                   size_t len);
+
+/* Replies to the sender of the message being handled: ts_send to
+ * ts_sender(ctx). Same errors. */
+TS_API int ts_reply(ts_ctx *ctx, uint64_t type, const void *payload, size_t len);
+
+/*
+ * Sends the calling actor a Wakeup message carrying payload after at least
+ * ns nanoseconds. Timers die with their actor: an actor that exits gets no
+ * Wakeup and no dead letter is made. Errors: -EINVAL, -EMSGSIZE, -ESHUTDOWN,
+ * -ENOMEM.
+ */
+TS_API int ts_wakeup_after(ts_ctx *ctx, uint64_t ns, const void *payload, size_t len);
+
+/*
+ * Makes the calling actor the system's dead-letter handler (start = true):
+ * every message to an actor that is gone comes to it as DeadLetter. A later
+ * registration replaces this one; start = false resigns if the caller is the
+ * current handler. Without a handler, dead letters are counted and dropped.
+ */
+TS_API int ts_handle_dead_letters(ts_ctx *ctx, bool start);
+
+/* Asks the calling actor to exit once the current handler returns: the same
+ * as receiving ExitRequest, without running its handler. */
+TS_API int ts_exit_self(ts_ctx *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Outside any actor                                                         */
+/* ------------------------------------------------------------------------ */
+
+#define TS_FOREVER UINT64_MAX
+
+/*
+ * Sends a message from outside; replies come to this caller's mailbox and
+ * are read with ts_listen. Errors: as ts_send.
+ */
+TS_API int ts_tell(ts_system *sys, ts_addr dst, uint64_t type, const void *payload,
+                   size_t len);
+
+/*
+ * Sends a message and waits for the next message that arrives in the
+ * caller's mailbox, whoever sends it (as in Thespian: it may come from a
+ * third actor, or be a Poison). On success *reply is the caller's; free it
+ * with ts_msg_free. timeout_ns is relative; TS_FOREVER waits without limit.
+ * Errors: those of ts_tell, and
+ *   -EINVAL     NULL reply, or timeout_ns == 0
+ *   -ETIMEDOUT  nothing arrived in time
+ *   -EDEADLK    called from inside a handler of the same system
+ */
+TS_API int ts_ask(ts_system *sys, ts_addr dst, uint64_t type, const void *payload,
+                  size_t len, uint64_t timeout_ns, ts_msg **reply);
+
+/* Waits for the next message in the caller's mailbox. Same errors as ts_ask
+ * (without those of sending). */
+TS_API int ts_listen(ts_system *sys, uint64_t timeout_ns, ts_msg **reply);
+
+/*
+ * On the simple base, runs actors and timers until there is nothing left to
+ * do (returns 0) or timeout_ns passes with timers still pending (returns
+ * -ETIMEDOUT). Errors: -EINVAL, -ESHUTDOWN, -EDEADLK.
+ */
+TS_API int ts_run(ts_system *sys, uint64_t timeout_ns);
+
+/* The address of this caller's mailbox (the src of its tells and asks). */
+TS_API ts_addr ts_system_client_addr(ts_system *sys);
+
+/* Makes the actor at addr the dead-letter handler, as ts_handle_dead_letters
+ * does from inside; TS_ADDR_NONE removes the handler. */
+TS_API int ts_system_set_dead_letter_handler(ts_system *sys, ts_addr addr);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A human-readable description of the last failure of a ts_ call made by
+ * this thread ("ts_create: no actor type named 'x'"). Never NULL. */
+TS_API const char *ts_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* THESPIS_THESPIS_H */

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* sysmsg_fuzz.c — fuzz target for the system message decoders. The first
+ * input byte picks the decoder, the rest is the payload. A decoder must
+ * either refuse the payload or return views that lie inside it. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <thespis/sysmsg.h>
+
+#include "fuzz.h"
+
+static int inside(const void *p, size_t len, const unsigned char *lo, size_t span)
+{
+    const unsigned char *c = p;
+    return c >= lo && len <= span && c + len <= lo + span;
+}
+
+static void check(const ts_msg *m)
+{
+    const unsigned char *lo = ts_msg_data(m);
+    ts_child_exited ce;
+    ts_poison ps;
+    ts_dead_letter dl;
+    switch (m->type) {
+    case TS_MSG_CHILD_EXITED:
+        if (ts_child_exited_decode(m, &ce) == 0 && m->len != 16)
+            __builtin_trap();
+        break;
+    case TS_MSG_POISON:
+        if (ts_poison_decode(m, &ps) == 0 &&
+            (!inside(ps.original, ps.original_len, lo, m->len) ||
+             !inside(ps.reason_text, ps.reason_text_len + 1, lo, m->len) ||
+             ps.reason_text[ps.reason_text_len] != '\0'))
+            __builtin_trap();
+        break;
+    default:
+        if (ts_dead_letter_decode(m, &dl) == 0 && !inside(dl.original, dl.original_len, lo, m->len))
+            __builtin_trap();
+        break;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const uint64_t types[] = {TS_MSG_CHILD_EXITED, TS_MSG_POISON, TS_MSG_DEAD_LETTER};
+    if (size < 1)
+        return 0;
+    /* Exactly sized, so ASan sees any read past the payload. */
+    ts_msg *m = malloc(sizeof(*m) + size - 1);
+    if (!m)
+        return 0;
+    memset(m, 0, sizeof(*m));
+    m->type = types[data[0] % 3];
+    m->len = (uint32_t)(size - 1);
+    memcpy(m + 1, data + 1, size - 1);
+    check(m);
+    free(m);
+    return 0;
+}
