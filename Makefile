@@ -8,7 +8,7 @@ all: build
 
 help:
 	@echo "make demo        install what is missing, build, run the examples and a perf summary"
-	@echo "make test        build and run every test suite, also under ASan+UBSan"
+	@echo "make test        build and run every test suite, also under ASan+UBSan and TSan"
 	@echo "make test-quick  the fast suite in the optimised build only"
 	@echo "make build       configure and build $(BUILD)/"
 	@echo "make clean       remove build directories"

@@ -170,7 +170,7 @@ void shard_dispatch(struct shard *sh, ts_msg *m)
     struct actor *a = shard_lookup(sh, m->dst);
     if (!a || ts_addr_node(m->dst) != sh->node) {
         if (m->flags & MSGF_POISON_ON_DELIVERY)
-            poison_back(sh, m, -ECHILD, "the actor's creation failed");
+            poison_back(sh, m, -(int)(m->flags & MSGF_ERRNO_MASK), "the actor's init failed");
         else
             dead_letter(sh, m);
         return;

@@ -89,10 +89,14 @@ static void format_line(char *buf, size_t cap, const struct logger *lg,
     gmtime_r(&sec, &tm);
     size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + n, sizeof(when) - n, ".%03uZ", (unsigned)(r->time_ns / 1000000u % 1000u));
-    ts_addr_format(r->actor, addr, sizeof(addr));
+    if (r->actor)
+        ts_addr_format(r->actor, addr, sizeof(addr));
+    else
+        snprintf(addr, sizeof(addr), "system");
     if (lg->cfg.format == TS_LOG_FORMAT_TEXT) {
-        snprintf(buf, cap, "%s %-7s [%s %s]%s%s %s\n", when, ts_log_level_name(r->level), addr,
-                 r->actor_type, r->id ? " " : "", r->id ? r->id : "", r->text);
+        snprintf(buf, cap, "%s %-7s [%s%s%s]%s%s %s\n", when, ts_log_level_name(r->level), addr,
+                 *r->actor_type ? " " : "", r->actor_type, r->id ? " " : "", r->id ? r->id : "",
+                 r->text);
         return;
     }
     size_t off = (size_t)snprintf(buf, cap, "{\"time\":\"%s\",\"level\":\"%s\",\"actor\":\"%s\",\"type\":\"",

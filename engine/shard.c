@@ -251,11 +251,18 @@ void actor_begin_exit(struct shard *sh, struct actor *a, ts_addr self)
         actor_finish(sh, a, 0);
 }
 
-/* Every message already queued for a failed actor comes back as Poison. */
+struct poison_mark {
+    ts_addr dst;
+    int err; /* positive errno init returned */
+};
+
+/* Every message already queued for a failed actor comes back as Poison,
+ * carrying the errno its init returned. */
 static void mark_poison(ts_msg *m, void *arg)
 {
-    if (m->dst == *(ts_addr *)arg)
-        m->flags |= MSGF_POISON_ON_DELIVERY;
+    const struct poison_mark *pm = arg;
+    if (m->dst == pm->dst)
+        m->flags |= MSGF_POISON_ON_DELIVERY | ((uint32_t)pm->err & MSGF_ERRNO_MASK);
 }
 
 void actor_start(struct shard *sh, struct actor *a, const ts_msg *start)
@@ -273,11 +280,13 @@ void actor_start(struct shard *sh, struct actor *a, const ts_msg *start)
         a->state = ACTOR_LIVE;
         return;
     }
-    rc = rc < 0 ? rc : -ECANCELED;
+    if (rc > 0 || -rc > (int)MSGF_ERRNO_MASK)
+        rc = -ECANCELED; /* not an errno: say so plainly */
     system_log(sh->sys, TS_LOG_WARNING, "TS-INIT-FAIL", start->dst, t->name,
                "init failed (%s); messages sent to it come back as Poison", strerror(-rc));
     ts_addr self = start->dst;
-    mailq_foreach(&sh->runq, mark_poison, &self);
+    struct poison_mark pm = {.dst = self, .err = -rc};
+    mailq_foreach(&sh->runq, mark_poison, &pm);
     struct ctx_pair p = {.sh = sh, .from = self};
     addrset_foreach(&a->children, send_exit_request, &p);
     actor_finish(sh, a, rc);

@@ -25,7 +25,8 @@ enum actor_state {
 
 /* Internal message flags, above any public TS_MSG_F_* bit. */
 #define MSGF_START (UINT32_C(1) << 31)            /* construct the actor at dst */
-#define MSGF_POISON_ON_DELIVERY (UINT32_C(1) << 30) /* dst's creation failed */
+#define MSGF_POISON_ON_DELIVERY (UINT32_C(1) << 30) /* dst's creation failed... */
+#define MSGF_ERRNO_MASK UINT32_C(0xfff)              /* ...with this errno */
 
 struct timer {
     struct th_node node;

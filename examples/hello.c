@@ -117,7 +117,7 @@ int main(int argc, char **argv)
         /* ts_ask returns whatever arrives first: a Poison, for instance. */
         const char *name = ts_sysmsg_name(reply->type);
         fprintf(stderr, "hello: unexpected reply %s (type 0x%016" PRIx64 ")\n",
-                name ? name : "", reply->type);
+                name ? name : "(not a system message)", reply->type);
         ts_msg_free(reply);
         err = -EBADMSG;
         goto out;

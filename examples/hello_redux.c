@@ -173,7 +173,7 @@ static int greet(ts_system *sys, ts_addr hello)
     if (reply->type != ts_type_id(MSG_GREETING) || greeting_read(reply, &g) != 0) {
         const char *name = ts_sysmsg_name(reply->type);
         fprintf(stderr, "hello_redux: unexpected reply %s (type 0x%016" PRIx64 ")\n",
-                name ? name : "", reply->type);
+                name ? name : "(not a system message)", reply->type);
         ts_msg_free(reply);
         return -EBADMSG;
     }

@@ -140,7 +140,7 @@ static int ask_and_print(ts_system *sys, ts_addr dst, const char *type, const ch
         /* ts_ask returns whatever arrives first: a Poison, for instance. */
         const char *name = ts_sysmsg_name(reply->type);
         fprintf(stderr, "hellogoodbye: unexpected reply %s (type 0x%016" PRIx64 ")\n",
-                name ? name : "", reply->type);
+                name ? name : "(not a system message)", reply->type);
         ts_msg_free(reply);
         return -EBADMSG;
     }

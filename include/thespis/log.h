@@ -37,7 +37,7 @@ typedef enum ts_log_sink {
 } ts_log_sink;
 
 typedef enum ts_log_format {
-    TS_LOG_FORMAT_TEXT = 0, /* "2026-11-23T18:49:46.123Z WARNING [0.0.5.1 examples.Hello] text" */
+    TS_LOG_FORMAT_TEXT = 0, /* "2026-11-23T18:49:46.123Z warning [0.0.5.1 examples.Hello] TS-ID text" */
     TS_LOG_FORMAT_JSON,     /* one JSON object per line */
 } ts_log_format;
 

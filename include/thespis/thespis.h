@@ -125,8 +125,11 @@ typedef struct ts_ctx ts_ctx;       /* handed to handlers: who am I, who sent th
 typedef struct ts_system ts_system; /* one actor system, seen from outside */
 
 /* A message handler. Returns 0, or a negative errno to report a failure:
- * the actor is then restarted and the message redelivered once; a second
- * failure on the same message sends Poison to its sender. */
+ * the actor is then restarted (fini, state zeroed, init with its original
+ * argument) and the message redelivered once; a second failure on the same
+ * message sends Poison to its sender and restarts the actor again, which
+ * then goes on with its next message. A failure is never seen by the
+ * sender unless it happens twice on one message. */
 typedef int (*ts_handler)(ts_ctx *ctx, void *state, const ts_msg *msg);
 
 /* One row of a handler table. Give the message type by name (its id is then
@@ -146,9 +149,10 @@ typedef struct ts_actor_type {
     const char *name;   /* "examples.Hello": unique in the process */
     size_t state_size;  /* bytes of zeroed state handed to every call */
     /* Called once when the actor starts (and again after a restart) with the
-     * argument given to ts_create. Non-zero return: creation failed, the
-     * actor never runs, and messages already sent to it come back to their
-     * senders as Poison. May be NULL. */
+     * argument given to ts_create. A negative errno: creation failed, the
+     * actor never runs, messages already sent to it come back to their
+     * senders as Poison with that errno as reason, and the parent gets
+     * ChildExited with it as status. May be NULL. */
     int (*init)(ts_ctx *ctx, void *state, const void *arg, size_t len);
     /* Called when the actor exits or before a restart. May be NULL. */
     void (*fini)(ts_ctx *ctx, void *state);
