@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+// common_actors.cc — actors many scenarios use:
+//   test.common.Echo    replies Pong (same payload) to Ping.
+//   test.common.Parent  creates children on request and reports their
+//                       ChildExited (as ChildGone) and any Poison it gets
+//                       (as PoisonSeen) to whoever sent it its last Spawn.
+#include "ts_test.h"
+
+namespace tst {
+
+const char *const kEcho = "test.common.Echo";
+const char *const kParent = "test.common.Parent";
+
+uint64_t kPing() { static const uint64_t id = ts_type_id("test.common.Ping"); return id; }
+uint64_t kPong() { static const uint64_t id = ts_type_id("test.common.Pong"); return id; }
+uint64_t kProbe() { static const uint64_t id = ts_type_id("test.common.Probe"); return id; }
+uint64_t kSpawn() { static const uint64_t id = ts_type_id("test.common.Spawn"); return id; }
+uint64_t kSpawned() { static const uint64_t id = ts_type_id("test.common.Spawned"); return id; }
+uint64_t kChildGone() { static const uint64_t id = ts_type_id("test.common.ChildGone"); return id; }
+uint64_t kPoisonSeen() { static const uint64_t id = ts_type_id("test.common.PoisonSeen"); return id; }
+
+namespace {
+
+int EchoPing(ts_ctx *ctx, void *, const ts_msg *m)
+{
+    return ts_reply(ctx, kPong(), ts_msg_data(m), m->len);
+}
+
+const ts_handler_entry kEchoHandlers[] = {
+    TS_ON("test.common.Ping", EchoPing),
+    TS_HANDLERS_END,
+};
+
+const ts_actor_type kEchoType = {"test.common.Echo", 0, nullptr, nullptr, kEchoHandlers, nullptr};
+
+struct ParentState {
+    ts_addr watcher;
+};
+
+int ParentSpawn(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    auto *st = static_cast<ParentState *>(state);
+    SpawnReq req{};
+    if (!As(m, &req))
+        return -EBADMSG;
+    st->watcher = ts_sender(ctx);
+    ts_create_opts o{req.arg, req.arg_len, req.global_name[0] ? req.global_name : nullptr};
+    SpawnReply rep{};
+    rep.rc = ts_create(ctx, req.type, &o, &rep.child);
+    for (uint32_t i = 0; rep.rc == 0 && i < req.nprobe; i++)
+        ts_send(ctx, rep.child, kProbe(), &i, sizeof i);
+    return ts_reply(ctx, kSpawned(), &rep, sizeof rep);
+}
+
+int ParentChildExited(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    auto *st = static_cast<ParentState *>(state);
+    ts_child_exited ce{};
+    ChildGone g{};
+    g.decode_rc = ts_child_exited_decode(m, &ce);
+    g.child = ce.child;
+    g.status = ce.status;
+    return ts_send(ctx, st->watcher, kChildGone(), &g, sizeof g);
+}
+
+int ParentPoison(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    auto *st = static_cast<ParentState *>(state);
+    PoisonReport r;
+    FillPoisonReport(m, &r);
+    return ts_send(ctx, st->watcher, kPoisonSeen(), &r, sizeof r);
+}
+
+const ts_handler_entry kParentHandlers[] = {
+    TS_ON("test.common.Spawn", ParentSpawn),
+    TS_ON_ID(TS_MSG_CHILD_EXITED, ParentChildExited),
+    TS_ON_ID(TS_MSG_POISON, ParentPoison),
+    TS_HANDLERS_END,
+};
+
+const ts_actor_type kParentType = {"test.common.Parent", sizeof(ParentState), nullptr, nullptr,
+                                   kParentHandlers, nullptr};
+
+} // namespace
+
+int RegisterCommonActors()
+{
+    int rc = ts_register_actor_type(&kEchoType);
+    if (rc == 0)
+        rc = ts_register_actor_type(&kParentType);
+    return rc;
+}
+
+} // namespace tst

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: MIT
+// ts_test.cc — the scenario fixture and its helpers.
+#include "ts_test.h"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+namespace tst {
+
+const char *BaseLabel(ts_base base)
+{
+    switch (base) {
+    case TS_BASE_SIMPLE: return "simple";
+    case TS_BASE_PINNED: return "pinned";
+    case TS_BASE_MULTIPROC: return "multiproc";
+    }
+    return "unknown";
+}
+
+std::string Text(const ts_msg *m)
+{
+    if (!m)
+        return "<null>";
+    return std::string(static_cast<const char *>(ts_msg_data(m)), m->len);
+}
+
+std::string AddrStr(ts_addr a)
+{
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", ts_addr_node(a), ts_addr_shard(a),
+                  ts_addr_slot(a), ts_addr_gen(a));
+    return buf;
+}
+
+static std::string Lower(std::string s)
+{
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+bool ContainsAnyCI(const std::string &haystack, const std::vector<std::string> &needles)
+{
+    std::string h = Lower(haystack);
+    for (const auto &n : needles)
+        if (h.find(Lower(n)) != std::string::npos)
+            return true;
+    return false;
+}
+
+void FillPoisonReport(const ts_msg *poison, PoisonReport *r)
+{
+    std::memset(r, 0, sizeof *r);
+    r->poison_src = poison->src;
+    ts_poison p{};
+    r->decode_rc = ts_poison_decode(poison, &p);
+    if (r->decode_rc != 0)
+        return;
+    r->original_dst = p.original_dst;
+    r->original_type = p.original_type;
+    r->reason = p.reason;
+    r->original_len = static_cast<uint32_t>(p.original_len);
+    r->text_len = static_cast<uint32_t>(p.reason_text_len);
+    std::memcpy(r->original, p.original, std::min(p.original_len, sizeof r->original));
+    std::memcpy(r->text, p.reason_text, std::min(p.reason_text_len, sizeof r->text - 1));
+}
+
+// ------------------------------------------------------------------------
+// Fixture
+// ------------------------------------------------------------------------
+
+void SystemTest::Sink(void *user, const ts_log_record *rec)
+{
+    auto *self = static_cast<SystemTest *>(user);
+    LogRec r{rec->level, rec->id ? rec->id : "", rec->actor,
+             rec->actor_type ? rec->actor_type : "", rec->text ? rec->text : ""};
+    std::lock_guard<std::mutex> lock(self->mu_);
+    self->logs_.push_back(std::move(r));
+}
+
+ts_config SystemTest::Config(ts_log_level level)
+{
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.base = GetParam();
+    cfg.log.level = level;
+    cfg.log.sink = TS_LOG_SINK_CALLBACK;
+    cfg.log.fn = &SystemTest::Sink;
+    cfg.log.user = this;
+    return cfg;
+}
+
+void SystemTest::SetUp()
+{
+    ASSERT_EQ(RegisterCommonActors(), 0) << ts_last_error();
+    Reopen(Config());
+}
+
+void SystemTest::CloseSystem()
+{
+    if (!sys_)
+        return;
+    // Calling shutdown a second time (after a test shut down) is fine.
+    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
+    ts_system_close(sys_);
+    sys_ = nullptr;
+}
+
+void SystemTest::TearDown() { CloseSystem(); }
+
+void SystemTest::Reopen(const ts_config &cfg)
+{
+    CloseSystem();
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        logs_.clear();
+    }
+    ts_system *s = nullptr;
+    int rc = ts_system_open(&cfg, &s);
+    if (rc == -EOPNOTSUPP)
+        GTEST_SKIP() << "base " << BaseLabel(cfg.base) << " not available in this build";
+    ASSERT_EQ(rc, 0) << ts_last_error();
+    ASSERT_NE(s, nullptr);
+    sys_ = s;
+}
+
+ts_addr SystemTest::Create(const char *type, const void *arg, size_t len,
+                           const char *global_name)
+{
+    ts_create_opts o{arg, len, global_name};
+    ts_addr a = TS_ADDR_NONE;
+    int rc = ts_system_create(sys_, type, &o, &a);
+    EXPECT_EQ(rc, 0) << "ts_system_create(" << type << "): " << ts_last_error();
+    if (rc != 0)
+        return TS_ADDR_NONE;
+    EXPECT_NE(a, TS_ADDR_NONE);
+    return a;
+}
+
+Msg SystemTest::Ask(ts_addr dst, uint64_t type, const void *p, size_t len, uint64_t timeout)
+{
+    ts_msg *r = nullptr;
+    int rc = ts_ask(sys_, dst, type, p, len, timeout, &r);
+    EXPECT_EQ(rc, 0) << "ts_ask to " << AddrStr(dst) << ": " << ts_last_error();
+    if (rc != 0)
+        return Msg();
+    EXPECT_NE(r, nullptr);
+    return Msg(r);
+}
+
+Msg SystemTest::Listen(uint64_t timeout)
+{
+    ts_msg *r = nullptr;
+    int rc = ts_listen(sys_, timeout, &r);
+    EXPECT_EQ(rc, 0) << "ts_listen: " << ts_last_error();
+    if (rc != 0)
+        return Msg();
+    EXPECT_NE(r, nullptr);
+    return Msg(r);
+}
+
+void SystemTest::Tell(ts_addr dst, uint64_t type, const void *p, size_t len)
+{
+    int rc = ts_tell(sys_, dst, type, p, len);
+    EXPECT_EQ(rc, 0) << "ts_tell to " << AddrStr(dst) << ": " << ts_last_error();
+}
+
+void SystemTest::Drain()
+{
+    int rc = ts_run(sys_, kWait);
+    EXPECT_EQ(rc, 0) << "ts_run: " << ts_last_error();
+}
+
+ts_system_stats SystemTest::Stats()
+{
+    ts_system_stats st{};
+    EXPECT_EQ(ts_system_stats_get(sys_, &st), 0) << ts_last_error();
+    return st;
+}
+
+ts_addr SystemTest::Spawn(ts_addr parent, const char *type, const void *arg, size_t len,
+                          const char *global_name, uint32_t nprobe)
+{
+    SpawnReq req{};
+    std::snprintf(req.type, sizeof req.type, "%s", type);
+    if (global_name)
+        std::snprintf(req.global_name, sizeof req.global_name, "%s", global_name);
+    req.nprobe = nprobe;
+    EXPECT_LE(len, sizeof req.arg);
+    req.arg_len = static_cast<uint32_t>(std::min(len, sizeof req.arg));
+    if (arg)
+        std::memcpy(req.arg, arg, req.arg_len);
+    Msg r = Ask(parent, kSpawn(), &req, sizeof req);
+    if (!r)
+        return TS_ADDR_NONE;
+    SpawnReply rep{};
+    EXPECT_EQ(r->type, kSpawned()) << "got " << Text(r);
+    if (r->type != kSpawned() || !As(r.get(), &rep))
+        return TS_ADDR_NONE;
+    EXPECT_EQ(rep.rc, 0) << "ts_create inside the parent failed";
+    return rep.rc == 0 ? rep.child : TS_ADDR_NONE;
+}
+
+bool SystemTest::NextChildGone(ChildGone *out)
+{
+    Msg m = Listen();
+    if (!m)
+        return false;
+    EXPECT_EQ(m->type, kChildGone()) << "expected ChildGone, got type " << m->type;
+    if (m->type != kChildGone() || !As(m.get(), out))
+        return false;
+    EXPECT_EQ(out->decode_rc, 0) << "ts_child_exited_decode failed in the parent";
+    return true;
+}
+
+std::vector<LogRec> SystemTest::Logs()
+{
+    std::lock_guard<std::mutex> lock(mu_);
+    return logs_;
+}
+
+size_t SystemTest::CountLog(const char *id)
+{
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<size_t>(std::count_if(logs_.begin(), logs_.end(),
+                                              [&](const LogRec &r) { return r.id == id; }));
+}
+
+std::string SystemTest::LogDump()
+{
+    std::ostringstream os;
+    for (const auto &r : Logs())
+        os << "  [" << ts_log_level_name(r.level) << " " << (r.id.empty() ? "-" : r.id) << " "
+           << AddrStr(r.actor) << " " << r.actor_type << "] " << r.text << "\n";
+    return os.str();
+}
+
+} // namespace tst
