@@ -21,8 +21,11 @@
 extern "C" {
 #endif
 
-/* "ts.ExitRequest": exit now. Sent by anyone; the engine sends it on to the
- * receiver's children first. Empty payload. */
+/* "ts.ExitRequest": exit now. Sent by anyone; the receiver's handler (or
+ * fallback) runs once, then the engine sends it on to the receiver's
+ * children, and the receiver ends after they all have. A failing handler is
+ * logged (TS-EXIT-FAIL), not poisoned back, and does not stop the exit.
+ * Empty payload. */
 #define TS_MSG_EXIT_REQUEST UINT64_C(0xcf50d532db62e57a)
 /* "ts.ChildExited": to the parent, after a child (and all of its own
  * children) exited, crashes and failed creations included. */
