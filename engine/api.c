@@ -15,16 +15,17 @@ static int check_dst(const struct ts_system *sys, ts_addr dst, const char *fn)
 {
     if (!dst || !ts_addr_gen(dst))
         return err_set(-EINVAL, "%s: invalid address %016llx", fn, (unsigned long long)dst);
-    if (ts_addr_node(dst) == sys->cfg.node_id && ts_addr_shard(dst) != 0)
-        return err_set(-EINVAL, "%s: address %016llx names shard %u, this node has 1", fn,
-                       (unsigned long long)dst, ts_addr_shard(dst));
+    unsigned shard = ts_addr_shard(dst);
+    if (ts_addr_node(dst) == sys->cfg.node_id && shard >= sys->nshards && shard != SHARD_CLIENT)
+        return err_set(-EINVAL, "%s: address %016llx names shard %u, this node has %u", fn,
+                       (unsigned long long)dst, shard, sys->nshards);
     return 0;
 }
 
 static int check_send(const struct ts_system *sys, ts_addr dst, const void *p, size_t len,
                       const char *fn)
 {
-    if (sys->shut_down)
+    if (atomic_load_explicit(&sys->shut_down, memory_order_relaxed))
         return err_set(-ESHUTDOWN, "%s: the system is shut down", fn);
     int rc = check_dst(sys, dst, fn);
     if (rc < 0)
@@ -42,7 +43,9 @@ int ts_send(ts_ctx *ctx, ts_addr dst, uint64_t type, const void *payload, size_t
     if (!ctx)
         return err_set(-EINVAL, "ts_send: NULL context");
     int rc = check_send(ctx->sys, dst, payload, len, "ts_send");
-    return rc < 0 ? rc : shard_enqueue(ctx->sh, dst, ctx->self, type, payload, len, 0);
+    if (rc == 0 && shard_enqueue(ctx->sh, dst, ctx->self, type, payload, len, 0) < 0)
+        rc = err_set(-ENOMEM, "ts_send: out of memory");
+    return rc;
 }
 
 int ts_reply(ts_ctx *ctx, uint64_t type, const void *payload, size_t len)
@@ -57,7 +60,7 @@ static int check_create(const struct ts_system *sys, const char *type_name,
 {
     if (!type_name || !out)
         return err_set(-EINVAL, "%s: NULL type name or out", fn);
-    if (sys->shut_down)
+    if (atomic_load_explicit(&sys->shut_down, memory_order_relaxed))
         return err_set(-ESHUTDOWN, "%s: the system is shut down", fn);
     if (opts && opts->arg_len && !opts->arg)
         return err_set(-EINVAL, "%s: NULL argument of %zu bytes", fn, opts->arg_len);
@@ -76,7 +79,9 @@ int ts_create(ts_ctx *ctx, const char *type_name, const ts_create_opts *opts, ts
         return rc;
     if (ctx->a->state == ACTOR_EXITING)
         return err_set(-ECANCELED, "ts_create: the creating actor is exiting");
-    return shard_spawn(ctx->sh, type_name, opts, ctx->self, ctx->self, out);
+    int target;
+    rc = place_actor(ctx->sys, ctx->sh->id, &ctx->sh->rr_next, opts, &target);
+    return rc < 0 ? rc : shard_spawn(ctx->sh, (uint8_t)target, type_name, opts, ctx->self, ctx->self, out);
 }
 
 int ts_system_create(ts_system *sys, const char *type_name, const ts_create_opts *opts,
@@ -85,7 +90,7 @@ int ts_system_create(ts_system *sys, const char *type_name, const ts_create_opts
     if (!sys)
         return err_set(-EINVAL, "ts_system_create: NULL system");
     int rc = check_create(sys, type_name, opts, out, "ts_system_create");
-    return rc < 0 ? rc : shard_spawn(&sys->shard, type_name, opts, TS_ADDR_NONE, sys->client, out);
+    return rc < 0 ? rc : sys->ops->create(sys, type_name, opts, out);
 }
 
 ts_addr ts_self(const ts_ctx *ctx)
@@ -120,10 +125,11 @@ int ts_handle_dead_letters(ts_ctx *ctx, bool start)
 {
     if (!ctx)
         return err_set(-EINVAL, "ts_handle_dead_letters: NULL context");
+    ts_addr self = ctx->self;
     if (start)
-        ctx->sys->dead_letter_handler = ctx->self;
-    else if (ctx->sys->dead_letter_handler == ctx->self)
-        ctx->sys->dead_letter_handler = TS_ADDR_NONE;
+        atomic_store(&ctx->sys->dead_letter_handler, self);
+    else
+        atomic_compare_exchange_strong(&ctx->sys->dead_letter_handler, &self, TS_ADDR_NONE);
     return 0;
 }
 
@@ -137,21 +143,24 @@ int ts_exit_self(ts_ctx *ctx)
 
 ts_addr ts_system_client_addr(ts_system *sys)
 {
-    return sys ? sys->client : TS_ADDR_NONE;
+    ts_addr a = TS_ADDR_NONE;
+    if (sys && sys->ops->client(sys, &a) < 0)
+        a = TS_ADDR_NONE;
+    return a;
 }
 
 int ts_system_set_dead_letter_handler(ts_system *sys, ts_addr addr)
 {
     if (!sys)
         return err_set(-EINVAL, "ts_system_set_dead_letter_handler: NULL system");
-    if (sys->shut_down)
+    if (atomic_load(&sys->shut_down))
         return err_set(-ESHUTDOWN, "ts_system_set_dead_letter_handler: the system is shut down");
     if (addr) {
         int rc = check_dst(sys, addr, "ts_system_set_dead_letter_handler");
         if (rc < 0)
             return rc;
     }
-    sys->dead_letter_handler = addr;
+    atomic_store(&sys->dead_letter_handler, addr);
     return 0;
 }
 
@@ -160,7 +169,7 @@ int ts_tell(ts_system *sys, ts_addr dst, uint64_t type, const void *payload, siz
     if (!sys)
         return err_set(-EINVAL, "ts_tell: NULL system");
     int rc = check_send(sys, dst, payload, len, "ts_tell");
-    return rc < 0 ? rc : shard_enqueue(&sys->shard, dst, sys->client, type, payload, len, 0);
+    return rc < 0 ? rc : sys->ops->tell(sys, dst, type, payload, len);
 }
 
 static int check_wait(const struct ts_system *sys, uint64_t timeout_ns, ts_msg **reply,
@@ -169,11 +178,11 @@ static int check_wait(const struct ts_system *sys, uint64_t timeout_ns, ts_msg *
     if (!sys || !reply)
         return err_set(-EINVAL, "%s: NULL system or reply", fn);
     *reply = NULL;
-    if (sys->shut_down)
+    if (atomic_load_explicit(&sys->shut_down, memory_order_relaxed))
         return err_set(-ESHUTDOWN, "%s: the system is shut down", fn);
     if (timeout_ns == 0)
         return err_set(-EINVAL, "%s: a zero timeout can never be met", fn);
-    if (sys->in_handler)
+    if (system_running == sys)
         return err_set(-EDEADLK, "%s: called from inside a handler of the same system", fn);
     return 0;
 }
@@ -205,9 +214,9 @@ int ts_run(ts_system *sys, uint64_t timeout_ns)
 {
     if (!sys)
         return err_set(-EINVAL, "ts_run: NULL system");
-    if (sys->shut_down)
+    if (atomic_load_explicit(&sys->shut_down, memory_order_relaxed))
         return err_set(-ESHUTDOWN, "ts_run: the system is shut down");
-    if (sys->in_handler)
+    if (system_running == sys)
         return err_set(-EDEADLK, "ts_run: called from inside a handler of the same system");
     int rc = sys->ops->run(sys, clock_deadline(clock_now_ns(), timeout_ns));
     return rc == -ETIMEDOUT ? err_set(rc, "ts_run: timers still pending at the timeout") : rc;

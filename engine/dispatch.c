@@ -23,10 +23,8 @@ static int call_handler(struct shard *sh, struct actor *a, ts_handler fn, const 
                         bool *exit_self)
 {
     struct ts_ctx ctx = {.sys = sh->sys, .sh = sh, .a = a, .self = m->dst, .sender = m->src};
-    sh->sys->in_handler++;
     int rc = fn(&ctx, a->state_mem, m);
-    sh->sys->in_handler--;
-    sh->stats.delivered++;
+    STAT_INC(sh, delivered);
     *exit_self |= ctx.exit_self;
     return rc;
 }
@@ -40,22 +38,21 @@ static bool is_failure_report(uint64_t type)
 static void dead_letter(struct shard *sh, const ts_msg *m)
 {
     struct ts_system *sys = sh->sys;
-    ts_addr handler = sys->dead_letter_handler;
-    sh->stats.dead_letters++;
+    ts_addr handler = atomic_load_explicit(&sys->dead_letter_handler, memory_order_relaxed);
+    STAT_INC(sh, dead_letters);
     if (!handler || m->type == TS_MSG_DEAD_LETTER || handler == m->dst) {
-        sh->stats.dead_dropped++;
+        STAT_INC(sh, dead_dropped);
         char label[20];
         system_log(sys, TS_LOG_DEBUG, "TS-DEADLETTER-DROP", m->dst, "",
                    "dead letter %s from %016llx dropped: no dead-letter handler",
                    msgtype_label(m->type, label), (unsigned long long)m->src);
         return;
     }
-    ts_msg *d = mailq_push(&sh->runq, DEAD_LETTER_HDR + m->len);
+    ts_msg *d = shard_reserve(sh, handler, DEAD_LETTER_HDR + m->len);
     if (!d) {
-        sh->stats.dead_dropped++;
+        STAT_INC(sh, dead_dropped);
         return;
     }
-    d->dst = handler;
     d->src = m->src;
     d->type = TS_MSG_DEAD_LETTER;
     dead_letter_write(d + 1, m);
@@ -65,14 +62,13 @@ static void poison_back(struct shard *sh, const ts_msg *m, int reason, const cha
 {
     if (!m->src || is_failure_report(m->type))
         return;
-    ts_msg *p = mailq_push(&sh->runq, poison_size(m->len, strlen(why)));
+    ts_msg *p = shard_reserve(sh, m->src, poison_size(m->len, strlen(why)));
     if (!p)
         return;
-    p->dst = m->src;
     p->src = m->dst;
     p->type = TS_MSG_POISON;
     poison_write(p + 1, m, reason, why);
-    sh->stats.poisoned++;
+    STAT_INC(sh, poisoned);
 }
 
 /* fini + init with the original argument, on zeroed state. */
@@ -80,14 +76,11 @@ static int restart(struct shard *sh, struct actor *a, ts_addr self)
 {
     const ts_actor_type *t = a->type->type;
     struct ts_ctx ctx = {.sys = sh->sys, .sh = sh, .a = a, .self = self};
-    sh->stats.restarts++;
-    sh->sys->in_handler++;
+    STAT_INC(sh, restarts);
     if (t->fini)
         t->fini(&ctx, a->state_mem);
     memset(a->state_mem, 0, t->state_size);
-    int rc = t->init ? t->init(&ctx, a->state_mem, a->arg, a->arg_len) : 0;
-    sh->sys->in_handler--;
-    return rc;
+    return t->init ? t->init(&ctx, a->state_mem, a->arg, a->arg_len) : 0;
 }
 
 /* A restart whose init fails ends the actor: it cannot run. */
@@ -165,26 +158,54 @@ static void handle_child_exited(struct shard *sh, struct actor *a, const ts_msg 
         actor_finish(sh, a, 0);
 }
 
+static void handle_control(struct shard *sh, const ts_msg *m)
+{
+    if (m->type == CTL_SLOT_FREED && m->len == sizeof(struct slot_freed)) {
+        struct slot_freed f;
+        memcpy(&f, ts_msg_data(m), sizeof(f));
+        shard_slot_freed(sh, f.target, f.slot, f.gen);
+    } else if (m->type == CTL_EXIT_ALL) {
+        shard_exit_all(sh, m->src);
+    } else if (!sh->sys->ops->control || sh->sys->ops->control(sh, m) < 0) {
+        system_log(sh->sys, TS_LOG_ERROR, "TS-INTERNAL", TS_ADDR_NONE, "",
+                   "unknown control message %016llx dropped", (unsigned long long)m->type);
+    }
+}
+
+/* A message whose actor is not (or no longer) here. */
+static void undeliverable(struct shard *sh, const ts_msg *m)
+{
+    const struct base_ops *ops = sh->sys->ops;
+    const struct actor *tomb = shard_tombstone(sh, m->dst);
+    if (tomb) {
+        poison_back(sh, m, -(int)tomb->init_err, "the actor's init failed");
+    } else if (ts_addr_shard(m->dst) == SHARD_CLIENT && ops->client_known &&
+               ops->client_known(sh, m->dst)) {
+        shard_enqueue(sh, m->dst, m->src, m->type, ts_msg_data(m), m->len, 0);
+    } else if (ts_addr_node(m->dst) == sh->node && shard_is_future(sh, m->dst)) {
+        if (shard_park(sh, m) < 0)
+            dead_letter(sh, m);
+    } else {
+        dead_letter(sh, m);
+    }
+}
+
 void shard_dispatch(struct shard *sh, ts_msg *m)
 {
-    struct actor *a = shard_lookup(sh, m->dst);
-    if (!a || ts_addr_node(m->dst) != sh->node) {
-        if (m->flags & MSGF_POISON_ON_DELIVERY)
-            poison_back(sh, m, -(int)(m->flags & MSGF_ERRNO_MASK), "the actor's init failed");
-        else
-            dead_letter(sh, m);
+    if (ts_addr_gen(m->dst) == 0) {
+        handle_control(sh, m);
+        return;
+    }
+    if (m->flags & MSGF_START) {
+        actor_start(sh, m);
+        return;
+    }
+    struct actor *a = ts_addr_node(m->dst) == sh->node ? shard_lookup(sh, m->dst) : NULL;
+    if (!a) {
+        undeliverable(sh, m);
         return;
     }
     switch ((enum actor_state)a->state) {
-    case ACTOR_CLIENT:
-        system_deliver_client(sh->sys, m);
-        return;
-    case ACTOR_PENDING:
-        if (m->flags & MSGF_START)
-            actor_start(sh, a, m);
-        else /* unreachable on one FIFO: Start is queued before the address exists */
-            dead_letter(sh, m);
-        return;
     case ACTOR_EXITING:
         if (m->type == TS_MSG_CHILD_EXITED)
             handle_child_exited(sh, a, m);
@@ -199,9 +220,16 @@ void shard_dispatch(struct shard *sh, ts_msg *m)
         else
             deliver(sh, a, m);
         return;
+    case ACTOR_PENDING: /* only while its own init runs: not reachable from a queue */
     case ACTOR_FREE:
         break;
     }
+}
+
+void send_slot_freed(struct shard *sh, uint8_t owner, uint32_t slot, uint16_t gen)
+{
+    struct slot_freed f = {.slot = slot, .gen = gen, .target = sh->id};
+    shard_enqueue(sh, control_addr(sh->node, owner), TS_ADDR_NONE, CTL_SLOT_FREED, &f, sizeof(f), 0);
 }
 
 int shard_add_timer(struct shard *sh, struct actor *a, ts_addr self, uint64_t deadline,
@@ -219,6 +247,7 @@ int shard_add_timer(struct shard *sh, struct actor *a, ts_addr self, uint64_t de
         free(t);
         return err_set(-ENOMEM, "out of memory arming a timer");
     }
+    STAT_INC(sh, timers);
     t->prev = NULL;
     t->next = a->timers;
     if (a->timers)
@@ -233,6 +262,7 @@ bool shard_fire_timer(struct shard *sh, uint64_t now)
     if (!n || n->deadline > now)
         return false;
     th_pop(&sh->timers);
+    STAT_DEC(sh, timers);
     struct timer *t = (struct timer *)(void *)n;
     struct actor *a = shard_lookup(sh, t->owner);
     if (a) { /* always true: timers are removed when their actor exits */

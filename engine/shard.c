@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* shard.c — actor slots and their lifecycle: creation, construction, exit
- * (recursive, children first), and the release of a slot. */
+/* shard.c — actor slots and their lifecycle: creation (on any shard),
+ * construction, exit (recursive, children first) and the return of a slot
+ * to the shard that hands it out. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,19 @@
 #include "sysmsg_wire.h"
 #include "system.h"
 
-int shard_init(struct shard *sh, struct ts_system *sys, uint16_t node, uint8_t id)
+int shard_init(struct shard *sh, struct ts_system *sys, uint16_t node, uint8_t id,
+               uint8_t nshards)
 {
     memset(sh, 0, sizeof(*sh));
     sh->sys = sys;
     sh->node = node;
     sh->id = id;
-    sh->free_head = sh->free_tail = SLOT_NONE;
+    sh->nshards = nshards;
+    sh->pools = calloc(nshards, sizeof(*sh->pools));
+    if (!sh->pools)
+        return err_set(-ENOMEM, "out of memory");
+    for (unsigned t = 0; t < nshards; t++)
+        atomic_init(&sh->pools[t].next_fresh, id);
     return 0;
 }
 
@@ -28,21 +35,17 @@ static void free_timers(struct shard *sh, struct actor *a)
         next = t->next;
         th_remove(&sh->timers, &t->node);
         free(t);
+        STAT_DEC(sh, timers);
     }
     a->timers = NULL;
 }
 
-static void release_resources(struct shard *sh, struct actor *a)
+static void free_actor(struct actor *a)
 {
-    free_timers(sh, a);
-    if (a->global_name)
-        names_del(&sh->sys->names, a->global_name, shard_addr(sh, (uint32_t)(a - shard_slot(sh, 0))));
     free(a->global_name);
     free(a->state_mem);
     free(a->arg);
     addrset_fini(&a->children);
-    a->global_name = NULL;
-    a->state_mem = a->arg = NULL;
 }
 
 void shard_fini(struct shard *sh)
@@ -51,16 +54,21 @@ void shard_fini(struct shard *sh)
         return;
     for (uint32_t p = 0; p < SLOT_PAGES && sh->pages[p]; p++) {
         for (uint32_t i = 0; i < SLOT_PAGE; i++) {
-            struct actor *a = &sh->pages[p][i];
-            free_timers(sh, a);
-            free(a->global_name);
-            free(a->state_mem);
-            free(a->arg);
-            addrset_fini(&a->children);
+            free_timers(sh, &sh->pages[p][i]);
+            free_actor(&sh->pages[p][i]);
         }
         free(sh->pages[p]);
         sh->pages[p] = NULL;
     }
+    for (struct parked *p = sh->parked, *next; p; p = next) {
+        next = p->next;
+        mailq_fini(&p->q);
+        free(p);
+    }
+    for (unsigned t = 0; sh->pools && t < sh->nshards; t++)
+        free(sh->pools[t].v);
+    free(sh->pools);
+    sh->pools = NULL;
     mailq_fini(&sh->runq);
     th_fini(&sh->timers);
 }
@@ -68,7 +76,7 @@ void shard_fini(struct shard *sh)
 struct actor *shard_lookup(const struct shard *sh, ts_addr addr)
 {
     uint32_t slot = ts_addr_slot(addr);
-    if (slot >= sh->nslots)
+    if (slot >= sh->nslots || ts_addr_shard(addr) != sh->id)
         return NULL;
     struct actor *a = shard_slot(sh, slot);
     if (a->state == ACTOR_FREE || a->gen != ts_addr_gen(addr))
@@ -76,137 +84,204 @@ struct actor *shard_lookup(const struct shard *sh, ts_addr addr)
     return a;
 }
 
-/* Takes a free slot (oldest freed first) or a new one. */
-static int slot_alloc(struct shard *sh, uint32_t *out)
+static uint16_t next_gen(uint16_t gen)
 {
-    uint32_t slot = sh->free_head;
-    if (slot != SLOT_NONE) {
-        struct actor *a = shard_slot(sh, slot);
-        sh->free_head = a->next_free;
-        if (sh->free_head == SLOT_NONE)
-            sh->free_tail = SLOT_NONE;
-        *out = slot;
+    gen++;
+    return gen ? gen : 1;
+}
+
+/* ---- slot pools: the creator's side --------------------------------- */
+
+static int pool_push(struct slot_pool *p, uint32_t slot, uint16_t gen)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 64;
+        struct pooled *v = malloc(cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        for (size_t i = 0; i < p->n; i++)
+            v[i] = p->v[(p->head + i) % p->cap];
+        free(p->v);
+        p->v = v;
+        p->cap = cap;
+        p->head = 0;
+    }
+    p->v[(p->head + p->n++) % p->cap] = (struct pooled){slot, gen};
+    return 0;
+}
+
+/* Takes the oldest freed slot of the pool, or a fresh one. */
+static int pool_take(struct shard *sh, uint8_t target, uint32_t *slot, uint16_t *gen)
+{
+    struct slot_pool *p = &sh->pools[target];
+    if (p->n) {
+        *slot = p->v[p->head].slot;
+        *gen = p->v[p->head].gen;
+        p->head = (p->head + 1) % p->cap;
+        p->n--;
         return 0;
     }
-    if (sh->nslots > TS_ADDR_MAX_SLOT)
-        return err_set(-ENOSPC, "shard %u has no free actor slot", sh->id);
-    slot = sh->nslots;
+    uint32_t fresh = atomic_load_explicit(&p->next_fresh, memory_order_relaxed);
+    if (fresh >= SLOT_CONTROL - sh->nshards)
+        return err_set(-ENOSPC, "shard %u has no free actor slot for shard %u", target, sh->id);
+    *slot = fresh;
+    *gen = 1;
+    /* Release: pairs with the acquire in shard_is_future on the target. */
+    atomic_store_explicit(&p->next_fresh, fresh + sh->nshards, memory_order_release);
+    return 0;
+}
+
+/* A slot on shard `target` whose occupant (generation gen) exited goes back
+ * to the pool of the shard that owns it. */
+void shard_slot_freed(struct shard *sh, uint8_t target, uint32_t slot, uint16_t gen)
+{
+    if (pool_push(&sh->pools[target], slot, next_gen(gen)) < 0)
+        system_log(sh->sys, TS_LOG_ERROR, "TS-NOMEM", TS_ADDR_NONE, "",
+                   "out of memory: slot %u of shard %u is lost", slot, target);
+}
+
+/* ---- slots: the target's side --------------------------------------- */
+
+/* The slot, its page allocated if needed; NULL when out of memory. */
+static struct actor *slot_get(struct shard *sh, uint32_t slot)
+{
     struct actor **page = &sh->pages[slot >> SLOT_PAGE_BITS];
     if (!*page && !(*page = calloc(SLOT_PAGE, sizeof(struct actor))))
-        return err_set(-ENOMEM, "out of memory");
-    sh->nslots++;
-    *out = slot;
+        return NULL;
+    uint32_t end = (slot | (SLOT_PAGE - 1)) + 1;
+    if (sh->nslots < end) {
+        for (uint32_t p = sh->nslots >> SLOT_PAGE_BITS; p < (end >> SLOT_PAGE_BITS); p++)
+            if (!sh->pages[p] && !(sh->pages[p] = calloc(SLOT_PAGE, sizeof(struct actor))))
+                return NULL;
+        sh->nslots = end;
+    }
+    return shard_slot(sh, slot);
+}
+
+/* Whether addr names the next occupant of a slot whose Start is still on the
+ * way (it can come through another queue than a message to it): a fresh
+ * slot its creator has issued, or a free slot at its next generation. On
+ * one shard everything travels one FIFO, so nothing is ever early. */
+bool shard_is_future(const struct shard *sh, ts_addr addr)
+{
+    uint32_t slot = ts_addr_slot(addr);
+    if (sh->nshards == 1 || slot >= SLOT_CONTROL)
+        return false;
+    const struct actor *a = slot < sh->nslots ? shard_slot(sh, slot) : NULL;
+    if (a && a->gen)
+        return a->state == ACTOR_FREE && ts_addr_gen(addr) == next_gen(a->gen);
+    const struct shard *owner = sh->sys->shards[slot % sh->nshards];
+    /* Acquire: pairs with the release in pool_take. */
+    uint32_t issued = atomic_load_explicit(&owner->pools[sh->id].next_fresh, memory_order_acquire);
+    return ts_addr_gen(addr) == 1 && slot < issued;
+}
+
+/* ---- creation ------------------------------------------------------- */
+
+struct start_hdr {
+    uint64_t parent;
+    uint32_t arg_len;
+    uint16_t type_len, name_len; /* with their NULs */
+};
+
+static size_t start_size(const char *type_name, const ts_create_opts *opts, size_t *type_len,
+                         size_t *name_len)
+{
+    *type_len = strlen(type_name) + 1;
+    *name_len = opts && opts->global_name ? strlen(opts->global_name) + 1 : 0;
+    size_t arg = opts ? opts->arg_len : 0;
+    return sizeof(struct start_hdr) + *type_len + *name_len + arg;
+}
+
+static int send_start(struct shard *sh, ts_addr addr, ts_addr creator, const char *type_name,
+                      const ts_create_opts *opts, ts_addr parent)
+{
+    size_t type_len, name_len;
+    size_t len = start_size(type_name, opts, &type_len, &name_len);
+    if (type_len > UINT16_MAX || name_len > UINT16_MAX)
+        return err_set(-EINVAL, "type or global name longer than 64 KiB");
+    ts_msg *m = shard_reserve(sh, addr, len);
+    if (!m)
+        return err_set(-ENOMEM, "out of memory queueing a Start");
+    m->src = creator;
+    m->flags = MSGF_START;
+    struct start_hdr h = {.parent = parent, .arg_len = opts ? (uint32_t)opts->arg_len : 0,
+                          .type_len = (uint16_t)type_len, .name_len = (uint16_t)name_len};
+    unsigned char *p = (unsigned char *)(m + 1);
+    memcpy(p, &h, sizeof(h));
+    p += sizeof(h);
+    memcpy(p, type_name, type_len);
+    p += type_len;
+    if (name_len)
+        memcpy(p, opts->global_name, name_len);
+    if (h.arg_len)
+        memcpy(p + name_len, opts->arg, h.arg_len);
     return 0;
 }
 
-/* Returns a slot to the free FIFO with a new generation (never 0), so every
- * address of its previous occupant turns stale. */
-static void slot_release(struct shard *sh, uint32_t slot)
+/* Claims a global name for addr, or returns the live actor that has it. */
+static ts_addr claim_name(struct ts_system *sys, const char *name, ts_addr addr, int *rc)
 {
-    struct actor *a = shard_slot(sh, slot);
-    uint16_t gen = (uint16_t)(a->gen + 1);
-    memset(a, 0, sizeof(*a));
-    a->gen = gen ? gen : 1;
-    a->next_free = SLOT_NONE;
-    if (sh->free_tail == SLOT_NONE)
-        sh->free_head = slot;
-    else
-        shard_slot(sh, sh->free_tail)->next_free = slot;
-    sh->free_tail = slot;
+    pthread_mutex_lock(&sys->names_lock);
+    ts_addr have = names_get(&sys->names, name);
+    *rc = have ? 0 : names_put(&sys->names, name, addr);
+    pthread_mutex_unlock(&sys->names_lock);
+    return have;
 }
 
-static int slot_claim(struct shard *sh, enum actor_state state, struct actor **a_out,
-                      ts_addr *addr_out)
+int shard_spawn(struct shard *sh, uint8_t target, const char *type_name,
+                const ts_create_opts *opts, ts_addr parent, ts_addr creator, ts_addr *out)
 {
+    if (!registry_find(type_name))
+        return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
     uint32_t slot = 0;
-    int rc = slot_alloc(sh, &slot);
+    uint16_t gen = 0;
+    int rc = pool_take(sh, target, &slot, &gen);
     if (rc < 0)
         return rc;
-    struct actor *a = shard_slot(sh, slot);
-    if (a->gen == 0)
-        a->gen = 1;
-    a->state = (uint8_t)state;
-    *a_out = a;
-    *addr_out = shard_addr(sh, slot);
+    ts_addr addr = ts_addr_make(sh->node, target, slot, gen);
+    if (opts && opts->global_name) {
+        ts_addr have = claim_name(sh->sys, opts->global_name, addr, &rc);
+        if (have || rc < 0) {
+            pool_push(&sh->pools[target], slot, gen); /* unused: hand it out again */
+            *out = have;
+            return rc < 0 ? err_set(rc, "out of memory") : 0;
+        }
+    }
+    rc = send_start(sh, addr, creator, type_name, opts, parent);
+    struct actor *pa = parent && ts_addr_shard(parent) == sh->id ? shard_lookup(sh, parent) : NULL;
+    if (rc == 0 && pa && addrset_add(&pa->children, addr) < 0)
+        rc = err_set(-ENOMEM, "out of memory");
+    if (rc < 0)
+        return rc; /* a Start already queued would run; only OOM gets here */
+    STAT_INC(sh, created);
+    STAT_INC(sh, live); /* counted where created, uncounted where it exits: the sum holds */
+    *out = addr;
     return 0;
 }
 
-int shard_add_client(struct shard *sh, ts_addr *out)
-{
-    struct actor *a;
-    return slot_claim(sh, ACTOR_CLIENT, &a, out);
-}
+/* ---- construction --------------------------------------------------- */
 
-int shard_enqueue(struct shard *sh, ts_addr dst, ts_addr src, uint64_t type,
-                  const void *payload, size_t len, uint32_t flags)
+static int actor_setup(struct actor *a, const ts_msg *start)
 {
-    ts_msg *m = mailq_push(&sh->runq, len);
-    if (!m)
-        return err_set(-ENOMEM, "out of memory queueing a message");
-    m->dst = dst;
-    m->src = src;
-    m->type = type;
-    m->flags = flags;
-    if (len)
-        memcpy(m + 1, payload, len);
-    return 0;
-}
-
-/* Returns the live actor already registered under name, if any. */
-static ts_addr live_global(struct shard *sh, const char *name)
-{
-    ts_addr a = names_get(&sh->sys->names, name);
-    return a && shard_lookup(sh, a) ? a : TS_ADDR_NONE;
-}
-
-static int actor_setup(struct actor *a, const struct type_rec *r, const ts_create_opts *opts,
-                       ts_addr parent)
-{
-    a->type = r;
-    a->parent = parent;
-    a->state_mem = calloc(1, r->type->state_size ? r->type->state_size : 1);
+    struct start_hdr h;
+    const unsigned char *p = ts_msg_data(start);
+    memcpy(&h, p, sizeof(h));
+    const char *type_name = (const char *)p + sizeof(h);
+    const char *name = type_name + h.type_len;
+    const void *arg = name + h.name_len;
+    a->type = registry_find(type_name);
+    a->parent = h.parent;
+    a->state_mem = calloc(1, a->type->type->state_size ? a->type->type->state_size : 1);
     if (!a->state_mem)
         return -ENOMEM;
-    if (opts && opts->arg_len) {
-        if (!(a->arg = malloc(opts->arg_len)))
-            return -ENOMEM;
-        memcpy(a->arg, opts->arg, opts->arg_len);
-        a->arg_len = (uint32_t)opts->arg_len;
-    }
-    if (opts && opts->global_name && !(a->global_name = strdup(opts->global_name)))
+    if (h.arg_len && !(a->arg = malloc(h.arg_len)))
         return -ENOMEM;
-    return 0;
-}
-
-int shard_spawn(struct shard *sh, const char *type_name, const ts_create_opts *opts,
-                ts_addr parent, ts_addr creator, ts_addr *out)
-{
-    const struct type_rec *r = registry_find(type_name);
-    if (!r)
-        return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
-    if (opts && opts->global_name && (*out = live_global(sh, opts->global_name)))
-        return 0;
-    struct actor *a;
-    ts_addr addr;
-    int rc = slot_claim(sh, ACTOR_PENDING, &a, &addr);
-    if (rc < 0)
-        return rc;
-    rc = actor_setup(a, r, opts, parent);
-    if (rc == 0 && a->global_name)
-        rc = names_put(&sh->sys->names, a->global_name, addr);
-    if (rc == 0)
-        rc = shard_enqueue(sh, addr, creator, 0, NULL, 0, MSGF_START);
-    struct actor *pa = parent ? shard_lookup(sh, parent) : NULL;
-    if (rc == 0 && pa)
-        rc = addrset_add(&pa->children, addr);
-    if (rc < 0) {
-        release_resources(sh, a);
-        slot_release(sh, ts_addr_slot(addr));
-        return err_set(rc, "out of memory creating a '%s'", type_name);
-    }
-    sh->live++;
-    sh->stats.created++;
-    *out = addr;
+    if (h.arg_len)
+        memcpy(a->arg, arg, h.arg_len);
+    a->arg_len = h.arg_len;
+    if (h.name_len && !(a->global_name = strdup(name)))
+        return -ENOMEM;
     return 0;
 }
 
@@ -216,24 +291,40 @@ static void send_exit_request(ts_addr child, void *arg)
     shard_enqueue(p->sh, child, p->from, TS_MSG_EXIT_REQUEST, NULL, 0, 0);
 }
 
-/* The last step of an exit: the slot is freed and the parent told. */
+/* The last step of an exit: fini, the slot back to its pool, the parent
+ * told. A name is released before the slot can be reused. */
 void actor_finish(struct shard *sh, struct actor *a, int32_t status)
 {
-    uint32_t slot = (uint32_t)(a - shard_slot(sh, 0));
-    ts_addr self = shard_addr(sh, slot);
+    uint32_t slot = a->slot;
+    ts_addr self = ts_addr_make(sh->node, sh->id, slot, a->gen);
     if (a->state != ACTOR_PENDING && a->type->type->fini) {
         struct ts_ctx ctx = {.sys = sh->sys, .sh = sh, .a = a, .self = self};
-        sh->sys->in_handler++;
         a->type->type->fini(&ctx, a->state_mem);
-        sh->sys->in_handler--;
     }
+    free_timers(sh, a);
+    if (a->global_name) {
+        pthread_mutex_lock(&sh->sys->names_lock);
+        names_del(&sh->sys->names, a->global_name, self);
+        pthread_mutex_unlock(&sh->sys->names_lock);
+    }
+    ts_addr expect = self;
+    atomic_compare_exchange_strong(&sh->sys->dead_letter_handler, &expect, TS_ADDR_NONE);
     ts_addr parent = a->parent;
-    if (sh->sys->dead_letter_handler == self)
-        sh->sys->dead_letter_handler = TS_ADDR_NONE;
-    release_resources(sh, a);
-    slot_release(sh, slot);
-    sh->live--;
-    sh->stats.exited++;
+    uint16_t gen = a->gen;
+    bool born_dead = a->state == ACTOR_PENDING;
+    free_actor(a);
+    memset(a, 0, sizeof(*a));
+    a->slot = slot;
+    a->gen = gen; /* FREE: the next occupant's Start carries next_gen(gen) */
+    /* A tombstone: what was sent to it comes back as Poison, not a dead letter. */
+    a->init_err = born_dead ? (uint16_t)-status : 0;
+    STAT_DEC(sh, live);
+    STAT_INC(sh, exited);
+    uint8_t owner = (uint8_t)(slot % sh->nshards);
+    if (owner == sh->id)
+        shard_slot_freed(sh, sh->id, slot, gen);
+    else
+        send_slot_freed(sh, owner, slot, gen);
     if (parent) {
         unsigned char p[CHILD_EXITED_SIZE];
         child_exited_write(p, self, status);
@@ -251,53 +342,90 @@ void actor_begin_exit(struct shard *sh, struct actor *a, ts_addr self)
         actor_finish(sh, a, 0);
 }
 
-struct poison_mark {
-    ts_addr dst;
-    int err; /* positive errno init returned */
-};
-
-/* Every message already queued for a failed actor comes back as Poison,
- * carrying the errno its init returned. */
-static void mark_poison(ts_msg *m, void *arg)
+static struct parked *unpark(struct shard *sh, ts_addr addr)
 {
-    const struct poison_mark *pm = arg;
-    if (m->dst == pm->dst)
-        m->flags |= MSGF_POISON_ON_DELIVERY | ((uint32_t)pm->err & MSGF_ERRNO_MASK);
+    for (struct parked **p = &sh->parked; *p; p = &(*p)->next) {
+        if ((*p)->addr == addr) {
+            struct parked *found = *p;
+            *p = found->next;
+            return found;
+        }
+    }
+    return NULL;
 }
 
-void actor_start(struct shard *sh, struct actor *a, const ts_msg *start)
+static int run_init(struct shard *sh, struct actor *a, const ts_msg *start)
 {
     const ts_actor_type *t = a->type->type;
-    int rc = 0;
-    if (t->init) {
-        struct ts_ctx ctx = {.sys = sh->sys, .sh = sh, .a = a, .self = start->dst,
-                             .sender = start->src};
-        sh->sys->in_handler++;
-        rc = t->init(&ctx, a->state_mem, a->arg, a->arg_len);
-        sh->sys->in_handler--;
-    }
-    if (rc == 0) {
-        a->state = ACTOR_LIVE;
+    if (!t->init)
+        return 0;
+    struct ts_ctx ctx = {.sys = sh->sys, .sh = sh, .a = a, .self = start->dst,
+                         .sender = start->src};
+    int rc = t->init(&ctx, a->state_mem, a->arg, a->arg_len);
+    if (rc > 0 || -rc > 4095)
+        rc = -ECANCELED; /* not an errno: say so plainly */
+    return rc;
+}
+
+void actor_start(struct shard *sh, const ts_msg *start)
+{
+    ts_addr self = start->dst;
+    struct actor *a = slot_get(sh, ts_addr_slot(self));
+    if (!a || a->state != ACTOR_FREE) {
+        system_log(sh->sys, TS_LOG_ERROR, a ? "TS-INTERNAL" : "TS-NOMEM", self, "",
+                   a ? "a Start for a slot in use was dropped" : "out of memory starting an actor");
         return;
     }
-    if (rc > 0 || -rc > (int)MSGF_ERRNO_MASK)
-        rc = -ECANCELED; /* not an errno: say so plainly */
-    system_log(sh->sys, TS_LOG_WARNING, "TS-INIT-FAIL", start->dst, t->name,
-               "init failed (%s); messages sent to it come back as Poison", strerror(-rc));
-    ts_addr self = start->dst;
-    struct poison_mark pm = {.dst = self, .err = -rc};
-    mailq_foreach(&sh->runq, mark_poison, &pm);
-    struct ctx_pair p = {.sh = sh, .from = self};
-    addrset_foreach(&a->children, send_exit_request, &p);
-    actor_finish(sh, a, rc);
+    a->slot = ts_addr_slot(self);
+    a->gen = ts_addr_gen(self);
+    a->init_err = 0;
+    a->state = ACTOR_PENDING;
+    int rc = actor_setup(a, start);
+    if (rc == 0)
+        rc = run_init(sh, a, start);
+    struct parked *early = unpark(sh, self);
+    if (rc == 0) {
+        a->state = ACTOR_LIVE;
+    } else {
+        system_log(sh->sys, TS_LOG_WARNING, "TS-INIT-FAIL", self, a->type ? a->type->type->name : "",
+                   "init failed (%s); messages sent to it come back as Poison", strerror(-rc));
+        struct ctx_pair p = {.sh = sh, .from = self};
+        addrset_foreach(&a->children, send_exit_request, &p);
+        actor_finish(sh, a, rc);
+    }
+    if (!early)
+        return;
+    for (ts_msg *m; (m = mailq_peek(&early->q)); mailq_pop(&early->q))
+        shard_dispatch(sh, m);
+    mailq_fini(&early->q);
+    free(early);
+}
+
+int shard_park(struct shard *sh, const ts_msg *m)
+{
+    struct parked *p = sh->parked;
+    while (p && p->addr != m->dst)
+        p = p->next;
+    if (!p) {
+        if (!(p = calloc(1, sizeof(*p))))
+            return -ENOMEM;
+        p->addr = m->dst;
+        p->next = sh->parked;
+        sh->parked = p;
+    }
+    ts_msg *copy = mailq_push(&p->q, m->len);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, m, sizeof(*m) + m->len);
+    return 0;
 }
 
 void shard_exit_all(struct shard *sh, ts_addr from)
 {
     for (uint32_t slot = 0; slot < sh->nslots; slot++) {
         struct actor *a = shard_slot(sh, slot);
-        bool top = a->parent == TS_ADDR_NONE;
-        if (top && (a->state == ACTOR_LIVE || a->state == ACTOR_PENDING))
-            shard_enqueue(sh, shard_addr(sh, slot), from, TS_MSG_EXIT_REQUEST, NULL, 0, 0);
+        if (a->parent == TS_ADDR_NONE && (a->state == ACTOR_LIVE || a->state == ACTOR_PENDING))
+            shard_enqueue(sh, ts_addr_make(sh->node, sh->id, slot, a->gen), from,
+                          TS_MSG_EXIT_REQUEST, NULL, 0, 0);
     }
 }

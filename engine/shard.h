@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* shard.h — one shard: its actor slots, run queue and timers, and the
- * dispatcher that runs handlers with supervision (design §3-§5). A shard is
- * driven by exactly one thread at a time; nothing here locks. */
+/* shard.h — one shard: its actor slots, run queue, timers and links to the
+ * other shards, and the dispatcher that runs handlers with supervision
+ * (design §2-§5). A shard is driven by exactly one thread at a time; nothing
+ * here locks except the global-name table. */
 #ifndef TS_ENGINE_SHARD_H
 #define TS_ENGINE_SHARD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,18 +17,21 @@
 #include "registry.h"
 #include "timer_heap.h"
 
+/* The shard field of an external caller's mailbox address; its slot is the
+ * caller's index. */
+#define SHARD_CLIENT 255u
+/* A shard's own control address: generation 0 (never an actor's), this slot. */
+#define SLOT_CONTROL TS_ADDR_MAX_SLOT
+
 enum actor_state {
     ACTOR_FREE = 0,
     ACTOR_PENDING, /* created; its Start message is on the way */
     ACTOR_LIVE,
     ACTOR_EXITING, /* waiting for its children's ChildExited */
-    ACTOR_CLIENT,  /* an external caller's mailbox, not an actor */
 };
 
 /* Internal message flags, above any public TS_MSG_F_* bit. */
-#define MSGF_START (UINT32_C(1) << 31)            /* construct the actor at dst */
-#define MSGF_POISON_ON_DELIVERY (UINT32_C(1) << 30) /* dst's creation failed... */
-#define MSGF_ERRNO_MASK UINT32_C(0xfff)              /* ...with this errno */
+#define MSGF_START (UINT32_C(1) << 31) /* construct the actor at dst */
 
 struct timer {
     struct th_node node;
@@ -37,9 +42,10 @@ struct timer {
 };
 
 struct actor {
-    uint16_t gen;
+    uint32_t slot;      /* its own index */
+    uint16_t gen;       /* of the current occupant, or of the last one when FREE */
     uint8_t state;
-    uint32_t next_free; /* free-slot FIFO link */
+    uint16_t init_err;  /* FREE: the last occupant's init failed with this errno */
     ts_addr parent;     /* TS_ADDR_NONE for top-level actors */
     const struct type_rec *type;
     void *state_mem;
@@ -53,23 +59,55 @@ struct actor {
 #define SLOT_PAGE_BITS 12
 #define SLOT_PAGE (1u << SLOT_PAGE_BITS)
 #define SLOT_PAGES ((TS_ADDR_MAX_SLOT + 1) >> SLOT_PAGE_BITS)
-#define SLOT_NONE UINT32_MAX
 
-struct shard_stats {
-    uint64_t delivered, created, exited, restarts, poisoned, dead_letters, dead_dropped;
+/*
+ * Slots this shard hands out on one target shard. Slot s of any shard
+ * belongs to creator shard s % nshards, so a shard creates an actor on any
+ * other shard without asking it: the address is known at once (design §4).
+ * Freed slots come back oldest first, each with its next generation.
+ */
+struct slot_pool {
+    _Atomic uint32_t next_fresh; /* next never-used slot; the target reads it */
+    struct pooled { uint32_t slot; uint16_t gen; } *v;
+    size_t head, n, cap;
 };
+
+/* Messages that arrived for an actor whose Start has not yet (it comes by
+ * another ring); delivered in order right after its init. */
+struct parked {
+    struct parked *next;
+    ts_addr addr;
+    struct mailq q;
+};
+
+/* Single-writer counters: the shard stores, anyone may load (relaxed). */
+struct shard_stats {
+    _Atomic uint64_t delivered, created, exited, restarts, poisoned, dead_letters, dead_dropped;
+    _Atomic uint64_t live, timers;
+    _Atomic uint64_t sent, handled; /* messages queued to shards / dispatched: idle detection */
+};
+
+#define STAT_ADD(sh, field, n)                                                                    \
+    atomic_store_explicit(&(sh)->stats.field,                                                     \
+                          atomic_load_explicit(&(sh)->stats.field, memory_order_relaxed) + (n),   \
+                          memory_order_relaxed)
+#define STAT_INC(sh, field) STAT_ADD(sh, field, 1)
+#define STAT_DEC(sh, field) STAT_ADD(sh, field, (uint64_t)-1)
 
 struct shard {
     struct ts_system *sys;
     uint16_t node;
     uint8_t id;
-    uint32_t nslots;              /* slots ever used: [0, nslots) */
-    uint32_t free_head, free_tail; /* FIFO of free slots: reuse is spread out */
-    uint64_t live;                /* actors not yet exited */
+    uint8_t nshards;
+    uint32_t nslots;                 /* pages cover [0, nslots) */
     struct actor *pages[SLOT_PAGES]; /* slots in fixed pages: they never move */
-    struct mailq runq;
+    struct slot_pool *pools;         /* [nshards]: slots this shard creates on each */
+    struct parked *parked;
+    struct mailq runq;               /* messages from this shard to itself */
     struct timer_heap timers;
     struct shard_stats stats;
+    unsigned rr_next;                /* round-robin placement of this shard's creations */
+    void *base;                      /* the base's per-shard state */
 };
 
 /* The context handed to handlers. */
@@ -81,7 +119,8 @@ struct ts_ctx {
     bool exit_self;
 };
 
-int shard_init(struct shard *sh, struct ts_system *sys, uint16_t node, uint8_t id);
+int shard_init(struct shard *sh, struct ts_system *sys, uint16_t node, uint8_t id,
+               uint8_t nshards);
 /* Frees everything, running no handler. NULL-safe. */
 void shard_fini(struct shard *sh);
 
@@ -89,27 +128,26 @@ static inline struct actor *shard_slot(const struct shard *sh, uint32_t slot)
 {
     return &sh->pages[slot >> SLOT_PAGE_BITS][slot & (SLOT_PAGE - 1)];
 }
-static inline ts_addr shard_addr(const struct shard *sh, uint32_t slot)
-{
-    return ts_addr_make(sh->node, sh->id, slot, shard_slot(sh, slot)->gen);
-}
 /* The actor at a, or NULL when a is gone or was never issued. */
 struct actor *shard_lookup(const struct shard *sh, ts_addr a);
 
-/* Reserves a mailbox slot for an external caller. */
-int shard_add_client(struct shard *sh, ts_addr *out);
+/* Creates an actor on shard `target` (design §4): returns its address at
+ * once and sends the target its Start. parent is TS_ADDR_NONE for top-level
+ * actors. */
+int shard_spawn(struct shard *sh, uint8_t target, const char *type_name,
+                const ts_create_opts *opts, ts_addr parent, ts_addr creator, ts_addr *out);
 
-/* Creates an actor (design §4): returns its address at once and queues its
- * construction. parent is TS_ADDR_NONE for top-level actors. */
-int shard_spawn(struct shard *sh, const char *type_name, const ts_create_opts *opts,
-                ts_addr parent, ts_addr creator, ts_addr *out);
+/* Reserves a message of len payload bytes to dst, wherever dst is: this
+ * shard's run queue, a ring to another shard or caller, or an overflow
+ * queue. Returns the envelope (dst and len set) for the caller to fill, or
+ * NULL when out of memory. */
+ts_msg *shard_reserve(struct shard *sh, ts_addr dst, size_t len);
 
-/* Queues a message (no validation: callers check sizes and addresses). */
+/* shard_reserve + fill: queues a copy of payload. 0 or -ENOMEM. */
 int shard_enqueue(struct shard *sh, ts_addr dst, ts_addr src, uint64_t type,
                   const void *payload, size_t len, uint32_t flags);
 
-/* Handles one message popped from the run queue; client messages go to
- * deliver_client. */
+/* Handles one message taken from any of the shard's inbound queues. */
 void shard_dispatch(struct shard *sh, ts_msg *m);
 
 /* Arms a Wakeup for the actor; returns 0 or -ENOMEM. */
@@ -118,7 +156,7 @@ int shard_add_timer(struct shard *sh, struct actor *a, ts_addr self, uint64_t de
 /* Fires the earliest timer if it is due at now; returns whether one fired. */
 bool shard_fire_timer(struct shard *sh, uint64_t now);
 
-/* Sends ExitRequest to every top-level actor (parent TS_ADDR_NONE). */
+/* Sends ExitRequest to every top-level actor of this shard. */
 void shard_exit_all(struct shard *sh, ts_addr from);
 
 #endif

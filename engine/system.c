@@ -20,6 +20,22 @@ void ts_config_init(ts_config *cfg)
     cfg->log.level = TS_LOG_WARNING;
     cfg->log.sink = TS_LOG_SINK_STDERR;
     cfg->log.format = TS_LOG_FORMAT_TEXT;
+    cfg->idle = TS_IDLE_ADAPTIVE;
+    cfg->spin_ns = 50000;
+    cfg->ring_size = 256u << 10;
+}
+
+int ts_idle_parse(const char *name, ts_idle *out)
+{
+    static const char *const names[] = {"adaptive", "busy", "sleep"};
+    for (unsigned i = 0; name && out && i < 3; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *out = (ts_idle)i;
+            return 0;
+        }
+    }
+    return err_set(-EINVAL, "unknown idle policy '%s' (adaptive, busy, sleep)",
+                   name ? name : "(null)");
 }
 
 const char *ts_base_name(ts_base base)
@@ -43,14 +59,21 @@ static int check_config(const ts_config *cfg)
 {
     if ((unsigned)cfg->base > TS_BASE_MULTIPROC)
         return err_set(-EINVAL, "unknown base %d", (int)cfg->base);
-    if (cfg->base != TS_BASE_SIMPLE)
-        return err_set(-EOPNOTSUPP, "the %s base is not available in this build (only simple is)",
+    if (cfg->base == TS_BASE_MULTIPROC)
+        return err_set(-EOPNOTSUPP, "the %s base is not available in this build (simple and pinned are)",
                        ts_base_name(cfg->base));
+    if ((unsigned)cfg->idle > TS_IDLE_SLEEP)
+        return err_set(-EINVAL, "unknown idle policy %d", (int)cfg->idle);
+    if (cfg->ring_size < 4096 || (cfg->ring_size & (cfg->ring_size - 1)) || cfg->ring_size > (1u << 30))
+        return err_set(-EINVAL, "ring_size %zu is not a power of two from 4 KiB to 1 GiB",
+                       cfg->ring_size);
     if (cfg->max_msg_size > UINT32_MAX - 4096)
         return err_set(-EINVAL, "max_msg_size %zu is above the limit of %u bytes",
                        cfg->max_msg_size, UINT32_MAX - 4096);
     return 0;
 }
+
+_Thread_local struct ts_system *system_running;
 
 int ts_system_open(const ts_config *cfg_in, ts_system **out)
 {
@@ -70,17 +93,18 @@ int ts_system_open(const ts_config *cfg_in, ts_system **out)
     if (!sys)
         return err_set(-ENOMEM, "out of memory");
     sys->cfg = cfg;
-    sys->ops = &base_simple_ops;
+    sys->ops = cfg.base == TS_BASE_PINNED ? &base_pinned_ops : &base_simple_ops;
+    pthread_mutex_init(&sys->names_lock, NULL);
     rc = logger_open(&sys->log, &cfg.log);
-    if (rc == 0)
-        rc = shard_init(&sys->shard, sys, cfg.node_id, 0);
-    if (rc == 0)
-        rc = shard_add_client(&sys->shard, &sys->client);
+    if (rc == 0) {
+        sys->cfg.log = sys->log.cfg;
+        rc = sys->ops->open(sys);
+    }
     if (rc < 0) {
+        atomic_store(&sys->shut_down, true); /* nothing to shut down */
         ts_system_close(sys);
         return rc;
     }
-    sys->cfg.log = sys->log.cfg;
     *out = sys;
     return 0;
 }
@@ -89,27 +113,23 @@ int ts_system_shutdown(ts_system *sys)
 {
     if (!sys)
         return err_set(-EINVAL, "ts_system_shutdown: NULL system");
-    if (sys->shut_down)
-        return 0;
-    if (sys->in_handler)
+    if (system_running == sys)
         return err_set(-EDEADLK, "ts_system_shutdown called from inside a handler");
-    shard_exit_all(&sys->shard, sys->client);
-    sys->ops->run(sys, UINT64_MAX);
-    sys->shut_down = true;
-    return 0;
+    if (atomic_load(&sys->shut_down))
+        return 0;
+    int rc = sys->ops->shutdown(sys);
+    atomic_store(&sys->shut_down, true);
+    return rc;
 }
 
 void ts_system_close(ts_system *sys)
 {
-    if (!sys)
+    if (!sys || system_running == sys)
         return;
-    if (!sys->in_handler)
-        ts_system_shutdown(sys);
-    shard_fini(&sys->shard);
+    ts_system_shutdown(sys);
+    sys->ops->close(sys);
     names_fini(&sys->names);
-    for (size_t i = 0; i < sys->inbox.n; i++)
-        free(sys->inbox.v[(sys->inbox.head + i) % sys->inbox.cap]);
-    free(sys->inbox.v);
+    pthread_mutex_destroy(&sys->names_lock);
     logger_close(&sys->log);
     free(sys);
 }
@@ -118,29 +138,31 @@ int ts_system_stats_get(ts_system *sys, ts_system_stats *out)
 {
     if (!sys || !out)
         return err_set(-EINVAL, "ts_system_stats_get: NULL argument");
-    const struct shard *sh = &sys->shard;
-    *out = (ts_system_stats){
-        .delivered = sh->stats.delivered,
-        .actors_created = sh->stats.created,
-        .actors_exited = sh->stats.exited,
-        .actors_live = sh->live,
-        .restarts = sh->stats.restarts,
-        .poisoned = sh->stats.poisoned,
-        .dead_letters = sh->stats.dead_letters,
-        .dead_letters_dropped = sh->stats.dead_dropped,
-        .timers_pending = sh->timers.n,
-    };
+    memset(out, 0, sizeof(*out));
+#define SUM(f) atomic_load_explicit(&sh->stats.f, memory_order_relaxed)
+    for (unsigned i = 0; i < sys->nshards; i++) {
+        const struct shard *sh = sys->shards[i];
+        out->delivered += SUM(delivered);
+        out->actors_created += SUM(created);
+        out->actors_exited += SUM(exited);
+        out->actors_live += SUM(live);
+        out->restarts += SUM(restarts);
+        out->poisoned += SUM(poisoned);
+        out->dead_letters += SUM(dead_letters);
+        out->dead_letters_dropped += SUM(dead_dropped);
+        out->timers_pending += SUM(timers);
+    }
+#undef SUM
     return 0;
 }
 
-void system_deliver_client(struct ts_system *sys, const ts_msg *m)
+int inbox_push(struct inbox *in, ts_msg *m)
 {
-    struct inbox *in = &sys->inbox;
     if (in->n == in->cap) {
         size_t cap = in->cap ? 2 * in->cap : 16;
         ts_msg **v = malloc(cap * sizeof(*v));
         if (!v)
-            goto drop;
+            return -ENOMEM;
         for (size_t i = 0; i < in->n; i++)
             v[i] = in->v[(in->head + i) % in->cap];
         free(in->v);
@@ -148,15 +170,24 @@ void system_deliver_client(struct ts_system *sys, const ts_msg *m)
         in->cap = cap;
         in->head = 0;
     }
-    ts_msg *copy = malloc(sizeof(*m) + m->len);
-    if (!copy)
-        goto drop;
-    memcpy(copy, m, sizeof(*m) + m->len);
-    copy->flags = 0;
-    in->v[(in->head + in->n) % in->cap] = copy;
-    in->n++;
-    return;
-drop:
-    system_log(sys, TS_LOG_ERROR, "TS-NOMEM", m->dst, "",
-               "out of memory: a message to the external caller was dropped");
+    in->v[(in->head + in->n++) % in->cap] = m;
+    return 0;
+}
+
+ts_msg *inbox_pop(struct inbox *in)
+{
+    if (!in->n)
+        return NULL;
+    ts_msg *m = in->v[in->head];
+    in->head = (in->head + 1) % in->cap;
+    in->n--;
+    return m;
+}
+
+void inbox_fini(struct inbox *in)
+{
+    for (ts_msg *m; (m = inbox_pop(in));)
+        free(m);
+    free(in->v);
+    memset(in, 0, sizeof(*in));
 }

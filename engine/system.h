@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* system.h — struct ts_system and the base ops table each base implements. */
+/* system.h — struct ts_system and the ops table each base implements. */
 #ifndef TS_ENGINE_SYSTEM_H
 #define TS_ENGINE_SYSTEM_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include <thespis/thespis.h>
@@ -18,42 +20,76 @@ struct inbox {
     size_t head, n, cap;
 };
 
+int inbox_push(struct inbox *in, ts_msg *m);
+ts_msg *inbox_pop(struct inbox *in);
+void inbox_fini(struct inbox *in);
+
 /*
- * What a base does. Each call runs on the calling (external) thread; none is
- * on an actor's hot path. The system layer has checked arguments and the
- * shutdown state before calling.
+ * What a base does. The system layer has checked arguments and the shutdown
+ * state before calling; every call but reserve_remote and control runs on
+ * an external caller's thread.
  */
 struct base_ops {
     const char *name;
-    /* Waits up to deadline (monotonic ns; UINT64_MAX: none) for the next
-     * inbox message, running actors if the base runs them on this thread.
-     * Returns 0 with *out set, or -ETIMEDOUT. */
+    /* Creates the shards (sys->shards, sys->nshards) and whatever runs them. */
+    int (*open)(struct ts_system *sys);
+    /* ExitRequest to every top-level actor; waits until all have exited. */
+    int (*shutdown)(struct ts_system *sys);
+    /* Stops and frees what open made (shards included). Safe after a
+     * failed open. */
+    void (*close)(struct ts_system *sys);
+    /* The calling thread's mailbox address (made on first use). */
+    int (*client)(struct ts_system *sys, ts_addr *out);
+    /* Sends from the calling thread's mailbox. -EAGAIN when full. */
+    int (*tell)(struct ts_system *sys, ts_addr dst, uint64_t type, const void *p, size_t len);
+    /* Creates a top-level actor (placed by opts). */
+    int (*create)(struct ts_system *sys, const char *type_name, const ts_create_opts *opts,
+                  ts_addr *out);
+    /* Waits until deadline (monotonic ns; UINT64_MAX: none) for the next
+     * message to the caller's mailbox. 0 with *out set, or -ETIMEDOUT. */
     int (*wait)(struct ts_system *sys, uint64_t deadline, ts_msg **out);
-    /* Runs until idle or deadline: 0 when idle, -ETIMEDOUT otherwise. */
+    /* Waits until no message is queued and no timer is pending (0), or the
+     * deadline (-ETIMEDOUT). */
     int (*run)(struct ts_system *sys, uint64_t deadline);
+    /* Shard side: room for a message to another shard or an external caller
+     * (see shard_reserve). */
+    ts_msg *(*reserve_remote)(struct shard *sh, ts_addr dst, size_t len);
+    /* Shard side: a control message only this base knows; -ENOENT if none. */
+    int (*control)(struct shard *sh, const ts_msg *m);
+    /* Shard side: whether dst is a live external caller's mailbox (a message
+     * to it that reached a shard, from another caller, is passed on). */
+    bool (*client_known)(struct shard *sh, ts_addr dst);
 };
 
 extern const struct base_ops base_simple_ops;
+extern const struct base_ops base_pinned_ops;
 
 struct ts_system {
     const struct base_ops *ops;
     ts_config cfg;
     struct logger log;
-    struct shard shard; /* the simple base has one shard */
-    struct names names;
-    ts_addr client;     /* the external caller's mailbox */
-    struct inbox inbox;
-    ts_addr dead_letter_handler;
-    int in_handler;     /* > 0 while a handler runs: ask/run would re-enter */
-    bool shut_down;
+    unsigned nshards;
+    struct shard **shards;
+    int *shard_cpu;     /* [nshards]: the CPU each shard is pinned to; NULL if none */
+    struct names names; /* global names; names_lock guards it */
+    pthread_mutex_t names_lock;
+    _Atomic ts_addr dead_letter_handler;
+    _Atomic bool shut_down;
+    void *base; /* the base's own state */
 };
 
-/* Hands a message addressed to the client mailbox to the inbox (copies it). */
-void system_deliver_client(struct ts_system *sys, const ts_msg *m);
+/* The system whose handlers run on this thread right now, if any: a call
+ * that would wait for them from inside one of them is refused (-EDEADLK). */
+extern _Thread_local struct ts_system *system_running;
 
 /* Logs an engine record about an actor (actor may be TS_ADDR_NONE). */
 void system_log(struct ts_system *sys, ts_log_level level, const char *id, ts_addr actor,
                 const char *type, const char *fmt, ...) TS_PRINTF(6, 7);
+
+/* Picks the shard for a new actor (creator: the creating shard, or -1 from
+ * outside; rr: the creator's round-robin cursor). 0 or -EINVAL. */
+int place_actor(const struct ts_system *sys, int creator, unsigned *rr,
+                const ts_create_opts *opts, int *target);
 
 /* A printable name for a message type: its registered name or its id. */
 const char *msgtype_label(uint64_t type, char buf[20]);

@@ -187,16 +187,34 @@ typedef enum ts_base {
 
 #define TS_DEFAULT_MAX_MSG_SIZE ((size_t)64 << 20)
 
+/* What an idle shard does (design §2). */
+typedef enum ts_idle {
+    TS_IDLE_ADAPTIVE = 0, /* spin for spin_ns, then sleep until woken */
+    TS_IDLE_BUSY,         /* spin, never sleep: lowest latency, one core burnt per shard */
+    TS_IDLE_SLEEP,        /* sleep at once */
+} ts_idle;
+
 typedef struct ts_config {
     ts_base base;
     uint16_t node_id;    /* this node's id in addresses; default 0 */
     size_t max_msg_size; /* payload limit; default TS_DEFAULT_MAX_MSG_SIZE */
     ts_log_config log;   /* where log records go; see thespis/log.h */
+    /* pinned and multiproc: the CPUs of the shards, one shard per CPU:
+     * "0-3", "2,4,6", "0-1,6". NULL: the first `shards` CPUs this process
+     * may run on (all of them when shards is 0). */
+    const char *cores;
+    unsigned shards;
+    ts_idle idle;        /* default TS_IDLE_ADAPTIVE */
+    uint64_t spin_ns;    /* adaptive: spin this long before sleeping; default 50 us */
+    size_t ring_size;    /* bytes of each ring mailbox, a power of two; default 256 KiB */
 } ts_config;
 
 /* Fills *cfg with the defaults: simple base, node 0, 64 MiB messages,
- * log level warning to stderr in text. */
+ * log level warning to stderr in text, adaptive idle, 256 KiB rings. */
 TS_API void ts_config_init(ts_config *cfg);
+
+/* Parses an idle policy name ("adaptive", "busy", "sleep"). 0 or -EINVAL. */
+TS_API int ts_idle_parse(const char *name, ts_idle *out);
 
 /* Parses a base name ("simple", "pinned", "multiproc") into *out.
  * Returns 0 or -EINVAL. */
@@ -243,12 +261,21 @@ TS_API int ts_system_stats_get(ts_system *sys, ts_system_stats *out);
 /* Creating actors                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* Where ts_create puts a new actor (design §8: local first, explicit core). */
+typedef enum ts_placement {
+    TS_PLACE_LOCAL = 0,      /* the creator's shard (shard 0 for an external creator) */
+    TS_PLACE_ROUND_ROBIN,    /* each shard in turn, per creator */
+    TS_PLACE_CORE,           /* the shard pinned to ts_create_opts.core */
+} ts_placement;
+
 typedef struct ts_create_opts {
     const void *arg;     /* copied; handed to init (again after a restart) */
     size_t arg_len;
     /* If set: the global name of the actor. When an actor of that name is
      * alive, its address is returned and nothing is created. */
     const char *global_name;
+    ts_placement placement;
+    int core;            /* TS_PLACE_CORE: a CPU that runs a shard of this system */
 } ts_create_opts;
 
 /*
@@ -257,7 +284,8 @@ typedef struct ts_create_opts {
  * Returns at once with the address in *out: messages sent to it before it
  * has started are delivered, in order, once it has. opts may be NULL.
  * Errors:
- *   -EINVAL   NULL ctx, out or type name
+ *   -EINVAL   NULL ctx, out or type name; an unknown placement; a core that
+ *             runs no shard of this system
  *   -ENOENT   no actor type of that name is registered
  *   -EMSGSIZE the argument is larger than the maximum message size
  *   -ENOSPC   no free slot left on the shard

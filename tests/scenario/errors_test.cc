@@ -67,7 +67,7 @@ int ProberProbe(ts_ctx *ctx, void *, const ts_msg *m)
     case kOpCreateMissing: r.rc = ts_create(ctx, kNoSuchType, nullptr, &out); break;
     case kOpWakeup: r.rc = ts_wakeup_after(ctx, tst::kMs, g_big, q.len); break;
     case kOpCreateBigArg: {
-        ts_create_opts o{g_big, q.len, nullptr};
+        ts_create_opts o{g_big, q.len, nullptr, TS_PLACE_LOCAL, 0};
         r.rc = ts_create(ctx, tst::kEcho, &o, &out);
         break;
     }
@@ -188,7 +188,7 @@ TEST_P(ErrorScenario, payload_above_maximum_is_emsgsize)
     EXPECT_TS_ERR(ts_ask(sys(), echo, tst::kPing(), over.data(), over.size(), tst::kWait, &reply),
                   -EMSGSIZE, SIZE_WORDS);
     EXPECT_EQ(reply, nullptr);
-    ts_create_opts big_arg{over.data(), over.size(), nullptr};
+    ts_create_opts big_arg{over.data(), over.size(), nullptr, TS_PLACE_LOCAL, 0};
     ts_addr out = TS_ADDR_NONE;
     EXPECT_TS_ERR(ts_system_create(sys(), tst::kEcho, &big_arg, &out), -EMSGSIZE, SIZE_WORDS);
     ExpectNothingArrives();

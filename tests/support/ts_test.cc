@@ -2,6 +2,10 @@
 // ts_test.cc — the scenario fixture and its helpers.
 #include "ts_test.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include <algorithm>
 #include <cctype>
 #include <sstream>
@@ -84,6 +88,9 @@ ts_config SystemTest::Config(ts_log_level level)
     ts_config cfg;
     ts_config_init(&cfg);
     cfg.base = GetParam();
+    // Multi-shard bases use two shards (or one on a one-core machine) and
+    // must not assume they get the cores to themselves.
+    cfg.shards = std::min(2u, (unsigned)std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
     cfg.log.level = level;
     cfg.log.sink = TS_LOG_SINK_CALLBACK;
     cfg.log.fn = &SystemTest::Sink;
@@ -128,7 +135,7 @@ void SystemTest::Reopen(const ts_config &cfg)
 ts_addr SystemTest::Create(const char *type, const void *arg, size_t len,
                            const char *global_name)
 {
-    ts_create_opts o{arg, len, global_name};
+    ts_create_opts o{arg, len, global_name, TS_PLACE_LOCAL, 0};
     ts_addr a = TS_ADDR_NONE;
     int rc = ts_system_create(sys_, type, &o, &a);
     EXPECT_EQ(rc, 0) << "ts_system_create(" << type << "): " << ts_last_error();

@@ -24,7 +24,7 @@
 
 // Every base the scenario suite runs on, defined once. Later bases are added
 // here and nowhere else.
-#define TS_ALL_BASES ::testing::Values(TS_BASE_SIMPLE)
+#define TS_ALL_BASES ::testing::Values(TS_BASE_SIMPLE, TS_BASE_PINNED)
 
 // Instantiates a parameterized scenario fixture over TS_ALL_BASES, naming each
 // instance after its base ("Bases/HelloScenario.hello/simple").

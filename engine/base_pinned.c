@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * base_pinned.c — the pinned base: one process, one thread per shard pinned
+ * to its core, rings between them (design §2, §6).
+ *
+ * A shard's loop: drain its run queue and inbound rings in batches, running
+ * handlers on messages in place; flush overflows and publish every ring it
+ * wrote to, once per batch, waking consumers that announced sleep; fire due
+ * timers; when idle, spin or sleep by the idle policy. No lock, syscall or
+ * malloc per message: rings are preallocated, the run queue and overflows
+ * reuse their chunks, and the futex is touched only around sleep.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "cores.h"
+#include "err.h"
+#include "futex.h"
+#include "pinned.h"
+#include "shard_internal.h"
+
+static struct pinned *pinned_of(struct ts_system *sys)
+{
+    return sys->base;
+}
+
+static struct pshard *pshard_of(struct shard *sh)
+{
+    return sh->base;
+}
+
+void pinned_wake(_Atomic uint32_t *word)
+{
+    /* F1: orders the publish before the load of the sleep word; pairs with
+     * F2 in the sleeper, so either it sees our records or we see it asleep. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(word, memory_order_relaxed) &&
+        atomic_exchange_explicit(word, 0, memory_order_relaxed))
+        futex_wake(word);
+}
+
+/* ---- shard side: sending ------------------------------------------------ */
+
+static void mark_dirty(struct pshard *ps, struct port *pt)
+{
+    if (!pt->dirty) {
+        pt->dirty = true;
+        ps->dirty[ps->ndirty++] = pt;
+    }
+}
+
+/* Room in the port's ring for one message, in place or as a heap blob. */
+static ts_msg *ring_room(struct pshard *ps, struct port *pt, size_t len)
+{
+    size_t need = sizeof(ts_msg) + len;
+    ts_msg *m;
+    if (need <= ring_max_record(pt->ring)) {
+        m = ring_reserve(pt->ring, need, 0);
+    } else {
+        m = malloc(need);
+        ts_msg **rec = m ? ring_reserve(pt->ring, sizeof(m), REC_BLOB) : NULL;
+        if (!rec) {
+            free(m);
+            return NULL;
+        }
+        *rec = m;
+    }
+    if (m) {
+        memset(m, 0, sizeof(*m));
+        m->len = (uint32_t)len;
+        mark_dirty(ps, pt);
+    }
+    return m;
+}
+
+static ts_msg *spill(struct pshard *ps, struct port *pt, size_t len)
+{
+    if (pt->overflow.count == 0)
+        ps->spilled[ps->nspilled++] = pt;
+    ts_msg *m = mailq_push(&pt->overflow, len);
+    if (pt->overflow.count > pt->overflow_hwm)
+        pt->overflow_hwm = pt->overflow.count;
+    return m;
+}
+
+static struct port *client_port(struct pshard *ps, ts_addr dst)
+{
+    uint32_t id = ts_addr_slot(dst);
+    if (id >= MAX_CLIENTS)
+        return NULL;
+    struct client *c = atomic_load_explicit(&ps->p->clients[id], memory_order_acquire);
+    if (!c || c->addr != dst)
+        return NULL;
+    struct port *pt = &ps->to_client[id];
+    if (!pt->ring) {
+        pt->ring = c->from_shard[ps->sh.id];
+        pt->wake = &c->sleeping;
+    }
+    return pt;
+}
+
+static ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len)
+{
+    struct pshard *ps = pshard_of(sh);
+    struct port *pt;
+    if (ts_addr_shard(dst) == SHARD_CLIENT) {
+        if (!(pt = client_port(ps, dst))) /* a caller that never was: dead letter here */
+            return mailq_push(&sh->runq, len);
+    } else {
+        pt = &ps->out[ts_addr_shard(dst)];
+        STAT_INC(sh, sent);
+    }
+    ts_msg *m = pt->overflow.count ? NULL : ring_room(ps, pt, len);
+    return m ? m : spill(ps, pt, len);
+}
+
+/* Moves what fits of a port's overflow into its ring, oldest first. */
+static void unspill(struct pshard *ps, struct port *pt)
+{
+    for (ts_msg *m; (m = mailq_peek(&pt->overflow)); mailq_pop(&pt->overflow)) {
+        ts_msg *to = ring_room(ps, pt, m->len);
+        if (!to)
+            return;
+        memcpy(to, m, sizeof(*m) + m->len);
+    }
+}
+
+static void flush(struct pshard *ps)
+{
+    for (unsigned i = 0; i < ps->nspilled;) {
+        struct port *pt = ps->spilled[i];
+        unspill(ps, pt);
+        if (pt->overflow.count)
+            i++;
+        else
+            ps->spilled[i] = ps->spilled[--ps->nspilled];
+    }
+    for (unsigned i = 0; i < ps->ndirty; i++) {
+        struct port *pt = ps->dirty[i];
+        pt->dirty = false;
+        ring_publish(pt->ring);
+        pinned_wake(pt->wake);
+    }
+    ps->ndirty = 0;
+}
+
+/* ---- shard side: receiving ---------------------------------------------- */
+
+static unsigned drain_ring(struct shard *sh, struct ring *r)
+{
+    unsigned k = 0;
+    uint32_t len, flags;
+    for (void *rec; k < DRAIN_BATCH && (rec = ring_front(r, &len, &flags)); k++) {
+        ts_msg *m = flags & REC_BLOB ? *(ts_msg **)rec : rec;
+        shard_dispatch(sh, m);
+        STAT_INC(sh, handled);
+        if (flags & REC_BLOB)
+            free(m);
+        ring_pop(r); /* only now: the record stays in the ring while it is handled */
+    }
+    if (k)
+        ring_release(r);
+    return k;
+}
+
+static unsigned drain_runq(struct shard *sh)
+{
+    unsigned k = 0;
+    for (ts_msg *m; k < DRAIN_BATCH && (m = mailq_peek(&sh->runq)); k++) {
+        shard_dispatch(sh, m);
+        mailq_pop(&sh->runq);
+        STAT_INC(sh, handled);
+    }
+    return k;
+}
+
+static unsigned poll_once(struct pshard *ps)
+{
+    struct shard *sh = &ps->sh;
+    struct pinned *p = ps->p;
+    unsigned n = drain_runq(sh);
+    for (unsigned i = 0; i < p->n; i++)
+        if (ps->in[i])
+            n += drain_ring(sh, ps->in[i]);
+    uint32_t nc = atomic_load_explicit(&p->nclients, memory_order_acquire);
+    for (uint32_t i = 0; i < nc; i++) {
+        struct client *c = atomic_load_explicit(&p->clients[i], memory_order_acquire);
+        if (c)
+            n += drain_ring(sh, c->to_shard[sh->id]);
+    }
+    if (sh->timers.n) {
+        uint64_t now = clock_now_ns();
+        for (unsigned k = 0; k < DRAIN_BATCH && shard_fire_timer(sh, now); k++)
+            n++;
+    }
+    return n;
+}
+
+static bool has_input(struct pshard *ps)
+{
+    struct pinned *p = ps->p;
+    if (ps->sh.runq.count)
+        return true;
+    for (unsigned i = 0; i < p->n; i++)
+        if (ps->in[i] && !ring_empty(ps->in[i]))
+            return true;
+    uint32_t nc = atomic_load_explicit(&p->nclients, memory_order_acquire);
+    for (uint32_t i = 0; i < nc; i++) {
+        struct client *c = atomic_load_explicit(&p->clients[i], memory_order_acquire);
+        if (c && !ring_empty(c->to_shard[ps->sh.id]))
+            return true;
+    }
+    return false;
+}
+
+/* Sleeps until woken, the next timer, or (with overflow to retry) briefly. */
+static void shard_sleep(struct pshard *ps)
+{
+    atomic_store_explicit(&ps->sleeping, 1, memory_order_relaxed);
+    /* F2: orders the announcement before the re-check; pairs with F1. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (has_input(ps) || atomic_load_explicit(&ps->p->stop, memory_order_relaxed)) {
+        atomic_store_explicit(&ps->sleeping, 0, memory_order_relaxed);
+        return;
+    }
+    uint64_t timeout = ps->nspilled ? 100000 : UINT64_MAX;
+    struct th_node *t = th_peek(&ps->sh.timers);
+    if (t) {
+        uint64_t now = clock_now_ns();
+        uint64_t until = t->deadline > now ? t->deadline - now : 0;
+        timeout = until < timeout ? until : timeout;
+    }
+    if (timeout)
+        futex_wait(&ps->sleeping, 1, timeout);
+    atomic_store_explicit(&ps->sleeping, 0, memory_order_relaxed);
+}
+
+static void *shard_main(void *arg)
+{
+    struct pshard *ps = arg;
+    struct pinned *p = ps->p;
+    system_running = p->sys;
+    uint64_t idle_since = 0;
+    while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
+        unsigned n = poll_once(ps);
+        flush(ps);
+        if (n) {
+            idle_since = 0;
+            continue;
+        }
+        ts_idle policy = p->sys->cfg.idle;
+        if (policy == TS_IDLE_BUSY)
+            continue;
+        uint64_t now = clock_now_ns();
+        if (!idle_since)
+            idle_since = now;
+        if (policy == TS_IDLE_ADAPTIVE && now - idle_since < p->sys->cfg.spin_ns) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        shard_sleep(ps);
+        idle_since = 0;
+    }
+    return NULL;
+}
+
+/* ---- control messages -------------------------------------------------- */
+
+#define CTL_CREATE UINT64_C(0x7473000000000010)  /* caller -> shard: create_req */
+#define CTL_CREATED UINT64_C(0x7473000000000011) /* shard -> caller: create_rep */
+
+struct create_req {
+    uint32_t arg_len;
+    uint16_t type_len, name_len; /* with their NULs */
+};
+
+struct create_rep {
+    ts_addr addr;
+    int32_t rc;
+    uint32_t zero;
+};
+
+static bool pinned_client_known(struct shard *sh, ts_addr dst)
+{
+    return client_port(pshard_of(sh), dst) != NULL;
+}
+
+static int pinned_control(struct shard *sh, const ts_msg *m)
+{
+    if (m->type != CTL_CREATE || m->len < sizeof(struct create_req))
+        return -ENOENT;
+    struct create_req q;
+    memcpy(&q, ts_msg_data(m), sizeof(q));
+    const char *type_name = (const char *)ts_msg_data(m) + sizeof(q);
+    ts_create_opts o = {.arg = type_name + q.type_len + q.name_len, .arg_len = q.arg_len,
+                        .global_name = q.name_len ? type_name + q.type_len : NULL};
+    struct create_rep rep = {0};
+    rep.rc = shard_spawn(sh, sh->id, type_name, &o, TS_ADDR_NONE, m->src, &rep.addr);
+    shard_enqueue(sh, m->src, control_addr(sh->node, sh->id), CTL_CREATED, &rep, sizeof(rep), 0);
+    return 0;
+}
+
+/* ---- caller side ------------------------------------------------------- */
+
+static int pinned_client(struct ts_system *sys, ts_addr *out)
+{
+    struct client *c;
+    int rc = client_get(pinned_of(sys), &c);
+    if (rc == 0)
+        *out = c->addr;
+    return rc;
+}
+
+static int pinned_tell(struct ts_system *sys, ts_addr dst, uint64_t type, const void *p, size_t len)
+{
+    struct client *c;
+    int rc = client_get(pinned_of(sys), &c);
+    return rc < 0 ? rc : client_send(pinned_of(sys), c, dst, c->addr, type, p, len, 0);
+}
+
+/* Waits for the shard's answer to a create; other messages stay queued. */
+static int wait_created(struct pinned *p, struct client *c, struct create_rep *rep)
+{
+    uint64_t deadline = clock_deadline(clock_now_ns(), 10ull * 1000000000u);
+    for (;;) {
+        client_collect(p, c);
+        for (size_t i = 0; i < c->inbox.n; i++) {
+            size_t at = (c->inbox.head + i) % c->inbox.cap;
+            ts_msg *m = c->inbox.v[at];
+            if (m->type != CTL_CREATED || ts_addr_gen(m->src) != 0)
+                continue;
+            memcpy(rep, ts_msg_data(m), sizeof(*rep));
+            for (size_t j = i; j + 1 < c->inbox.n; j++) /* keep the others in order */
+                c->inbox.v[(c->inbox.head + j) % c->inbox.cap] =
+                    c->inbox.v[(c->inbox.head + j + 1) % c->inbox.cap];
+            c->inbox.n--;
+            free(m);
+            return 0;
+        }
+        ts_msg *m;
+        if (client_wait(p, c, deadline, &m) < 0)
+            return err_set(-ETIMEDOUT, "ts_system_create: the shard did not answer");
+        inbox_push(&c->inbox, m); /* client_wait popped it: put it back at the end */
+    }
+}
+
+static int pinned_create(struct ts_system *sys, const char *type_name, const ts_create_opts *opts,
+                         ts_addr *out)
+{
+    struct pinned *p = pinned_of(sys);
+    struct client *c;
+    int target, rc = client_get(p, &c);
+    if (rc == 0)
+        rc = place_actor(sys, -1, &c->rr_next, opts, &target);
+    if (rc < 0)
+        return rc;
+    if (!registry_find(type_name))
+        return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
+    const char *name = opts ? opts->global_name : NULL;
+    struct create_req q = {.arg_len = opts ? (uint32_t)opts->arg_len : 0,
+                           .type_len = (uint16_t)(strlen(type_name) + 1),
+                           .name_len = (uint16_t)(name ? strlen(name) + 1 : 0)};
+    size_t len = sizeof(q) + q.type_len + q.name_len + q.arg_len;
+    unsigned char *buf = malloc(len);
+    if (!buf)
+        return err_set(-ENOMEM, "out of memory");
+    memcpy(buf, &q, sizeof(q));
+    memcpy(buf + sizeof(q), type_name, q.type_len);
+    if (name)
+        memcpy(buf + sizeof(q) + q.type_len, name, q.name_len);
+    if (q.arg_len)
+        memcpy(buf + sizeof(q) + q.type_len + q.name_len, opts->arg, q.arg_len);
+    rc = client_send(p, c, control_addr(sys->cfg.node_id, (uint8_t)target), c->addr, CTL_CREATE,
+                     buf, len, 0);
+    free(buf);
+    struct create_rep rep;
+    if (rc == 0)
+        rc = wait_created(p, c, &rep);
+    if (rc < 0)
+        return rc;
+    if (rep.rc < 0)
+        return err_set(rep.rc, "ts_system_create: %s (on shard %d)", strerror(-rep.rc), target);
+    *out = rep.addr;
+    return 0;
+}
+
+static int pinned_wait(struct ts_system *sys, uint64_t deadline, ts_msg **out)
+{
+    struct client *c;
+    int rc = client_get(pinned_of(sys), &c);
+    return rc < 0 ? rc : client_wait(pinned_of(sys), c, deadline, out);
+}
+
+/* Idle: every message sent to a shard was handled and no timer is pending,
+ * read twice with nothing moving in between (a four-counter wave). */
+static bool counters(struct pinned *p, uint64_t *sent, uint64_t *handled)
+{
+    uint64_t s = 0, h = 0, timers = 0;
+    for (unsigned i = 0; i < p->n; i++) {
+        struct shard *sh = &p->shards[i].sh;
+        h += atomic_load_explicit(&sh->stats.handled, memory_order_acquire);
+        timers += atomic_load_explicit(&sh->stats.timers, memory_order_relaxed);
+    }
+    for (unsigned i = 0; i < p->n; i++)
+        s += atomic_load_explicit(&p->shards[i].sh.stats.sent, memory_order_acquire);
+    uint32_t nc = atomic_load_explicit(&p->nclients, memory_order_acquire);
+    for (uint32_t i = 0; i < nc; i++) {
+        struct client *c = atomic_load_explicit(&p->clients[i], memory_order_acquire);
+        if (c)
+            s += atomic_load_explicit(&c->sent, memory_order_acquire);
+    }
+    *sent = s;
+    *handled = h;
+    return s == h && timers == 0;
+}
+
+static int pinned_run(struct ts_system *sys, uint64_t deadline)
+{
+    struct pinned *p = pinned_of(sys);
+    for (uint64_t pause = 10000;; pause = pause < 1000000 ? 2 * pause : pause) {
+        uint64_t s1, h1, s2, h2;
+        if (counters(p, &s1, &h1) && counters(p, &s2, &h2) && s1 == s2 && h1 == h2)
+            return 0;
+        uint64_t now = clock_now_ns();
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        clock_sleep_until(deadline - now < pause ? deadline : now + pause);
+    }
+}
+
+static uint64_t live_actors(struct pinned *p)
+{
+    uint64_t live = 0;
+    for (unsigned i = 0; i < p->n; i++)
+        live += atomic_load_explicit(&p->shards[i].sh.stats.live, memory_order_relaxed);
+    return live;
+}
+
+/* ExitRequest to every top-level actor, again until none is left: an actor
+ * whose Start was still queued when a shard handled ExitAll is caught by the
+ * next round. */
+static int pinned_shutdown(struct ts_system *sys)
+{
+    struct pinned *p = pinned_of(sys);
+    struct client *c;
+    int rc = client_get(p, &c);
+    uint64_t deadline = clock_deadline(clock_now_ns(), 30ull * 1000000000u);
+    while (rc == 0 && live_actors(p)) {
+        for (unsigned i = 0; rc == 0 && i < p->n; i++)
+            rc = client_send(p, c, control_addr(sys->cfg.node_id, (uint8_t)i), c->addr,
+                             CTL_EXIT_ALL, NULL, 0, 0);
+        if (rc == 0 && pinned_run(sys, deadline) < 0 && live_actors(p)) {
+            system_log(sys, TS_LOG_ERROR, "TS-SHUTDOWN", TS_ADDR_NONE, "",
+                       "%llu actors still live after 30 s; stopping the shards anyway",
+                       (unsigned long long)live_actors(p));
+            break;
+        }
+    }
+    return rc;
+}
+
+/* ---- open and close ---------------------------------------------------- */
+
+static int ring_layout(struct pinned *p, size_t ring_size)
+{
+    size_t one = ring_footprint(ring_size), log = ring_footprint(64u << 10);
+    int rc = shm_segment_create(&p->seg, "thespis-pinned",
+                                (size_t)p->n * (p->n - 1) * one + p->n * log);
+    if (rc < 0)
+        return err_set(rc, "cannot map ring memory: %s", strerror(-rc));
+    unsigned char *at = p->seg.base;
+    for (unsigned from = 0; from < p->n; from++) {
+        for (unsigned to = 0; to < p->n; to++) {
+            if (from == to)
+                continue;
+            struct ring *r = (struct ring *)(void *)at;
+            at += one;
+            ring_init(r, ring_size);
+            p->shards[from].out[to].ring = r;
+            p->shards[from].out[to].wake = &p->shards[to].sleeping;
+            p->shards[to].in[from] = r;
+        }
+    }
+    for (unsigned i = 0; i < p->n; i++, at += log) {
+        p->shards[i].log = (struct ring *)(void *)at;
+        ring_init(p->shards[i].log, 64u << 10);
+    }
+    return 0;
+}
+
+static int pshard_init(struct pinned *p, unsigned i)
+{
+    struct pshard *ps = &p->shards[i];
+    ps->p = p;
+    ps->in = calloc(p->n, sizeof(*ps->in));
+    ps->out = calloc(p->n, sizeof(*ps->out));
+    ps->to_client = calloc(MAX_CLIENTS, sizeof(*ps->to_client));
+    ps->dirty = calloc(p->n + MAX_CLIENTS, sizeof(*ps->dirty));
+    ps->spilled = calloc(p->n + MAX_CLIENTS, sizeof(*ps->spilled));
+    if (!ps->in || !ps->out || !ps->to_client || !ps->dirty || !ps->spilled)
+        return err_set(-ENOMEM, "out of memory");
+    int rc = shard_init(&ps->sh, p->sys, p->sys->cfg.node_id, (uint8_t)i, (uint8_t)p->n);
+    ps->sh.base = ps;
+    p->sys->shards[i] = &ps->sh;
+    return rc;
+}
+
+static int start_thread(struct pshard *ps, int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    int rc = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+    if (rc == 0)
+        rc = pthread_create(&ps->thread, &attr, shard_main, ps);
+    pthread_attr_destroy(&attr);
+    if (rc)
+        return err_set(-rc, "cannot start shard %u on core %d: %s", ps->sh.id, cpu, strerror(rc));
+    ps->started = true;
+    return 0;
+}
+
+static int pinned_open(struct ts_system *sys)
+{
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+        return err_set(-errno, "sched_getaffinity: %s", strerror(errno));
+    int cpus[CORES_MAX];
+    int n = cores_plan(sys->cfg.cores, sys->cfg.shards, &allowed, cpus, CORES_MAX);
+    if (n < 0)
+        return n;
+    struct pinned *p = calloc(1, sizeof(*p));
+    if (!p)
+        return err_set(-ENOMEM, "out of memory");
+    static _Atomic uint64_t uids = 1;
+    sys->base = p;
+    p->sys = sys;
+    p->uid = atomic_fetch_add(&uids, 1);
+    p->n = (unsigned)n;
+    pthread_mutex_init(&p->client_lock, NULL);
+    p->shards = calloc(p->n, sizeof(*p->shards));
+    sys->shards = calloc(p->n, sizeof(*sys->shards));
+    sys->shard_cpu = calloc(p->n, sizeof(int));
+    if (!p->shards || !sys->shards || !sys->shard_cpu)
+        return err_set(-ENOMEM, "out of memory");
+    sys->nshards = p->n;
+    memcpy(sys->shard_cpu, cpus, p->n * sizeof(int));
+    int rc = 0;
+    for (unsigned i = 0; rc == 0 && i < p->n; i++)
+        rc = pshard_init(p, i);
+    if (rc == 0)
+        rc = ring_layout(p, sys->cfg.ring_size);
+    for (unsigned i = 0; rc == 0 && i < p->n; i++)
+        rc = start_thread(&p->shards[i], cpus[i]);
+    return rc;
+}
+
+static void pinned_close(struct ts_system *sys)
+{
+    struct pinned *p = pinned_of(sys);
+    if (!p)
+        return;
+    atomic_store_explicit(&p->stop, true, memory_order_release);
+    for (unsigned i = 0; p->shards && i < p->n; i++) {
+        struct pshard *ps = &p->shards[i];
+        if (!ps->started)
+            continue;
+        atomic_store(&ps->sleeping, 0);
+        futex_wake(&ps->sleeping);
+        pthread_join(ps->thread, NULL);
+    }
+    for (unsigned i = 0; p->shards && i < p->n; i++) {
+        struct pshard *ps = &p->shards[i];
+        shard_fini(&ps->sh);
+        for (unsigned k = 0; ps->out && k < p->n; k++)
+            mailq_fini(&ps->out[k].overflow);
+        for (unsigned k = 0; ps->to_client && k < MAX_CLIENTS; k++)
+            mailq_fini(&ps->to_client[k].overflow);
+        free(ps->in);
+        free(ps->out);
+        free(ps->to_client);
+        free(ps->dirty);
+        free(ps->spilled);
+    }
+    for (unsigned i = 0; i < MAX_CLIENTS; i++)
+        client_free(p, atomic_load(&p->clients[i]));
+    shm_segment_destroy(&p->seg);
+    pthread_mutex_destroy(&p->client_lock);
+    free(p->shards);
+    free(sys->shards);
+    free(sys->shard_cpu);
+    free(p);
+    sys->base = NULL;
+}
+
+const struct base_ops base_pinned_ops = {
+    .name = "pinned",
+    .open = pinned_open,
+    .shutdown = pinned_shutdown,
+    .close = pinned_close,
+    .client = pinned_client,
+    .tell = pinned_tell,
+    .create = pinned_create,
+    .wait = pinned_wait,
+    .run = pinned_run,
+    .reserve_remote = pinned_reserve_remote,
+    .control = pinned_control,
+    .client_known = pinned_client_known,
+};

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client.c — external callers of a pinned system. Each thread that calls
+ * ts_tell/ts_ask/ts_listen gets its own mailbox on first use: a ring to
+ * every shard and one back from every shard, so callers never share a
+ * producer or consumer side with anyone and need no lock on the data path.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "err.h"
+#include "futex.h"
+#include "pinned.h"
+
+/* The calling thread's mailbox, cached by the system's unique id (a system
+ * opened later at the same address must not see a stale mailbox). */
+static _Thread_local struct {
+    uint64_t uid;
+    struct client *c;
+} tls_client;
+
+static int client_new(struct pinned *p, uint32_t id, struct client **out)
+{
+    struct client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return err_set(-ENOMEM, "out of memory");
+    size_t one = ring_footprint(p->sys->cfg.ring_size);
+    c->to_shard = calloc(p->n, sizeof(*c->to_shard));
+    c->from_shard = calloc(p->n, sizeof(*c->from_shard));
+    int rc = c->to_shard && c->from_shard ? 0 : -ENOMEM;
+    if (rc == 0)
+        rc = shm_segment_create(&c->seg, "thespis-client", 2 * p->n * one);
+    if (rc < 0) {
+        client_free(p, c);
+        return err_set(rc, "cannot make a mailbox for this thread: %s", strerror(-rc));
+    }
+    unsigned char *at = c->seg.base;
+    for (unsigned i = 0; i < p->n; i++) {
+        c->to_shard[i] = (struct ring *)(void *)at;
+        ring_init(c->to_shard[i], p->sys->cfg.ring_size);
+        c->from_shard[i] = (struct ring *)(void *)(at + one);
+        ring_init(c->from_shard[i], p->sys->cfg.ring_size);
+        at += 2 * one;
+    }
+    c->id = id;
+    c->owner = pthread_self();
+    c->addr = ts_addr_make(p->sys->cfg.node_id, SHARD_CLIENT, id, 1);
+    *out = c;
+    return 0;
+}
+
+int client_get(struct pinned *p, struct client **out)
+{
+    if (tls_client.uid == p->uid) {
+        *out = tls_client.c;
+        return 0;
+    }
+    int rc = 0;
+    struct client *c = NULL;
+    pthread_mutex_lock(&p->client_lock);
+    uint32_t n = atomic_load_explicit(&p->nclients, memory_order_relaxed);
+    for (uint32_t i = 0; i < n && !c; i++) {
+        struct client *k = atomic_load_explicit(&p->clients[i], memory_order_relaxed);
+        if (pthread_equal(k->owner, pthread_self()))
+            c = k;
+    }
+    if (!c && n == MAX_CLIENTS)
+        rc = err_set(-EAGAIN, "too many caller threads (%d) for one system", MAX_CLIENTS);
+    else if (!c && (rc = client_new(p, n, &c)) == 0) {
+        /* Release: publishes the built mailbox; pairs with the shards'
+         * acquire loads of nclients and clients[i] in their loops. */
+        atomic_store_explicit(&p->clients[n], c, memory_order_release);
+        atomic_store_explicit(&p->nclients, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&p->client_lock);
+    if (rc == 0) {
+        tls_client.uid = p->uid;
+        tls_client.c = c;
+        *out = c;
+    }
+    return rc;
+}
+
+void client_free(struct pinned *p, struct client *c)
+{
+    (void)p;
+    if (!c)
+        return;
+    if (tls_client.c == c)
+        tls_client.uid = 0;
+    shm_segment_destroy(&c->seg);
+    inbox_fini(&c->inbox);
+    free(c->to_shard);
+    free(c->from_shard);
+    free(c);
+}
+
+int client_send(struct pinned *p, struct client *c, ts_addr dst, ts_addr src, uint64_t type,
+                const void *payload, size_t len, uint32_t flags)
+{
+    unsigned t = ts_addr_shard(dst);
+    if (t >= p->n || ts_addr_node(dst) != p->sys->cfg.node_id)
+        t = 0; /* to another caller or node: shard 0 forwards it or dead-letters it */
+    struct ring *r = c->to_shard[t];
+    size_t need = sizeof(ts_msg) + len;
+    ts_msg *m = NULL;
+    if (need <= ring_max_record(r)) {
+        m = ring_reserve(r, need, 0);
+    } else if ((m = malloc(need))) {
+        ts_msg **rec = ring_reserve(r, sizeof(m), REC_BLOB);
+        if (rec)
+            *rec = m;
+        else {
+            free(m);
+            m = NULL;
+        }
+    }
+    if (!m)
+        return err_set(-EAGAIN, "the mailbox ring to shard %u is full; try again", t);
+    *m = (ts_msg){.dst = dst, .src = src, .type = type, .len = (uint32_t)len, .flags = flags};
+    if (len)
+        memcpy(m + 1, payload, len);
+    /* Counted before it can be handled, so idle detection never sees more
+     * handled than sent. */
+    atomic_fetch_add_explicit(&c->sent, 1, memory_order_release);
+    ring_publish(r);
+    pinned_wake(&p->shards[t].sleeping);
+    return 0;
+}
+
+void client_collect(struct pinned *p, struct client *c)
+{
+    for (unsigned i = 0; i < p->n; i++) {
+        struct ring *r = c->from_shard[i];
+        uint32_t len, flags;
+        bool took = false;
+        for (void *rec; (rec = ring_front(r, &len, &flags)); ring_pop(r)) {
+            ts_msg *m = flags & REC_BLOB ? *(ts_msg **)rec : NULL;
+            if (!m && (m = malloc(len)))
+                memcpy(m, rec, len);
+            if (!m || inbox_push(&c->inbox, m) < 0) {
+                free(m);
+                break; /* out of memory: leave the rest in the ring */
+            }
+            took = true;
+        }
+        if (took)
+            ring_release(r);
+    }
+}
+
+static bool client_has_input(struct pinned *p, struct client *c)
+{
+    for (unsigned i = 0; i < p->n; i++)
+        if (!ring_empty(c->from_shard[i]))
+            return true;
+    return false;
+}
+
+int client_wait(struct pinned *p, struct client *c, uint64_t deadline, ts_msg **out)
+{
+    uint64_t spin_until = 0;
+    for (;;) {
+        client_collect(p, c);
+        if ((*out = inbox_pop(&c->inbox)))
+            return 0;
+        uint64_t now = clock_now_ns();
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        if (!spin_until)
+            spin_until = now + p->sys->cfg.spin_ns;
+        if (now < spin_until) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        atomic_store_explicit(&c->sleeping, 1, memory_order_relaxed);
+        /* F2: as in the shard loop; pairs with F1 in pinned_wake. */
+        atomic_thread_fence(memory_order_seq_cst);
+        if (!client_has_input(p, c))
+            futex_wait(&c->sleeping, 1, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
+        atomic_store_explicit(&c->sleeping, 0, memory_order_relaxed);
+    }
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pinned.h — the pinned base's state: one thread per shard, pinned to its
+ * core, and SPSC rings between every ordered pair of shards and between
+ * every shard and every external caller (design §2, §6). The mailbox
+ * protocol is described in docs/mailbox.md.
+ */
+#ifndef TS_ENGINE_PINNED_H
+#define TS_ENGINE_PINNED_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "../shm/ring.h"
+#include "../shm/segment.h"
+#include "system.h"
+
+#define MAX_CLIENTS 64  /* external caller threads per system */
+#define DRAIN_BATCH 64  /* messages taken from one queue before looking at the next */
+#define REC_BLOB 2u     /* ring record flag: the record holds a ts_msg * on the heap */
+
+/* One outbound destination of a shard: its ring, and the messages that did
+ * not fit yet, in order (design §3: a full ring never drops, never blocks). */
+struct port {
+    struct ring *ring;
+    _Atomic uint32_t *wake; /* the consumer's sleep word */
+    struct mailq overflow;
+    uint64_t overflow_hwm;
+    bool dirty;             /* reserved records not yet published */
+};
+
+/* An external caller thread's mailbox: a ring to each shard and back. */
+struct client {
+    uint32_t id;
+    ts_addr addr;
+    pthread_t owner;
+    struct shm_segment seg;
+    struct ring **to_shard;   /* [n]: this caller produces, shard i consumes */
+    struct ring **from_shard; /* [n]: shard i produces, this caller consumes */
+    _Atomic uint32_t sleeping; /* futex word: 1 while the caller sleeps */
+    _Atomic uint64_t sent;     /* messages it queued to shards (idle detection) */
+    unsigned rr_next;          /* its round-robin placement cursor */
+    struct inbox inbox;        /* received, not yet handed out */
+};
+
+struct pinned;
+
+struct pshard {
+    struct shard sh;
+    struct pinned *p;
+    pthread_t thread;
+    bool started;
+    _Atomic uint32_t sleeping; /* futex word: 1 while the shard sleeps */
+    struct ring **in;          /* [n]: from shard i (NULL for itself) */
+    struct port *out;          /* [n]: to shard i (unused for itself) */
+    struct port *to_client;    /* [MAX_CLIENTS] */
+    struct port **dirty;       /* ports to publish at the end of this batch */
+    unsigned ndirty;
+    struct port **spilled;     /* ports with an overflow */
+    unsigned nspilled;
+    struct ring *log;          /* records for the logger thread */
+};
+
+struct pinned {
+    struct ts_system *sys;
+    uint64_t uid;           /* unique in the process: callers cache mailboxes by it */
+    unsigned n;
+    struct pshard *shards;
+    struct shm_segment seg; /* every shard-to-shard ring and log ring */
+    _Atomic(struct client *) clients[MAX_CLIENTS];
+    _Atomic uint32_t nclients;
+    pthread_mutex_t client_lock;
+    _Atomic bool stop;
+    pthread_t logger;
+    bool logger_started;
+};
+
+/* Clients (client.c). */
+int client_get(struct pinned *p, struct client **out);
+void client_free(struct pinned *p, struct client *c);
+/* Copies what the shards sent this caller into its inbox. */
+void client_collect(struct pinned *p, struct client *c);
+/* Waits for the next inbox message up to deadline. 0 or -ETIMEDOUT. */
+int client_wait(struct pinned *p, struct client *c, uint64_t deadline, ts_msg **out);
+/* Queues a message to a shard: -EAGAIN when its ring is full. */
+int client_send(struct pinned *p, struct client *c, ts_addr dst, ts_addr src, uint64_t type,
+                const void *payload, size_t len, uint32_t flags);
+
+/* Wakes whoever sleeps on word, if it announced so (after a publish). */
+void pinned_wake(_Atomic uint32_t *word);
+
+#endif
