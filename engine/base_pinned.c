@@ -81,8 +81,11 @@ static ts_msg *spill(struct pshard *ps, struct port *pt, size_t len)
     if (pt->overflow.count == 0)
         ps->spilled[ps->nspilled++] = pt;
     ts_msg *m = mailq_push(&pt->overflow, len);
-    if (pt->overflow.count > pt->overflow_hwm)
+    if (pt->overflow.count > pt->overflow_hwm) {
         pt->overflow_hwm = pt->overflow.count;
+        if (pt->overflow_hwm > atomic_load_explicit(&ps->sh.stats.overflow_hwm, memory_order_relaxed))
+            atomic_store_explicit(&ps->sh.stats.overflow_hwm, pt->overflow_hwm, memory_order_relaxed);
+    }
     return m;
 }
 
@@ -243,6 +246,7 @@ static void *shard_main(void *arg)
     struct pshard *ps = arg;
     struct pinned *p = ps->p;
     system_running = p->sys;
+    logger_bind(&p->sys->log, &p->logq[ps->sh.id]);
     uint64_t idle_since = 0;
     while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
         unsigned n = poll_once(ps);
@@ -485,10 +489,10 @@ static int ring_layout(struct pinned *p, size_t ring_size)
         }
     }
     for (unsigned i = 0; i < p->n; i++, at += log) {
-        p->shards[i].log = (struct ring *)(void *)at;
-        ring_init(p->shards[i].log, 64u << 10);
+        p->logq[i].ring = (struct ring *)(void *)at;
+        ring_init(p->logq[i].ring, 64u << 10);
     }
-    return 0;
+    return logger_start(&p->sys->log, p->logq, p->n);
 }
 
 static int pshard_init(struct pinned *p, unsigned i)
@@ -544,9 +548,10 @@ static int pinned_open(struct ts_system *sys)
     p->n = (unsigned)n;
     pthread_mutex_init(&p->client_lock, NULL);
     p->shards = calloc(p->n, sizeof(*p->shards));
+    p->logq = calloc(p->n, sizeof(*p->logq));
     sys->shards = calloc(p->n, sizeof(*sys->shards));
     sys->shard_cpu = calloc(p->n, sizeof(int));
-    if (!p->shards || !sys->shards || !sys->shard_cpu)
+    if (!p->shards || !p->logq || !sys->shards || !sys->shard_cpu)
         return err_set(-ENOMEM, "out of memory");
     sys->nshards = p->n;
     memcpy(sys->shard_cpu, cpus, p->n * sizeof(int));
@@ -574,6 +579,7 @@ static void pinned_close(struct ts_system *sys)
         futex_wake(&ps->sleeping);
         pthread_join(ps->thread, NULL);
     }
+    logger_stop(&sys->log); /* the last records, before their rings go */
     for (unsigned i = 0; p->shards && i < p->n; i++) {
         struct pshard *ps = &p->shards[i];
         shard_fini(&ps->sh);
@@ -591,6 +597,7 @@ static void pinned_close(struct ts_system *sys)
         client_free(p, atomic_load(&p->clients[i]));
     shm_segment_destroy(&p->seg);
     pthread_mutex_destroy(&p->client_lock);
+    free(p->logq);
     free(p->shards);
     free(sys->shards);
     free(sys->shard_cpu);

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "../shm/ring.h"
 #include "err.h"
 #include "system.h"
 
@@ -34,6 +35,7 @@ int ts_log_level_parse(const char *name, ts_log_level *out)
 int logger_open(struct logger *lg, const ts_log_config *cfg)
 {
     memset(lg, 0, sizeof(*lg));
+    pthread_mutex_init(&lg->lock, NULL);
     lg->cfg = *cfg;
     if ((unsigned)cfg->level > TS_LOG_OFF || (unsigned)cfg->format > TS_LOG_FORMAT_JSON)
         return err_set(-EINVAL, "bad log level or format");
@@ -57,6 +59,8 @@ int logger_open(struct logger *lg, const ts_log_config *cfg)
 
 void logger_close(struct logger *lg)
 {
+    logger_stop(lg);
+    pthread_mutex_destroy(&lg->lock);
     if (lg->file)
         fclose(lg->file);
     free(lg->path);
@@ -107,26 +111,149 @@ static void format_line(char *buf, size_t cap, const struct logger *lg,
     snprintf(buf + off, cap - off, "\"}\n");
 }
 
+/* Hands a record to the sink. Call with lg->lock held. */
+static void sink_write(struct logger *lg, const ts_log_record *r)
+{
+    if (lg->cfg.sink == TS_LOG_SINK_CALLBACK) {
+        lg->cfg.fn(lg->cfg.user, r);
+        return;
+    }
+    char line[2560];
+    format_line(line, sizeof(line), lg, r);
+    FILE *f = lg->cfg.sink == TS_LOG_SINK_FILE ? lg->file : stderr;
+    fputs(line, f);
+    fflush(f);
+}
+
+/* A record in a shard's log ring: this header, the actor type name and the
+ * text, each with its NUL. id points at a string constant of the engine. */
+struct log_rec {
+    uint64_t time_ns;
+    ts_addr actor;
+    const char *id;
+    int32_t level;
+    uint32_t type_len;
+};
+
+static _Thread_local struct log_queue *log_tls; /* the calling shard's queue */
+static _Thread_local const struct logger *log_tls_owner;
+
+static void enqueue(struct log_queue *q, const ts_log_record *r)
+{
+    size_t type_len = strlen(r->actor_type) + 1, text_len = strlen(r->text) + 1;
+    struct log_rec *rec = ring_reserve(q->ring, sizeof(*rec) + type_len + text_len, 0);
+    if (!rec) {
+        atomic_store_explicit(&q->dropped, atomic_load_explicit(&q->dropped, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        return;
+    }
+    *rec = (struct log_rec){.time_ns = r->time_ns, .actor = r->actor, .id = r->id,
+                            .level = (int32_t)r->level, .type_len = (uint32_t)type_len};
+    memcpy(rec + 1, r->actor_type, type_len);
+    memcpy((char *)(rec + 1) + type_len, r->text, text_len);
+    ring_publish(q->ring); /* a release store: no syscall */
+}
+
 void logger_vwrite(struct logger *lg, ts_log_level level, const char *id, ts_addr actor,
                    const char *type, const char *fmt, va_list ap)
 {
     if (!logger_on(lg, level))
         return;
-    char text[1024], line[2560];
+    char text[1024];
     vsnprintf(text, sizeof(text), fmt, ap);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     ts_log_record r = {.level = level, .id = id, .actor = actor, .actor_type = type ? type : "",
                        .time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
                        .text = text};
-    if (lg->cfg.sink == TS_LOG_SINK_CALLBACK) {
-        lg->cfg.fn(lg->cfg.user, &r);
+    if (log_tls && log_tls_owner == lg) {
+        enqueue(log_tls, &r);
         return;
     }
-    format_line(line, sizeof(line), lg, &r);
-    FILE *f = lg->cfg.sink == TS_LOG_SINK_FILE ? lg->file : stderr;
-    fputs(line, f);
-    fflush(f);
+    pthread_mutex_lock(&lg->lock);
+    sink_write(lg, &r);
+    pthread_mutex_unlock(&lg->lock);
+}
+
+/* Writes what one queue holds, and how many records it dropped. Locked. */
+static void drain_queue(struct logger *lg, struct log_queue *q)
+{
+    uint32_t len, flags;
+    bool took = false;
+    for (struct log_rec *rec; (rec = ring_front(q->ring, &len, &flags)); ring_pop(q->ring)) {
+        const char *type = (const char *)(rec + 1);
+        ts_log_record r = {.level = (ts_log_level)rec->level, .id = rec->id, .actor = rec->actor,
+                           .actor_type = type, .time_ns = rec->time_ns, .text = type + rec->type_len};
+        sink_write(lg, &r);
+        took = true;
+    }
+    if (took)
+        ring_release(q->ring);
+    uint64_t dropped = atomic_load_explicit(&q->dropped, memory_order_relaxed);
+    if (dropped != q->reported) {
+        char text[128];
+        snprintf(text, sizeof(text), "%llu log records dropped: the shard's log ring was full",
+                 (unsigned long long)(dropped - q->reported));
+        ts_log_record r = {.level = TS_LOG_WARNING, .id = "TS-LOG-DROPPED", .actor_type = "",
+                           .text = text};
+        sink_write(lg, &r);
+        q->reported = dropped;
+    }
+}
+
+void logger_flush(struct logger *lg)
+{
+    pthread_mutex_lock(&lg->lock);
+    for (unsigned i = 0; i < lg->nqueues; i++)
+        drain_queue(lg, &lg->queues[i]);
+    pthread_mutex_unlock(&lg->lock);
+}
+
+static void *logger_main(void *arg)
+{
+    struct logger *lg = arg;
+    while (!atomic_load_explicit(&lg->stop, memory_order_acquire)) {
+        logger_flush(lg);
+        struct timespec pause = {.tv_nsec = 2000000};
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+int logger_start(struct logger *lg, struct log_queue *queues, unsigned n)
+{
+    lg->queues = queues;
+    lg->nqueues = n;
+    int rc = pthread_create(&lg->thread, NULL, logger_main, lg);
+    if (rc)
+        return err_set(-rc, "cannot start the logger thread: %s", strerror(rc));
+    lg->thread_started = true;
+    return 0;
+}
+
+void logger_stop(struct logger *lg)
+{
+    if (lg->thread_started) {
+        atomic_store_explicit(&lg->stop, true, memory_order_release);
+        pthread_join(lg->thread, NULL);
+        lg->thread_started = false;
+    }
+    logger_flush(lg);
+    lg->nqueues = 0;
+}
+
+void logger_bind(struct logger *lg, struct log_queue *q)
+{
+    log_tls = q;
+    log_tls_owner = lg;
+}
+
+int ts_log_flush(ts_system *sys)
+{
+    if (!sys)
+        return err_set(-EINVAL, "ts_log_flush: NULL system");
+    logger_flush(&sys->log);
+    return 0;
 }
 
 void logger_write(struct logger *lg, ts_log_level level, const char *id, ts_addr actor,

@@ -59,7 +59,6 @@ struct pshard {
     unsigned ndirty;
     struct port **spilled;     /* ports with an overflow */
     unsigned nspilled;
-    struct ring *log;          /* records for the logger thread */
 };
 
 struct pinned {
@@ -68,6 +67,7 @@ struct pinned {
     unsigned n;
     struct pshard *shards;
     struct shm_segment seg; /* every shard-to-shard ring and log ring */
+    struct log_queue *logq; /* [n]: each shard's log records */
     _Atomic(struct client *) clients[MAX_CLIENTS];
     _Atomic uint32_t nclients;
     pthread_mutex_t client_lock;

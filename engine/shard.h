@@ -83,7 +83,7 @@ struct parked {
 /* Single-writer counters: the shard stores, anyone may load (relaxed). */
 struct shard_stats {
     _Atomic uint64_t delivered, created, exited, restarts, poisoned, dead_letters, dead_dropped;
-    _Atomic uint64_t live, timers;
+    _Atomic uint64_t live, timers, overflow_hwm;
     _Atomic uint64_t sent, handled; /* messages queued to shards / dispatched: idle detection */
 };
 

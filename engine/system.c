@@ -151,8 +151,12 @@ int ts_system_stats_get(ts_system *sys, ts_system_stats *out)
         out->dead_letters += SUM(dead_letters);
         out->dead_letters_dropped += SUM(dead_dropped);
         out->timers_pending += SUM(timers);
+        if (SUM(overflow_hwm) > out->overflow_hwm)
+            out->overflow_hwm = SUM(overflow_hwm);
     }
 #undef SUM
+    for (unsigned i = 0; i < sys->log.nqueues; i++)
+        out->log_dropped += atomic_load_explicit(&sys->log.queues[i].dropped, memory_order_relaxed);
     return 0;
 }
 

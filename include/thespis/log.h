@@ -72,6 +72,12 @@ TS_API void ts_log(ts_ctx *ctx, ts_log_level level, const char *fmt, ...) TS_PRI
 TS_API void ts_system_log(ts_system *sys, ts_log_level level, const char *fmt, ...)
     TS_PRINTF(3, 4);
 
+/* Writes every record logged so far to the sink before returning. On the
+ * pinned base, shards hand records to a logger thread (so logging never
+ * blocks them); call this before reading a file or callback sink to see
+ * everything logged up to now. Returns 0 or -EINVAL. */
+TS_API int ts_log_flush(ts_system *sys);
+
 /* "debug", "info", "warning", "error", "off"; "?" for other values. */
 TS_API const char *ts_log_level_name(ts_log_level level);
 

@@ -252,6 +252,8 @@ typedef struct ts_system_stats {
     uint64_t dead_letters;     /* messages to actors that are gone */
     uint64_t dead_letters_dropped; /* ... of which no handler took */
     uint64_t timers_pending;
+    uint64_t overflow_hwm;     /* most messages ever parked for one full ring */
+    uint64_t log_dropped;      /* log records a full shard log ring dropped */
 } ts_system_stats;
 
 /* Copies the system's counters into *out. Returns 0 or -EINVAL. */

@@ -223,12 +223,16 @@ bool SystemTest::NextChildGone(ChildGone *out)
 
 std::vector<LogRec> SystemTest::Logs()
 {
+    if (sys())
+        ts_log_flush(sys()); // shards hand records to a logger thread
     std::lock_guard<std::mutex> lock(mu_);
     return logs_;
 }
 
 size_t SystemTest::CountLog(const char *id)
 {
+    if (sys())
+        ts_log_flush(sys()); // shards hand records to a logger thread
     std::lock_guard<std::mutex> lock(mu_);
     return static_cast<size_t>(std::count_if(logs_.begin(), logs_.end(),
                                               [&](const LogRec &r) { return r.id == id; }));
