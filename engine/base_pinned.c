@@ -145,7 +145,8 @@ static void flush(struct pshard *ps)
         struct port *pt = ps->dirty[i];
         pt->dirty = false;
         ring_publish(pt->ring);
-        pinned_wake(pt->wake);
+        if (pt->wake) /* NULL: a busy-polling shard, which never sleeps */
+            pinned_wake(pt->wake);
     }
     ps->ndirty = 0;
 }
@@ -180,23 +181,33 @@ static unsigned drain_runq(struct shard *sh)
     return k;
 }
 
+/* One pass over every inbound queue. What a batch sent is published as
+ * soon as the batch is done, not after the whole pass: batching without
+ * holding replies back. */
 static unsigned poll_once(struct pshard *ps)
 {
     struct shard *sh = &ps->sh;
     struct pinned *p = ps->p;
-    unsigned n = drain_runq(sh);
-    for (unsigned i = 0; i < p->n; i++)
-        if (ps->in[i])
-            n += drain_ring(sh, ps->in[i]);
+    unsigned n = drain_runq(sh), k;
+    if (n)
+        flush(ps);
+    for (unsigned i = 0; i < p->n; i++) {
+        if (ps->in[i] && (k = drain_ring(sh, ps->in[i]))) {
+            flush(ps);
+            n += k;
+        }
+    }
     uint32_t nc = atomic_load_explicit(&p->nclients, memory_order_acquire);
     for (uint32_t i = 0; i < nc; i++) {
         struct client *c = atomic_load_explicit(&p->clients[i], memory_order_acquire);
-        if (c)
-            n += drain_ring(sh, c->to_shard[sh->id]);
+        if (c && (k = drain_ring(sh, c->to_shard[sh->id]))) {
+            flush(ps);
+            n += k;
+        }
     }
     if (sh->timers.n) {
         uint64_t now = clock_now_ns();
-        for (unsigned k = 0; k < DRAIN_BATCH && shard_fire_timer(sh, now); k++)
+        for (unsigned t = 0; t < DRAIN_BATCH && shard_fire_timer(sh, now); t++)
             n++;
     }
     return n;
@@ -484,7 +495,8 @@ static int ring_layout(struct pinned *p, size_t ring_size)
             at += one;
             ring_init(r, ring_size);
             p->shards[from].out[to].ring = r;
-            p->shards[from].out[to].wake = &p->shards[to].sleeping;
+            if (p->sys->cfg.idle != TS_IDLE_BUSY)
+                p->shards[from].out[to].wake = &p->shards[to].sleeping;
             p->shards[to].in[from] = r;
         }
     }

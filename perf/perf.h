@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* perf.h — what thespis-perf's driver and its scenarios share. */
+#ifndef TS_PERF_PERF_H
+#define TS_PERF_PERF_H
+
+#include <stdint.h>
+
+#include <thespis/thespis.h>
+
+#include "hist.h"
+
+/* What a scenario runs with. */
+struct perf_env {
+    uint64_t duration_ns; /* how long each timed scenario runs */
+    unsigned shards;      /* shards of the system under test */
+    int cores[2];         /* the CPUs of shards 0 and 1 (for placement and bare threads) */
+    unsigned cores_n;     /* how many of cores[] are known (0 on the simple base) */
+};
+
+/* What a scenario measured. */
+struct result {
+    const char *name;
+    uint64_t msgs;    /* messages carried (or actors created) */
+    double seconds;
+    struct hist h;    /* latencies, when the scenario has them */
+    double value;     /* a figure of another kind, when unit is set */
+    const char *unit;
+    int status;       /* 0, or why it did not run (-ENOTSUP: not on this base) */
+};
+
+typedef int (*scen_fn)(ts_system *sys, const struct perf_env *env, struct result *r);
+
+int scen_bare_queue(ts_system *, const struct perf_env *, struct result *);
+int scen_bare_pingpong(ts_system *, const struct perf_env *, struct result *);
+int scen_bare_throughput(ts_system *, const struct perf_env *, struct result *);
+int scen_pingpong_same(ts_system *, const struct perf_env *, struct result *);
+int scen_pingpong_cross(ts_system *, const struct perf_env *, struct result *);
+int scen_throughput_cross(ts_system *, const struct perf_env *, struct result *);
+int scen_spawn_local(ts_system *, const struct perf_env *, struct result *);
+int scen_memory_idle(ts_system *, const struct perf_env *, struct result *);
+int scen_ask(ts_system *, const struct perf_env *, struct result *);
+
+/* Registers the scenarios' actor types and message ids. */
+int scen_register(void);
+/* The result handlers record into. */
+void scen_set_current(struct result *r);
+
+#endif

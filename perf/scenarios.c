@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scenarios.c — thespis-perf's scenarios: the engine's, driven through the
+ * public API, and the bare baselines they are set against (the run queue
+ * alone, and two threads over the shm ring alone, bare_ring.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <thespis/sysmsg.h>
+#include <thespis/thespis.h>
+
+#include "bare_ring.h"
+#include "mailq.h"
+#include "perf.h"
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t T_START, T_PING, T_DONE, T_ACK, T_FINISH, T_CHECK;
+
+/* The scenario running now: handlers record into its histogram (only one
+ * actor records, so it has a single writer). */
+static struct result *current;
+
+static const uint64_t ASK_LIMIT = 120ull * 1000000000u;
+
+/* ---- pingpong ------------------------------------------------------------ */
+
+struct ping {
+    uint64_t sent_ns, deadline_ns, count;
+    ts_addr asker, peer;
+};
+
+static int pp_start(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    (void)state;
+    struct ping p;
+    memcpy(&p, ts_msg_data(m), sizeof(p));
+    ts_addr to = p.peer;
+    p.peer = ts_self(ctx); /* from now on: who records */
+    p.asker = ts_sender(ctx);
+    p.sent_ns = now_ns();
+    return ts_send(ctx, to, T_PING, &p, sizeof(p));
+}
+
+/* The peer echoes; the starter records the round trip and goes again. */
+static int pp_ping(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    (void)state;
+    struct ping p;
+    memcpy(&p, ts_msg_data(m), sizeof(p));
+    if (p.peer != ts_self(ctx))
+        return ts_reply(ctx, T_PING, &p, sizeof(p));
+    uint64_t now = now_ns();
+    hist_record(&current->h, now - p.sent_ns);
+    p.count++;
+    if (now >= p.deadline_ns)
+        return ts_send(ctx, p.asker, T_DONE, &p.count, sizeof(p.count));
+    p.sent_ns = now_ns();
+    return ts_send(ctx, ts_sender(ctx), T_PING, &p, sizeof(p));
+}
+
+static const ts_handler_entry pp_handlers[] = {
+    TS_ON("perf.Start", pp_start), TS_ON("perf.Ping", pp_ping), TS_HANDLERS_END};
+static const ts_actor_type pp_type = {.name = "perf.PingPong", .handlers = pp_handlers};
+
+static int create_on(ts_system *sys, const char *type, int shard, const struct perf_env *env,
+                     ts_addr *out)
+{
+    ts_create_opts o = {.placement = env->cores_n ? TS_PLACE_CORE : TS_PLACE_LOCAL,
+                        .core = env->cores_n ? env->cores[shard] : 0};
+    return ts_system_create(sys, type, &o, out);
+}
+
+static int pingpong(ts_system *sys, const struct perf_env *env, int shard_b, struct result *r)
+{
+    ts_addr a, b;
+    int rc = create_on(sys, "perf.PingPong", 0, env, &a);
+    if (rc == 0)
+        rc = create_on(sys, "perf.PingPong", shard_b, env, &b);
+    if (rc < 0)
+        return rc;
+    /* Start names b as the peer; a then records every round trip to b. */
+    struct ping p = {.deadline_ns = now_ns() + env->duration_ns, .peer = b};
+    ts_msg *reply = NULL;
+    uint64_t t0 = now_ns();
+    rc = ts_ask(sys, a, T_START, &p, sizeof(p), ASK_LIMIT, &reply);
+    r->seconds = (double)(now_ns() - t0) / 1e9;
+    if (rc == 0 && reply->type == T_DONE)
+        memcpy(&r->msgs, ts_msg_data(reply), sizeof(r->msgs));
+    r->msgs *= 2; /* a round trip carries two messages */
+    ts_msg_free(reply);
+    return rc;
+}
+
+int scen_pingpong_same(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    return pingpong(sys, env, 0, r);
+}
+
+int scen_pingpong_cross(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    if (env->shards < 2)
+        return -ENOTSUP;
+    return pingpong(sys, env, 1, r);
+}
+
+/* ---- throughput ---------------------------------------------------------- */
+
+#define TP_BURST 1024u
+#define TP_WINDOW 8u /* bursts in flight: bounds what waits in overflow queues */
+
+struct tp_start {
+    ts_addr consumer;
+    uint64_t deadline_ns;
+};
+
+struct producer {
+    struct tp_start st;
+    ts_addr asker;
+    unsigned credits;
+    uint64_t seq;
+    int finished;
+};
+
+struct consumer {
+    uint64_t count, expect;
+    int out_of_order;
+};
+
+static int tp_burst(ts_ctx *ctx, struct producer *p)
+{
+    while (p->credits && now_ns() < p->st.deadline_ns) {
+        p->credits--;
+        for (unsigned i = 0; i < TP_BURST; i++) {
+            uint64_t msg[2] = {p->seq++, 0}; /* 16-byte payloads */
+            int rc = ts_send(ctx, p->st.consumer, T_PING, msg, sizeof(msg));
+            if (rc < 0)
+                return rc;
+        }
+    }
+    if (!p->finished && p->credits == TP_WINDOW) { /* all acknowledged, time is up */
+        p->finished = 1;
+        return ts_send(ctx, p->st.consumer, T_FINISH, &p->asker, sizeof(p->asker));
+    }
+    return 0;
+}
+
+static int tp_start(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    struct producer *p = state;
+    memcpy(&p->st, ts_msg_data(m), sizeof(p->st));
+    p->asker = ts_sender(ctx);
+    p->credits = TP_WINDOW;
+    return tp_burst(ctx, p);
+}
+
+static int tp_ack(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    (void)m;
+    struct producer *p = state;
+    p->credits++;
+    return tp_burst(ctx, p);
+}
+
+static int tp_recv(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    struct consumer *c = state;
+    uint64_t seq;
+    memcpy(&seq, ts_msg_data(m), sizeof(seq));
+    c->out_of_order |= seq != c->expect;
+    c->expect = seq + 1;
+    if (++c->count % TP_BURST == 0)
+        return ts_reply(ctx, T_ACK, NULL, 0);
+    return 0;
+}
+
+static int tp_finish(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    struct consumer *c = state;
+    ts_addr asker;
+    memcpy(&asker, ts_msg_data(m), sizeof(asker));
+    uint64_t out[2] = {c->count, (uint64_t)c->out_of_order};
+    return ts_send(ctx, asker, T_DONE, out, sizeof(out));
+}
+
+static const ts_handler_entry producer_handlers[] = {
+    TS_ON("perf.Start", tp_start), TS_ON("perf.Ack", tp_ack), TS_HANDLERS_END};
+static const ts_actor_type producer_type = {
+    .name = "perf.Producer", .state_size = sizeof(struct producer), .handlers = producer_handlers};
+static const ts_handler_entry consumer_handlers[] = {
+    TS_ON("perf.Ping", tp_recv), TS_ON("perf.Finish", tp_finish), TS_HANDLERS_END};
+static const ts_actor_type consumer_type = {
+    .name = "perf.Consumer", .state_size = sizeof(struct consumer), .handlers = consumer_handlers};
+
+int scen_throughput_cross(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    if (env->shards < 2)
+        return -ENOTSUP;
+    ts_addr prod, cons;
+    int rc = create_on(sys, "perf.Producer", 0, env, &prod);
+    if (rc == 0)
+        rc = create_on(sys, "perf.Consumer", 1, env, &cons);
+    if (rc < 0)
+        return rc;
+    struct tp_start st = {.consumer = cons, .deadline_ns = now_ns() + env->duration_ns};
+    ts_msg *reply = NULL;
+    uint64_t t0 = now_ns();
+    rc = ts_ask(sys, prod, T_START, &st, sizeof(st), ASK_LIMIT, &reply);
+    r->seconds = (double)(now_ns() - t0) / 1e9;
+    if (rc == 0) {
+        uint64_t out[2];
+        memcpy(out, ts_msg_data(reply), sizeof(out));
+        r->msgs = out[0];
+        if (out[1])
+            rc = -EPROTO;
+    }
+    ts_msg_free(reply);
+    return rc;
+}
+
+/* ---- spawn and memory ---------------------------------------------------- */
+
+struct spawner {
+    uint64_t n, t0;
+    ts_addr asker;
+};
+
+static const ts_actor_type idle_type = {.name = "perf.Idle"};
+
+static int spawn_start(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    struct spawner *s = state;
+    memcpy(&s->n, ts_msg_data(m), sizeof(s->n));
+    s->asker = ts_sender(ctx);
+    s->t0 = now_ns();
+    for (uint64_t i = 0; i < s->n; i++) {
+        ts_addr child;
+        int rc = ts_create(ctx, "perf.Idle", NULL, &child);
+        if (rc < 0)
+            return rc;
+    }
+    /* Behind every child's Start in this shard's queue: all have started. */
+    return ts_send(ctx, ts_self(ctx), T_CHECK, NULL, 0);
+}
+
+static int spawn_check(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    (void)m;
+    struct spawner *s = state;
+    uint64_t ns = now_ns() - s->t0;
+    return ts_send(ctx, s->asker, T_DONE, &ns, sizeof(ns));
+}
+
+static const ts_handler_entry spawner_handlers[] = {
+    TS_ON("perf.Start", spawn_start), TS_ON("perf.Check", spawn_check), TS_HANDLERS_END};
+static const ts_actor_type spawner_type = {
+    .name = "perf.Spawner", .state_size = sizeof(struct spawner), .handlers = spawner_handlers};
+
+static uint64_t rss_bytes(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Creates n idle children on one shard; *ns: until all have started. */
+static int spawn_many(ts_system *sys, const struct perf_env *env, uint64_t n, uint64_t *ns)
+{
+    ts_addr s;
+    int rc = create_on(sys, "perf.Spawner", 0, env, &s);
+    ts_msg *reply = NULL;
+    if (rc == 0)
+        rc = ts_ask(sys, s, T_START, &n, sizeof(n), ASK_LIMIT, &reply);
+    if (rc == 0 && reply->type != T_DONE)
+        rc = -EPROTO;
+    if (rc == 0)
+        memcpy(ns, ts_msg_data(reply), sizeof(*ns));
+    ts_msg_free(reply);
+    return rc;
+}
+
+int scen_spawn_local(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    uint64_t n = env->duration_ns / 2000 + 1000, ns = 0; /* ~0.5 us each at 1M/s */
+    int rc = spawn_many(sys, env, n, &ns);
+    r->msgs = n;
+    r->seconds = (double)ns / 1e9;
+    return rc;
+}
+
+int scen_memory_idle(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    const uint64_t n = 200000;
+    uint64_t before = rss_bytes(), ns;
+    int rc = spawn_many(sys, env, n, &ns);
+    uint64_t after = rss_bytes();
+    r->msgs = n;
+    r->seconds = (double)ns / 1e9;
+    r->value = after > before ? (double)(after - before) / (double)n : 0;
+    r->unit = "B/actor";
+    return rc;
+}
+
+/* ---- ask round trip ------------------------------------------------------ */
+
+static int echo(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    (void)state;
+    return ts_reply(ctx, T_PING, ts_msg_data(m), m->len);
+}
+
+static const ts_handler_entry echo_handlers[] = {TS_ON("perf.Ping", echo), TS_HANDLERS_END};
+static const ts_actor_type echo_type = {.name = "perf.Echo", .handlers = echo_handlers};
+
+int scen_ask(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    ts_addr e;
+    int rc = create_on(sys, "perf.Echo", 0, env, &e);
+    uint64_t t0 = now_ns(), end = t0 + env->duration_ns;
+    for (uint64_t i = 0; rc == 0 && now_ns() < end; i++) {
+        ts_msg *reply = NULL;
+        uint64_t t = now_ns();
+        rc = ts_ask(sys, e, T_PING, &i, sizeof(i), ASK_LIMIT, &reply);
+        hist_record(&r->h, now_ns() - t);
+        ts_msg_free(reply);
+        r->msgs += 2;
+    }
+    r->seconds = (double)(now_ns() - t0) / 1e9;
+    return rc;
+}
+
+/* ---- bare baselines ------------------------------------------------------ */
+
+int scen_bare_queue(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    (void)sys;
+    struct mailq q = {0};
+    uint64_t t0 = now_ns(), end = t0 + env->duration_ns;
+    while (now_ns() < end) {
+        for (int i = 0; i < 1000; i++) {
+            ts_msg *m = mailq_push(&q, sizeof(struct ping));
+            if (!m)
+                return -ENOMEM;
+            uint64_t sent = now_ns();
+            memcpy(m + 1, &sent, sizeof(sent));
+            ts_msg *got = mailq_peek(&q);
+            memcpy(&sent, ts_msg_data(got), sizeof(sent));
+            hist_record(&r->h, now_ns() - sent);
+            mailq_pop(&q);
+        }
+        r->msgs += 1000;
+    }
+    r->seconds = (double)(now_ns() - t0) / 1e9;
+    mailq_fini(&q);
+    return 0;
+}
+
+static void record(void *arg, uint64_t ns)
+{
+    hist_record(&((struct result *)arg)->h, ns);
+}
+
+int scen_bare_pingpong(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    (void)sys;
+    if (env->cores_n < 2)
+        return -ENOTSUP;
+    struct bare_result b;
+    uint64_t rounds = env->duration_ns / 1000 + 1000; /* about 1 us a round trip here */
+    int rc = bare_ring_pingpong(env->cores[0], env->cores[1], rounds, sizeof(struct ping),
+                                record, r, &b);
+    r->msgs = b.msgs;
+    r->seconds = b.seconds;
+    return rc;
+}
+
+int scen_bare_throughput(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    (void)sys;
+    if (env->cores_n < 2)
+        return -ENOTSUP;
+    struct bare_result b;
+    uint64_t msgs = env->duration_ns / 20 + 100000; /* about 50 M/s here */
+    int rc = bare_ring_throughput(env->cores[0], env->cores[1], msgs, 16, 64, &b);
+    r->msgs = b.msgs;
+    r->seconds = b.seconds;
+    return rc;
+}
+
+int scen_register(void)
+{
+    const ts_actor_type *types[] = {&pp_type,   &producer_type, &consumer_type,
+                                    &idle_type, &spawner_type,  &echo_type};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        int rc = ts_register_actor_type(types[i]);
+        if (rc < 0)
+            return rc;
+    }
+    T_START = ts_type_id("perf.Start");
+    T_PING = ts_type_id("perf.Ping");
+    T_DONE = ts_type_id("perf.Done");
+    T_ACK = ts_type_id("perf.Ack");
+    T_FINISH = ts_type_id("perf.Finish");
+    T_CHECK = ts_type_id("perf.Check");
+    return 0;
+}
+
+void scen_set_current(struct result *r)
+{
+    current = r;
+}
