@@ -71,6 +71,7 @@ static ts_msg *ring_room(struct pshard *ps, struct port *pt, size_t len)
     if (m) {
         memset(m, 0, sizeof(*m));
         m->len = (uint32_t)len;
+        pt->unpublished++;
         mark_dirty(ps, pt);
     }
     return m;
@@ -101,6 +102,7 @@ static struct port *client_port(struct pshard *ps, ts_addr dst)
     if (!pt->ring) {
         pt->ring = c->from_shard[ps->sh.id];
         pt->wake = &c->sleeping;
+        pt->to_client = true;
     }
     return pt;
 }
@@ -112,6 +114,7 @@ static ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len)
     if (ts_addr_shard(dst) == SHARD_CLIENT) {
         if (!(pt = client_port(ps, dst))) /* a caller that never was: dead letter here */
             return mailq_push(&sh->runq, len);
+        STAT_INC(sh, client_sent);
     } else {
         pt = &ps->out[ts_addr_shard(dst)];
         STAT_INC(sh, sent);
@@ -145,6 +148,9 @@ static void flush(struct pshard *ps)
         struct port *pt = ps->dirty[i];
         pt->dirty = false;
         ring_publish(pt->ring);
+        if (pt->to_client) /* after the publish: idle now means in the caller's ring */
+            STAT_ADD(&ps->sh, client_published, pt->unpublished);
+        pt->unpublished = 0;
         if (pt->wake) /* NULL: a busy-polling shard, which never sleeps */
             pinned_wake(pt->wake);
     }
@@ -388,8 +394,8 @@ static int pinned_create(struct ts_system *sys, const char *type_name, const ts_
         memcpy(buf + sizeof(q) + q.type_len, name, q.name_len);
     if (q.arg_len)
         memcpy(buf + sizeof(q) + q.type_len + q.name_len, opts->arg, q.arg_len);
-    rc = client_send(p, c, control_addr(sys->cfg.node_id, (uint8_t)target), c->addr, CTL_CREATE,
-                     buf, len, 0);
+    rc = client_send_wait(p, c, control_addr(sys->cfg.node_id, (uint8_t)target), CTL_CREATE, buf,
+                          len, clock_deadline(clock_now_ns(), 10ull * 1000000000u));
     free(buf);
     struct create_rep rep;
     if (rc == 0)
@@ -409,18 +415,23 @@ static int pinned_wait(struct ts_system *sys, uint64_t deadline, ts_msg **out)
     return rc < 0 ? rc : client_wait(pinned_of(sys), c, deadline, out);
 }
 
-/* Idle: every message sent to a shard was handled and no timer is pending,
- * read twice with nothing moving in between (a four-counter wave). */
+/* Idle: every message sent to a shard was handled, every message to a
+ * caller is in its ring, and no timer is pending; read twice with nothing
+ * moving in between (a four-counter wave). */
 static bool counters(struct pinned *p, uint64_t *sent, uint64_t *handled)
 {
     uint64_t s = 0, h = 0, timers = 0;
     for (unsigned i = 0; i < p->n; i++) {
         struct shard *sh = &p->shards[i].sh;
         h += atomic_load_explicit(&sh->stats.handled, memory_order_acquire);
+        h += atomic_load_explicit(&sh->stats.client_published, memory_order_acquire);
         timers += atomic_load_explicit(&sh->stats.timers, memory_order_relaxed);
     }
-    for (unsigned i = 0; i < p->n; i++)
-        s += atomic_load_explicit(&p->shards[i].sh.stats.sent, memory_order_acquire);
+    for (unsigned i = 0; i < p->n; i++) {
+        const struct shard *sh = &p->shards[i].sh;
+        s += atomic_load_explicit(&sh->stats.sent, memory_order_acquire);
+        s += atomic_load_explicit(&sh->stats.client_sent, memory_order_acquire);
+    }
     uint32_t nc = atomic_load_explicit(&p->nclients, memory_order_acquire);
     for (uint32_t i = 0; i < nc; i++) {
         struct client *c = atomic_load_explicit(&p->clients[i], memory_order_acquire);
@@ -465,8 +476,8 @@ static int pinned_shutdown(struct ts_system *sys)
     uint64_t deadline = clock_deadline(clock_now_ns(), 30ull * 1000000000u);
     while (rc == 0 && live_actors(p)) {
         for (unsigned i = 0; rc == 0 && i < p->n; i++)
-            rc = client_send(p, c, control_addr(sys->cfg.node_id, (uint8_t)i), c->addr,
-                             CTL_EXIT_ALL, NULL, 0, 0);
+            rc = client_send_wait(p, c, control_addr(sys->cfg.node_id, (uint8_t)i),
+                                  CTL_EXIT_ALL, NULL, 0, deadline);
         if (rc == 0 && pinned_run(sys, deadline) < 0 && live_actors(p)) {
             system_log(sys, TS_LOG_ERROR, "TS-SHUTDOWN", TS_ADDR_NONE, "",
                        "%llu actors still live after 30 s; stopping the shards anyway",

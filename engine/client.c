@@ -21,6 +21,17 @@ static _Thread_local struct {
     struct client *c;
 } tls_client;
 
+/* A serial number per thread, never reused in the process (a pthread_t is
+ * reused at once by the next thread: it must not inherit a mailbox). */
+static uint64_t thread_serial(void)
+{
+    static _Atomic uint64_t next = 1;
+    static _Thread_local uint64_t serial;
+    if (!serial)
+        serial = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);
+    return serial;
+}
+
 static int client_new(struct pinned *p, uint32_t id, struct client **out)
 {
     struct client *c = calloc(1, sizeof(*c));
@@ -45,7 +56,7 @@ static int client_new(struct pinned *p, uint32_t id, struct client **out)
         at += 2 * one;
     }
     c->id = id;
-    c->owner = pthread_self();
+    c->owner = thread_serial();
     c->addr = ts_addr_make(p->sys->cfg.node_id, SHARD_CLIENT, id, 1);
     *out = c;
     return 0;
@@ -63,11 +74,11 @@ int client_get(struct pinned *p, struct client **out)
     uint32_t n = atomic_load_explicit(&p->nclients, memory_order_relaxed);
     for (uint32_t i = 0; i < n && !c; i++) {
         struct client *k = atomic_load_explicit(&p->clients[i], memory_order_relaxed);
-        if (pthread_equal(k->owner, pthread_self()))
+        if (k->owner == thread_serial())
             c = k;
     }
     if (!c && n == MAX_CLIENTS)
-        rc = err_set(-EAGAIN, "too many caller threads (%d) for one system", MAX_CLIENTS);
+        rc = err_set(-EAGAIN, "more than %d threads have called this system", MAX_CLIENTS);
     else if (!c && (rc = client_new(p, n, &c)) == 0) {
         /* Release: publishes the built mailbox; pairs with the shards'
          * acquire loads of nclients and clients[i] in their loops. */
@@ -128,6 +139,19 @@ int client_send(struct pinned *p, struct client *c, ts_addr dst, ts_addr src, ui
     ring_publish(r);
     pinned_wake(&p->shards[t].sleeping);
     return 0;
+}
+
+int client_send_wait(struct pinned *p, struct client *c, ts_addr dst, uint64_t type,
+                     const void *payload, size_t len, uint64_t deadline)
+{
+    for (uint64_t pause = 1000;; pause = pause < 1000000 ? 2 * pause : pause) {
+        int rc = client_send(p, c, dst, c->addr, type, payload, len, 0);
+        uint64_t now = clock_now_ns();
+        if (rc != -EAGAIN || now >= deadline)
+            return rc;
+        client_collect(p, c); /* what the shard answers meanwhile is kept */
+        clock_sleep_until(deadline - now < pause ? deadline : now + pause);
+    }
 }
 
 void client_collect(struct pinned *p, struct client *c)

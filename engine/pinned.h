@@ -28,13 +28,15 @@ struct port {
     struct mailq overflow;
     uint64_t overflow_hwm;
     bool dirty;             /* reserved records not yet published */
+    bool to_client;         /* an external caller's: counted for idle detection */
+    uint32_t unpublished;   /* records reserved in the ring since the last publish */
 };
 
 /* An external caller thread's mailbox: a ring to each shard and back. */
 struct client {
     uint32_t id;
     ts_addr addr;
-    pthread_t owner;
+    uint64_t owner; /* the serial of the thread it belongs to: never reused */
     struct shm_segment seg;
     struct ring **to_shard;   /* [n]: this caller produces, shard i consumes */
     struct ring **from_shard; /* [n]: shard i produces, this caller consumes */
@@ -86,6 +88,9 @@ int client_wait(struct pinned *p, struct client *c, uint64_t deadline, ts_msg **
 /* Queues a message to a shard: -EAGAIN when its ring is full. */
 int client_send(struct pinned *p, struct client *c, ts_addr dst, ts_addr src, uint64_t type,
                 const void *payload, size_t len, uint32_t flags);
+/* client_send that waits (backing off) for room until deadline. */
+int client_send_wait(struct pinned *p, struct client *c, ts_addr dst, uint64_t type,
+                     const void *payload, size_t len, uint64_t deadline);
 
 /* Wakes whoever sleeps on word, if it announced so (after a publish). */
 void pinned_wake(_Atomic uint32_t *word);

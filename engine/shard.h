@@ -85,6 +85,7 @@ struct shard_stats {
     _Atomic uint64_t delivered, created, exited, restarts, poisoned, dead_letters, dead_dropped;
     _Atomic uint64_t live, timers, overflow_hwm;
     _Atomic uint64_t sent, handled; /* messages queued to shards / dispatched: idle detection */
+    _Atomic uint64_t client_sent, client_published; /* to callers: queued / in their rings */
 };
 
 #define STAT_ADD(sh, field, n)                                                                    \

@@ -266,7 +266,7 @@ TS_API int ts_system_stats_get(ts_system *sys, ts_system_stats *out);
 /* Where ts_create puts a new actor (design §8: local first, explicit core). */
 typedef enum ts_placement {
     TS_PLACE_LOCAL = 0,      /* the creator's shard (shard 0 for an external creator) */
-    TS_PLACE_ROUND_ROBIN,    /* each shard in turn, per creator */
+    TS_PLACE_ROUND_ROBIN,    /* each shard in turn: one cycle per creating shard or caller */
     TS_PLACE_CORE,           /* the shard pinned to ts_create_opts.core */
 } ts_placement;
 
@@ -297,7 +297,8 @@ TS_API int ts_create(ts_ctx *ctx, const char *type_name, const ts_create_opts *o
                      ts_addr *out);
 
 /* ts_create from outside any actor: the actor has no parent actor. Same
- * errors as ts_create. */
+ * errors as ts_create; on pinned also -EAGAIN (more than 64 caller threads)
+ * and -ETIMEDOUT (the shard did not answer within 10 s). */
 TS_API int ts_system_create(ts_system *sys, const char *type_name,
                             const ts_create_opts *opts, ts_addr *out);
 
@@ -359,7 +360,12 @@ TS_API int ts_exit_self(ts_ctx *ctx);
 
 /*
  * Sends a message from outside; replies come to this caller's mailbox and
- * are read with ts_listen. Errors: as ts_send.
+ * are read with ts_listen. Every thread that calls gets a mailbox of its own
+ * on first use (pinned: at most 64 threads per system, for its lifetime).
+ * Errors: as ts_send, and
+ *   -EAGAIN  pinned: the mailbox ring to the destination's shard is full, or
+ *            more than 64 threads have called this system; nothing was sent
+ *            and nothing is lost: try again
  */
 TS_API int ts_tell(ts_system *sys, ts_addr dst, uint64_t type, const void *payload,
                    size_t len);
@@ -369,7 +375,7 @@ TS_API int ts_tell(ts_system *sys, ts_addr dst, uint64_t type, const void *paylo
  * caller's mailbox, whoever sends it (as in Thespian: it may come from a
  * third actor, or be a Poison). On success *reply is the caller's; free it
  * with ts_msg_free. timeout_ns is relative; TS_FOREVER waits without limit.
- * Errors: those of ts_tell, and
+ * Errors: those of ts_tell (-EAGAIN included), and
  *   -EINVAL     NULL reply, or timeout_ns == 0
  *   -ETIMEDOUT  nothing arrived in time
  *   -EDEADLK    called from inside a handler of the same system
