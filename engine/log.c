@@ -175,8 +175,9 @@ void logger_vwrite(struct logger *lg, ts_log_level level, const char *id, ts_add
     pthread_mutex_unlock(&lg->lock);
 }
 
-/* Writes what one queue holds, and how many records it dropped. Locked. */
-static void drain_queue(struct logger *lg, struct log_queue *q)
+/* Writes what one queue holds, and how many records it dropped; returns
+ * whether there was anything. Locked. */
+static bool drain_queue(struct logger *lg, struct log_queue *q)
 {
     uint32_t len, flags;
     bool took = false;
@@ -199,22 +200,33 @@ static void drain_queue(struct logger *lg, struct log_queue *q)
         sink_write(lg, &r);
         q->reported = dropped;
     }
+    return took;
+}
+
+static bool drain_all(struct logger *lg)
+{
+    bool took = false;
+    pthread_mutex_lock(&lg->lock);
+    for (unsigned i = 0; i < lg->nqueues; i++)
+        took |= drain_queue(lg, &lg->queues[i]);
+    pthread_mutex_unlock(&lg->lock);
+    return took;
 }
 
 void logger_flush(struct logger *lg)
 {
-    pthread_mutex_lock(&lg->lock);
-    for (unsigned i = 0; i < lg->nqueues; i++)
-        drain_queue(lg, &lg->queues[i]);
-    pthread_mutex_unlock(&lg->lock);
+    drain_all(lg);
 }
 
+/* Polls the shards' queues: every 1 ms while records come, backing off to
+ * every 64 ms while none do, so an idle logger rarely takes a shard's core. */
 static void *logger_main(void *arg)
 {
     struct logger *lg = arg;
+    long pause_ms = 1;
     while (!atomic_load_explicit(&lg->stop, memory_order_acquire)) {
-        logger_flush(lg);
-        struct timespec pause = {.tv_nsec = 2000000};
+        pause_ms = drain_all(lg) ? 1 : (pause_ms < 64 ? 2 * pause_ms : 64);
+        struct timespec pause = {.tv_nsec = pause_ms * 1000000};
         nanosleep(&pause, NULL);
     }
     return NULL;

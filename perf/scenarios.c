@@ -116,7 +116,7 @@ int scen_pingpong_cross(ts_system *sys, const struct perf_env *env, struct resul
 /* ---- throughput ---------------------------------------------------------- */
 
 #define TP_BURST 1024u
-#define TP_WINDOW 8u /* bursts in flight: bounds what waits in overflow queues */
+#define TP_WINDOW 3u /* bursts in flight: 3 x 1024 x 64 B stays within a 256 KiB ring */
 
 struct tp_start {
     ts_addr consumer;
