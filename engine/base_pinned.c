@@ -52,16 +52,15 @@ static void mark_dirty(struct pshard *ps, struct port *pt)
     }
 }
 
-/* Room in the port's ring for one message, in place or as a heap blob. */
-static ts_msg *ring_room(struct pshard *ps, struct port *pt, size_t len)
+ts_msg *ring_msg_reserve(struct ring *r, size_t len)
 {
     size_t need = sizeof(ts_msg) + len;
     ts_msg *m;
-    if (need <= ring_max_record(pt->ring)) {
-        m = ring_reserve(pt->ring, need, 0);
+    if (need <= ring_max_record(r)) {
+        m = ring_reserve(r, need, 0);
     } else {
         m = malloc(need);
-        ts_msg **rec = m ? ring_reserve(pt->ring, sizeof(m), REC_BLOB) : NULL;
+        ts_msg **rec = m ? ring_reserve(r, sizeof(m), REC_BLOB) : NULL;
         if (!rec) {
             free(m);
             return NULL;
@@ -71,6 +70,15 @@ static ts_msg *ring_room(struct pshard *ps, struct port *pt, size_t len)
     if (m) {
         memset(m, 0, sizeof(*m));
         m->len = (uint32_t)len;
+    }
+    return m;
+}
+
+/* Room in the port's ring for one message, marked for the next publish. */
+static ts_msg *ring_room(struct pshard *ps, struct port *pt, size_t len)
+{
+    ts_msg *m = ring_msg_reserve(pt->ring, len);
+    if (m) {
         pt->unpublished++;
         mark_dirty(ps, pt);
     }

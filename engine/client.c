@@ -115,19 +115,7 @@ int client_send(struct pinned *p, struct client *c, ts_addr dst, ts_addr src, ui
     if (t >= p->n || ts_addr_node(dst) != p->sys->cfg.node_id)
         t = 0; /* to another caller or node: shard 0 forwards it or dead-letters it */
     struct ring *r = c->to_shard[t];
-    size_t need = sizeof(ts_msg) + len;
-    ts_msg *m = NULL;
-    if (need <= ring_max_record(r)) {
-        m = ring_reserve(r, need, 0);
-    } else if ((m = malloc(need))) {
-        ts_msg **rec = ring_reserve(r, sizeof(m), REC_BLOB);
-        if (rec)
-            *rec = m;
-        else {
-            free(m);
-            m = NULL;
-        }
-    }
+    ts_msg *m = ring_msg_reserve(r, len);
     if (!m)
         return err_set(-EAGAIN, "the mailbox ring to shard %u is full; try again", t);
     *m = (ts_msg){.dst = dst, .src = src, .type = type, .len = (uint32_t)len, .flags = flags};

@@ -92,6 +92,11 @@ int client_send(struct pinned *p, struct client *c, ts_addr dst, ts_addr src, ui
 int client_send_wait(struct pinned *p, struct client *c, ts_addr dst, uint64_t type,
                      const void *payload, size_t len, uint64_t deadline);
 
+/* Reserves a message of len payload bytes in r: in place when it fits a
+ * record, else as a heap blob the record points to (REC_BLOB; freed by the
+ * consumer). Envelope zeroed but for len; NULL when the ring is full. */
+ts_msg *ring_msg_reserve(struct ring *r, size_t len);
+
 /* Wakes whoever sleeps on word, if it announced so (after a publish). */
 void pinned_wake(_Atomic uint32_t *word);
 

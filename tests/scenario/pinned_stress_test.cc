@@ -42,18 +42,6 @@ uint64_t Scaled(uint64_t n, uint64_t floor = 1)
     return std::max<uint64_t>(n / Scale(), floor);
 }
 
-std::vector<int> AllowedCpus()
-{
-    cpu_set_t s;
-    CPU_ZERO(&s);
-    std::vector<int> v;
-    if (sched_getaffinity(0, sizeof s, &s) != 0)
-        return v;
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &s))
-            v.push_back(c);
-    return v;
-}
 
 #define TYPE_ID(fn, name) \
     uint64_t fn() { static const uint64_t id = ts_type_id(name); return id; }
@@ -707,7 +695,7 @@ class PinnedStress : public tst::SystemTest {
   protected:
     void SetUp() override
     {
-        cpus_ = AllowedCpus();
+        cpus_ = tst::AllowedCpus();
         tst::SystemTest::SetUp();
         if (HasFatalFailure() || IsSkipped())
             return;

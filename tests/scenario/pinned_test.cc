@@ -29,19 +29,6 @@ namespace {
 // CPUs
 // ------------------------------------------------------------------------
 
-// The CPUs this process may run on, ascending.
-std::vector<int> AllowedCpus()
-{
-    cpu_set_t s;
-    CPU_ZERO(&s);
-    std::vector<int> v;
-    if (sched_getaffinity(0, sizeof s, &s) != 0)
-        return v;
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &s))
-            v.push_back(c);
-    return v;
-}
 
 std::string CoreList(const std::vector<int> &cpus)
 {
@@ -568,7 +555,7 @@ class PinnedTest : public tst::SystemTest {
   protected:
     void SetUp() override
     {
-        cpus_ = AllowedCpus();
+        cpus_ = tst::AllowedCpus();
         tst::SystemTest::SetUp();
         if (HasFatalFailure() || IsSkipped())
             return;

@@ -2,6 +2,7 @@
 // ts_test.cc — the scenario fixture and its helpers.
 #include "ts_test.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -219,6 +220,19 @@ bool SystemTest::NextChildGone(ChildGone *out)
         return false;
     EXPECT_EQ(out->decode_rc, 0) << "ts_child_exited_decode failed in the parent";
     return true;
+}
+
+std::vector<int> AllowedCpus()
+{
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    std::vector<int> v;
+    if (sched_getaffinity(0, sizeof s, &s) != 0)
+        return v;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &s))
+            v.push_back(c);
+    return v;
 }
 
 std::vector<LogRec> SystemTest::Logs()

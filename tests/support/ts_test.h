@@ -87,6 +87,9 @@ std::string AddrStr(ts_addr a);
 bool ContainsAnyCI(const std::string &haystack, const std::vector<std::string> &needles);
 
 // One captured log record (copied out of the callback).
+// The CPUs this process may run on, ascending.
+std::vector<int> AllowedCpus();
+
 struct LogRec {
     ts_log_level level;
     std::string id;
