@@ -14,7 +14,6 @@
  * is there: free space for the producer, published records for the consumer.
  */
 #include <errno.h>
-#include <string.h>
 
 #include "ring.h"
 
