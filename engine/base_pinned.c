@@ -104,7 +104,7 @@ static struct port *client_port(struct pshard *ps, ts_addr dst)
     if (id >= MAX_CLIENTS)
         return NULL;
     struct client *c = atomic_load_explicit(&ps->p->clients[id], memory_order_acquire);
-    if (!c || c->addr != dst)
+    if (!c || atomic_load_explicit(&c->addr, memory_order_acquire) != dst)
         return NULL;
     struct port *pt = &ps->to_client[id];
     if (!pt->ring) {
@@ -339,7 +339,7 @@ static int pinned_client(struct ts_system *sys, ts_addr *out)
     struct client *c;
     int rc = client_get(pinned_of(sys), &c);
     if (rc == 0)
-        *out = c->addr;
+        *out = atomic_load_explicit(&c->addr, memory_order_relaxed);
     return rc;
 }
 
@@ -347,7 +347,8 @@ static int pinned_tell(struct ts_system *sys, ts_addr dst, uint64_t type, const 
 {
     struct client *c;
     int rc = client_get(pinned_of(sys), &c);
-    return rc < 0 ? rc : client_send(pinned_of(sys), c, dst, c->addr, type, p, len, 0);
+    return rc < 0 ? rc
+                  : client_send(pinned_of(sys), c, dst, atomic_load(&c->addr), type, p, len, 0);
 }
 
 /* Waits for the shard's answer to a create; other messages stay queued. */
@@ -593,6 +594,8 @@ static int pinned_open(struct ts_system *sys)
         rc = ring_layout(p, sys->cfg.ring_size);
     for (unsigned i = 0; rc == 0 && i < p->n; i++)
         rc = start_thread(&p->shards[i], cpus[i]);
+    if (rc == 0)
+        clients_register(p);
     return rc;
 }
 
@@ -601,6 +604,7 @@ static void pinned_close(struct ts_system *sys)
     struct pinned *p = pinned_of(sys);
     if (!p)
         return;
+    clients_unregister(p);
     atomic_store_explicit(&p->stop, true, memory_order_release);
     for (unsigned i = 0; p->shards && i < p->n; i++) {
         struct pshard *ps = &p->shards[i];

@@ -6,6 +6,7 @@
  * producer or consumer side with anyone and need no lock on the data path.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,10 +57,86 @@ static int client_new(struct pinned *p, uint32_t id, struct client **out)
         at += 2 * one;
     }
     c->id = id;
-    c->owner = thread_serial();
-    c->addr = ts_addr_make(p->sys->cfg.node_id, SHARD_CLIENT, id, 1);
+    atomic_init(&c->addr, ts_addr_make(p->sys->cfg.node_id, SHARD_CLIENT, id, 1));
     *out = c;
     return 0;
+}
+
+/* ---- mailboxes given back when their thread exits --------------------- */
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pinned *live; /* open pinned systems; live_lock */
+
+void clients_register(struct pinned *p)
+{
+    pthread_mutex_lock(&live_lock);
+    p->next_live = live;
+    live = p;
+    pthread_mutex_unlock(&live_lock);
+}
+
+void clients_unregister(struct pinned *p)
+{
+    pthread_mutex_lock(&live_lock);
+    for (struct pinned **q = &live; *q; q = &(*q)->next_live) {
+        if (*q == p) {
+            *q = p->next_live;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+/* Runs when a thread that has mailboxes exits: each system still open gets
+ * them back (its lock held while the system is found open, so it cannot
+ * close meanwhile). */
+static void thread_gone(void *arg)
+{
+    uint64_t serial = (uint64_t)(uintptr_t)arg;
+    pthread_mutex_lock(&live_lock);
+    for (struct pinned *p = live; p; p = p->next_live) {
+        pthread_mutex_lock(&p->client_lock);
+        uint32_t n = atomic_load_explicit(&p->nclients, memory_order_relaxed);
+        for (uint32_t i = 0; i < n; i++) {
+            struct client *c = atomic_load_explicit(&p->clients[i], memory_order_relaxed);
+            if (c->owner == serial)
+                c->owner = 0;
+        }
+        pthread_mutex_unlock(&p->client_lock);
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+static pthread_key_t gone_key;
+static pthread_once_t gone_once = PTHREAD_ONCE_INIT;
+
+static void gone_key_make(void)
+{
+    pthread_key_create(&gone_key, thread_gone);
+}
+
+/* Arranges for thread_gone to run when the calling thread exits. */
+static void watch_thread(void)
+{
+    pthread_once(&gone_once, gone_key_make);
+    if (!pthread_getspecific(gone_key))
+        pthread_setspecific(gone_key, (void *)(uintptr_t)thread_serial());
+}
+
+/* Takes over a mailbox whose thread exited: the next generation of its
+ * address, and nothing of what the old owner had not read. Locked. */
+static void adopt(struct pinned *p, struct client *c)
+{
+    ts_addr old = atomic_load_explicit(&c->addr, memory_order_relaxed);
+    uint16_t gen = (uint16_t)(ts_addr_gen(old) + 1);
+    c->owner = thread_serial();
+    /* Release: pairs with the shards' acquire in client_port; from now on
+     * they route only the new address here. */
+    atomic_store_explicit(&c->addr, ts_addr_make(p->sys->cfg.node_id, SHARD_CLIENT, c->id,
+                                                 gen ? gen : 1),
+                          memory_order_release);
+    client_collect(p, c); /* stale ones are dropped by their address */
+    inbox_fini(&c->inbox);
 }
 
 int client_get(struct pinned *p, struct client **out)
@@ -69,17 +146,24 @@ int client_get(struct pinned *p, struct client **out)
         return 0;
     }
     int rc = 0;
-    struct client *c = NULL;
+    struct client *c = NULL, *free_one = NULL;
+    watch_thread();
     pthread_mutex_lock(&p->client_lock);
     uint32_t n = atomic_load_explicit(&p->nclients, memory_order_relaxed);
     for (uint32_t i = 0; i < n && !c; i++) {
         struct client *k = atomic_load_explicit(&p->clients[i], memory_order_relaxed);
         if (k->owner == thread_serial())
             c = k;
+        else if (!k->owner && !free_one)
+            free_one = k;
     }
-    if (!c && n == MAX_CLIENTS)
-        rc = err_set(-EAGAIN, "more than %d threads have called this system", MAX_CLIENTS);
-    else if (!c && (rc = client_new(p, n, &c)) == 0) {
+    if (!c && free_one) {
+        c = free_one;
+        adopt(p, c);
+    } else if (!c && n == MAX_CLIENTS) {
+        rc = err_set(-EAGAIN, "more than %d threads are calling this system at once", MAX_CLIENTS);
+    } else if (!c && (rc = client_new(p, n, &c)) == 0) {
+        c->owner = thread_serial();
         /* Release: publishes the built mailbox; pairs with the shards'
          * acquire loads of nclients and clients[i] in their loops. */
         atomic_store_explicit(&p->clients[n], c, memory_order_release);
@@ -133,7 +217,7 @@ int client_send_wait(struct pinned *p, struct client *c, ts_addr dst, uint64_t t
                      const void *payload, size_t len, uint64_t deadline)
 {
     for (uint64_t pause = 1000;; pause = pause < 1000000 ? 2 * pause : pause) {
-        int rc = client_send(p, c, dst, c->addr, type, payload, len, 0);
+        int rc = client_send(p, c, dst, atomic_load(&c->addr), type, payload, len, 0);
         uint64_t now = clock_now_ns();
         if (rc != -EAGAIN || now >= deadline)
             return rc;
@@ -144,12 +228,18 @@ int client_send_wait(struct pinned *p, struct client *c, ts_addr dst, uint64_t t
 
 void client_collect(struct pinned *p, struct client *c)
 {
+    ts_addr self = atomic_load_explicit(&c->addr, memory_order_relaxed);
     for (unsigned i = 0; i < p->n; i++) {
         struct ring *r = c->from_shard[i];
         uint32_t len, flags;
         bool took = false;
         for (void *rec; (rec = ring_front(r, &len, &flags)); ring_pop(r)) {
             ts_msg *m = flags & REC_BLOB ? *(ts_msg **)rec : NULL;
+            if (((ts_msg *)(m ? m : rec))->dst != self) { /* to this mailbox's last owner */
+                free(m);
+                took = true;
+                continue;
+            }
             if (!m && (m = malloc(len)))
                 memcpy(m, rec, len);
             if (!m || inbox_push(&c->inbox, m) < 0) {

@@ -35,8 +35,12 @@ struct port {
 /* An external caller thread's mailbox: a ring to each shard and back. */
 struct client {
     uint32_t id;
-    ts_addr addr;
-    uint64_t owner; /* the serial of the thread it belongs to: never reused */
+    /* Its address. A mailbox whose thread exited is adopted by the next new
+     * thread under the next generation: what was sent to the old address is
+     * dropped, never handed to the new owner. Written by the owner under
+     * client_lock (release); shards read it to route (acquire). */
+    _Atomic ts_addr addr;
+    uint64_t owner; /* serial of the thread it belongs to (0: free); client_lock */
     struct shm_segment seg;
     struct ring **to_shard;   /* [n]: this caller produces, shard i consumes */
     struct ring **from_shard; /* [n]: shard i produces, this caller consumes */
@@ -64,6 +68,7 @@ struct pshard {
 };
 
 struct pinned {
+    struct pinned *next_live; /* the process's open pinned systems (client.c) */
     struct ts_system *sys;
     uint64_t uid;           /* unique in the process: callers cache mailboxes by it */
     unsigned n;
@@ -78,7 +83,10 @@ struct pinned {
     bool logger_started;
 };
 
-/* Clients (client.c). */
+/* Clients (client.c). A system is registered while open, so a thread that
+ * exits can give its mailboxes back to the systems still open. */
+void clients_register(struct pinned *p);
+void clients_unregister(struct pinned *p);
 int client_get(struct pinned *p, struct client **out);
 void client_free(struct pinned *p, struct client *c);
 /* Copies what the shards sent this caller into its inbox. */

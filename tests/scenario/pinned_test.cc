@@ -1298,6 +1298,37 @@ TEST_P(PinnedTest, a_new_thread_does_not_get_an_exited_threads_replies)
     EXPECT_NE(second_box, first_box) << "two threads share one mailbox";
 }
 
+// Mailboxes of exited threads are taken over by new threads, so a program
+// may call from any number of short-lived threads over time (64 at once).
+// Each thread leaves a reply unread; its successor must never see it.
+TEST_P(PinnedTest, many_short_lived_threads_each_get_their_own_replies)
+{
+    ts_addr echo = CreateOn(tst::kEcho, Shards() - 1);
+    ASSERT_NE(echo, TS_ADDR_NONE);
+    constexpr uint64_t kThreadsOverTime = 300;
+    uint64_t wrong = 0, failed = 0;
+    std::set<ts_addr> boxes;
+    for (uint64_t t = 0; t < kThreadsOverTime; t++) {
+        std::thread([&] {
+            uint64_t v = 1000 + t, stale = 5000 + t;
+            ts_msg *r = nullptr;
+            if (ts_ask(sys(), echo, tst::kPing(), &v, sizeof v, tst::kWait, &r) != 0) {
+                failed++;
+                return;
+            }
+            uint64_t got = 0;
+            if (!tst::As(r, &got) || got != v)
+                wrong++;
+            ts_msg_free(r);
+            boxes.insert(ts_system_client_addr(sys()));
+            ts_tell(sys(), echo, tst::kPing(), &stale, sizeof stale); // never read
+        }).join();
+    }
+    EXPECT_EQ(failed, 0u) << ts_last_error();
+    EXPECT_EQ(wrong, 0u) << "a thread got a reply meant for the mailbox's earlier owner";
+    EXPECT_EQ(boxes.size(), kThreadsOverTime) << "every thread had an address of its own";
+}
+
 INSTANTIATE_TEST_SUITE_P(Pinned, PinnedTest, ::testing::Values(TS_BASE_PINNED),
                          ::tst::BaseParamName());
 
