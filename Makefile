@@ -17,7 +17,7 @@ bootstrap:
 	@tools/bootstrap
 
 build: bootstrap
-	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized -Db_lto=true >/dev/null
 	@ninja -C $(BUILD)
 
 demo: build
