@@ -1,5 +1,7 @@
 // Unit tests: thespis-perf's bare ring baseline (perf/bare_ring.h) runs,
-// carries what it says and reports its errors. No timing is asserted.
+// carries what it says and reports its errors. No timing is asserted. Both
+// sides busy-poll, so on a loaded machine (other tests on the same cores) a
+// hop can cost a scheduler time slice: the counts here stay small.
 #include <cerrno>
 
 #include <sched.h>
@@ -29,9 +31,9 @@ TEST(BareRing, PingPongRecordsEveryRoundTrip)
 {
     uint64_t n = 0;
     bare_result out{};
-    ASSERT_EQ(bare_ring_pingpong(-1, -1, 300, 64, count, &n, &out), 0);
-    EXPECT_EQ(n, 300u);
-    EXPECT_EQ(out.msgs, 600u);
+    ASSERT_EQ(bare_ring_pingpong(-1, -1, 50, 64, count, &n, &out), 0);
+    EXPECT_EQ(n, 50u);
+    EXPECT_EQ(out.msgs, 100u);
     EXPECT_GT(out.seconds, 0.0);
 }
 
@@ -41,15 +43,15 @@ TEST(BareRing, PingPongPinned)
         GTEST_SKIP() << "needs CPUs 0 and 1";
     uint64_t n = 0;
     bare_result out{};
-    ASSERT_EQ(bare_ring_pingpong(0, 1, 300, 8, count, &n, &out), 0);
-    EXPECT_EQ(n, 300u);
+    ASSERT_EQ(bare_ring_pingpong(0, 1, 10, 8, count, &n, &out), 0);
+    EXPECT_EQ(n, 10u);
 }
 
 TEST(BareRing, ThroughputCarriesEveryRecord)
 {
     bare_result out{};
-    ASSERT_EQ(bare_ring_throughput(-1, -1, 200000, 40, 16, &out), 0);
-    EXPECT_EQ(out.msgs, 200000u);
+    ASSERT_EQ(bare_ring_throughput(-1, -1, 50000, 40, 16, &out), 0); // 36 wraps of the ring
+    EXPECT_EQ(out.msgs, 50000u);
     EXPECT_GT(out.seconds, 0.0);
     ASSERT_EQ(bare_ring_throughput(-1, -1, 1000, 0, 1, &out), 0);
 }
