@@ -105,6 +105,12 @@ int client_send_wait(struct pinned *p, struct client *c, ts_addr dst, uint64_t t
  * consumer). Envelope zeroed but for len; NULL when the ring is full. */
 ts_msg *ring_msg_reserve(struct ring *r, size_t len);
 
+/* The shard loop (pinned_loop.c): a shard thread's body, the shard side of
+ * routing, and a caller's port on a shard (NULL for an unknown address). */
+void *pinned_shard_main(void *arg);
+ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len);
+struct port *pinned_client_port(struct pshard *ps, ts_addr dst);
+
 /* Wakes whoever sleeps on word, if it announced so (after a publish). */
 void pinned_wake(_Atomic uint32_t *word);
 

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pinned_loop.c — a pinned shard's thread: its run-to-completion loop and its
+ * outbound ports (design §2, §3, §6).
+ *
+ * The loop drains the run queue and every inbound ring in batches, running
+ * handlers on messages in place; publishes what each batch wrote as soon as
+ * the batch is done, waking consumers that announced sleep; flushes
+ * overflows; fires due timers; and when idle spins or sleeps by the idle
+ * policy. No lock, syscall or malloc per message: rings are preallocated,
+ * the run queue and overflows reuse their chunks, and the futex is touched
+ * only around sleep (docs/mailbox.md).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "futex.h"
+#include "pinned.h"
+#include "shard_internal.h"
+
+static struct pshard *pshard_of(struct shard *sh)
+{
+    return sh->base;
+}
+
+void pinned_wake(_Atomic uint32_t *word)
+{
+    /* F1: orders the publish before the load of the sleep word; pairs with
+     * F2 in the sleeper, so either it sees our records or we see it asleep. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(word, memory_order_relaxed) &&
+        atomic_exchange_explicit(word, 0, memory_order_relaxed))
+        futex_wake(word);
+}
+
+/* ---- shard side: sending ------------------------------------------------ */
+
+static void mark_dirty(struct pshard *ps, struct port *pt)
+{
+    if (!pt->dirty) {
+        pt->dirty = true;
+        ps->dirty[ps->ndirty++] = pt;
+    }
+}
+
+ts_msg *ring_msg_reserve(struct ring *r, size_t len)
+{
+    size_t need = sizeof(ts_msg) + len;
+    ts_msg *m;
+    if (need <= ring_max_record(r)) {
+        m = ring_reserve(r, need, 0);
+    } else {
+        m = malloc(need);
+        ts_msg **rec = m ? ring_reserve(r, sizeof(m), REC_BLOB) : NULL;
+        if (!rec) {
+            free(m);
+            return NULL;
+        }
+        *rec = m;
+    }
+    if (m) {
+        memset(m, 0, sizeof(*m));
+        m->len = (uint32_t)len;
+    }
+    return m;
+}
+
+/* Room in the port's ring for one message, marked for the next publish. */
+static ts_msg *ring_room(struct pshard *ps, struct port *pt, size_t len)
+{
+    ts_msg *m = ring_msg_reserve(pt->ring, len);
+    if (m) {
+        pt->unpublished++;
+        mark_dirty(ps, pt);
+    }
+    return m;
+}
+
+static ts_msg *spill(struct pshard *ps, struct port *pt, size_t len)
+{
+    if (pt->overflow.count == 0)
+        ps->spilled[ps->nspilled++] = pt;
+    ts_msg *m = mailq_push(&pt->overflow, len);
+    if (pt->overflow.count > pt->overflow_hwm) {
+        pt->overflow_hwm = pt->overflow.count;
+        if (pt->overflow_hwm > atomic_load_explicit(&ps->sh.stats.overflow_hwm, memory_order_relaxed))
+            atomic_store_explicit(&ps->sh.stats.overflow_hwm, pt->overflow_hwm, memory_order_relaxed);
+    }
+    return m;
+}
+
+struct port *pinned_client_port(struct pshard *ps, ts_addr dst)
+{
+    uint32_t id = ts_addr_slot(dst);
+    if (id >= MAX_CLIENTS)
+        return NULL;
+    struct client *c = atomic_load_explicit(&ps->p->clients[id], memory_order_acquire);
+    if (!c || atomic_load_explicit(&c->addr, memory_order_acquire) != dst)
+        return NULL;
+    struct port *pt = &ps->to_client[id];
+    if (!pt->ring) {
+        pt->ring = c->from_shard[ps->sh.id];
+        pt->wake = &c->sleeping;
+        pt->to_client = true;
+    }
+    return pt;
+}
+
+ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len)
+{
+    struct pshard *ps = pshard_of(sh);
+    struct port *pt;
+    if (ts_addr_shard(dst) == SHARD_CLIENT) {
+        if (!(pt = pinned_client_port(ps, dst))) /* a caller that never was: dead letter here */
+            return mailq_push(&sh->runq, len);
+        STAT_INC(sh, client_sent);
+    } else {
+        pt = &ps->out[ts_addr_shard(dst)];
+        STAT_INC(sh, sent);
+    }
+    ts_msg *m = pt->overflow.count ? NULL : ring_room(ps, pt, len);
+    return m ? m : spill(ps, pt, len);
+}
+
+/* Moves what fits of a port's overflow into its ring, oldest first. */
+static void unspill(struct pshard *ps, struct port *pt)
+{
+    for (ts_msg *m; (m = mailq_peek(&pt->overflow)); mailq_pop(&pt->overflow)) {
+        ts_msg *to = ring_room(ps, pt, m->len);
+        if (!to)
+            return;
+        memcpy(to, m, sizeof(*m) + m->len);
+    }
+}
+
+static void flush(struct pshard *ps)
+{
+    for (unsigned i = 0; i < ps->nspilled;) {
+        struct port *pt = ps->spilled[i];
+        unspill(ps, pt);
+        if (pt->overflow.count)
+            i++;
+        else
+            ps->spilled[i] = ps->spilled[--ps->nspilled];
+    }
+    for (unsigned i = 0; i < ps->ndirty; i++) {
+        struct port *pt = ps->dirty[i];
+        pt->dirty = false;
+        ring_publish(pt->ring);
+        if (pt->to_client) /* after the publish: idle now means in the caller's ring */
+            STAT_ADD(&ps->sh, client_published, pt->unpublished);
+        pt->unpublished = 0;
+        if (pt->wake) /* NULL: a busy-polling shard, which never sleeps */
+            pinned_wake(pt->wake);
+    }
+    ps->ndirty = 0;
+}
+
+/* ---- shard side: receiving ---------------------------------------------- */
+
+static unsigned drain_ring(struct shard *sh, struct ring *r)
+{
+    unsigned k = 0;
+    uint32_t len, flags;
+    for (void *rec; k < DRAIN_BATCH && (rec = ring_front(r, &len, &flags)); k++) {
+        ts_msg *m = flags & REC_BLOB ? *(ts_msg **)rec : rec;
+        shard_dispatch(sh, m);
+        STAT_INC(sh, handled);
+        if (flags & REC_BLOB)
+            free(m);
+        ring_pop(r); /* only now: the record stays in the ring while it is handled */
+    }
+    if (k)
+        ring_release(r);
+    return k;
+}
+
+static unsigned drain_runq(struct shard *sh)
+{
+    unsigned k = 0;
+    for (ts_msg *m; k < DRAIN_BATCH && (m = mailq_peek(&sh->runq)); k++) {
+        shard_dispatch(sh, m);
+        mailq_pop(&sh->runq);
+        STAT_INC(sh, handled);
+    }
+    return k;
+}
+
+/* One pass over every inbound queue. What a batch sent is published as
+ * soon as the batch is done, not after the whole pass: batching without
+ * holding replies back. */
+static unsigned poll_once(struct pshard *ps)
+{
+    struct shard *sh = &ps->sh;
+    struct pinned *p = ps->p;
+    unsigned n = drain_runq(sh), k;
+    if (n)
+        flush(ps);
+    for (unsigned i = 0; i < p->n; i++) {
+        if (ps->in[i] && (k = drain_ring(sh, ps->in[i]))) {
+            flush(ps);
+            n += k;
+        }
+    }
+    uint32_t nc = atomic_load_explicit(&p->nclients, memory_order_acquire);
+    for (uint32_t i = 0; i < nc; i++) {
+        struct client *c = atomic_load_explicit(&p->clients[i], memory_order_acquire);
+        if (c && (k = drain_ring(sh, c->to_shard[sh->id]))) {
+            flush(ps);
+            n += k;
+        }
+    }
+    if (sh->timers.n) {
+        uint64_t now = clock_now_ns();
+        for (unsigned t = 0; t < DRAIN_BATCH && shard_fire_timer(sh, now); t++)
+            n++;
+    }
+    return n;
+}
+
+static bool has_input(struct pshard *ps)
+{
+    struct pinned *p = ps->p;
+    if (ps->sh.runq.count)
+        return true;
+    for (unsigned i = 0; i < p->n; i++)
+        if (ps->in[i] && !ring_empty(ps->in[i]))
+            return true;
+    uint32_t nc = atomic_load_explicit(&p->nclients, memory_order_acquire);
+    for (uint32_t i = 0; i < nc; i++) {
+        struct client *c = atomic_load_explicit(&p->clients[i], memory_order_acquire);
+        if (c && !ring_empty(c->to_shard[ps->sh.id]))
+            return true;
+    }
+    return false;
+}
+
+/* Sleeps until woken, the next timer, or (with overflow to retry) briefly. */
+static void shard_sleep(struct pshard *ps)
+{
+    atomic_store_explicit(&ps->sleeping, 1, memory_order_relaxed);
+    /* F2: orders the announcement before the re-check; pairs with F1. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (has_input(ps) || atomic_load_explicit(&ps->p->stop, memory_order_relaxed)) {
+        atomic_store_explicit(&ps->sleeping, 0, memory_order_relaxed);
+        return;
+    }
+    uint64_t timeout = ps->nspilled ? 100000 : UINT64_MAX;
+    struct th_node *t = th_peek(&ps->sh.timers);
+    if (t) {
+        uint64_t now = clock_now_ns();
+        uint64_t until = t->deadline > now ? t->deadline - now : 0;
+        timeout = until < timeout ? until : timeout;
+    }
+    if (timeout)
+        futex_wait(&ps->sleeping, 1, timeout);
+    atomic_store_explicit(&ps->sleeping, 0, memory_order_relaxed);
+}
+
+void *pinned_shard_main(void *arg)
+{
+    struct pshard *ps = arg;
+    struct pinned *p = ps->p;
+    system_running = p->sys;
+    logger_bind(&p->sys->log, &p->logq[ps->sh.id]);
+    uint64_t idle_since = 0;
+    while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
+        unsigned n = poll_once(ps);
+        flush(ps);
+        if (n) {
+            idle_since = 0;
+            continue;
+        }
+        ts_idle policy = p->sys->cfg.idle;
+        if (policy == TS_IDLE_BUSY)
+            continue;
+        uint64_t now = clock_now_ns();
+        if (!idle_since)
+            idle_since = now;
+        if (policy == TS_IDLE_ADAPTIVE && now - idle_since < p->sys->cfg.spin_ns) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        shard_sleep(ps);
+        idle_since = 0;
+    }
+    return NULL;
+}
