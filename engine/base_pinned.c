@@ -337,7 +337,8 @@ static void pinned_close(struct ts_system *sys)
     if (!p)
         return;
     clients_unregister(p);
-    atomic_store_explicit(&p->stop, true, memory_order_release);
+    /* seq_cst, then sleeping = 0 (seq_cst): pairs with shard_sleep's re-check. */
+    atomic_store_explicit(&p->stop, true, memory_order_seq_cst);
     for (unsigned i = 0; p->shards && i < p->n; i++) {
         struct pshard *ps = &p->shards[i];
         if (!ps->started)

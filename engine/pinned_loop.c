@@ -243,7 +243,10 @@ static void shard_sleep(struct pshard *ps)
     atomic_store_explicit(&ps->sleeping, 1, memory_order_relaxed);
     /* F2: orders the announcement before the re-check; pairs with F1. */
     atomic_thread_fence(memory_order_seq_cst);
-    if (has_input(ps) || atomic_load_explicit(&ps->p->stop, memory_order_relaxed)) {
+    /* seq_cst: with the closer's seq_cst store of stop before its store of
+     * sleeping = 0, either this load sees stop or the closer's 0 comes after
+     * our 1 and futex_wait returns at once. */
+    if (has_input(ps) || atomic_load_explicit(&ps->p->stop, memory_order_seq_cst)) {
         atomic_store_explicit(&ps->sleeping, 0, memory_order_relaxed);
         return;
     }
