@@ -83,29 +83,27 @@ static int pinned_tell(struct ts_system *sys, ts_addr dst, uint64_t type, const 
                   : client_send(pinned_of(sys), c, dst, atomic_load(&c->addr), type, p, len, 0);
 }
 
-/* Waits for the shard's answer to a create; other messages stay queued. */
+/* Waits for the shard's answer to a create; other messages stay queued, in
+ * the order they came. */
 static int wait_created(struct pinned *p, struct client *c, struct create_rep *rep)
 {
     uint64_t deadline = clock_deadline(clock_now_ns(), 10ull * 1000000000u);
-    for (;;) {
-        client_collect(p, c);
-        for (size_t i = 0; i < c->inbox.n; i++) {
-            size_t at = (c->inbox.head + i) % c->inbox.cap;
-            ts_msg *m = c->inbox.v[at];
+    for (size_t seen = 0;;) {
+        struct inbox *in = &c->inbox;
+        for (size_t i = seen; i < in->n; i++) {
+            ts_msg *m = in->v[(in->head + i) % in->cap];
             if (m->type != CTL_CREATED || ts_addr_gen(m->src) != 0)
                 continue;
             memcpy(rep, ts_msg_data(m), sizeof(*rep));
-            for (size_t j = i; j + 1 < c->inbox.n; j++) /* keep the others in order */
-                c->inbox.v[(c->inbox.head + j) % c->inbox.cap] =
-                    c->inbox.v[(c->inbox.head + j + 1) % c->inbox.cap];
-            c->inbox.n--;
+            for (size_t j = i; j + 1 < in->n; j++) /* close the gap, keeping the order */
+                in->v[(in->head + j) % in->cap] = in->v[(in->head + j + 1) % in->cap];
+            in->n--;
             free(m);
             return 0;
         }
-        ts_msg *m;
-        if (client_wait(p, c, deadline, &m) < 0)
+        seen = in->n;
+        if (client_await(p, c, deadline, seen) < 0)
             return err_set(-ETIMEDOUT, "ts_system_create: the shard did not answer");
-        inbox_push(&c->inbox, m); /* client_wait popped it: put it back at the end */
     }
 }
 

@@ -261,12 +261,12 @@ static bool client_has_input(struct pinned *p, struct client *c)
     return false;
 }
 
-int client_wait(struct pinned *p, struct client *c, uint64_t deadline, ts_msg **out)
+int client_await(struct pinned *p, struct client *c, uint64_t deadline, size_t have)
 {
     uint64_t spin_until = 0;
     for (;;) {
         client_collect(p, c);
-        if ((*out = inbox_pop(&c->inbox)))
+        if (c->inbox.n > have)
             return 0;
         uint64_t now = clock_now_ns();
         if (now >= deadline)
@@ -284,4 +284,12 @@ int client_wait(struct pinned *p, struct client *c, uint64_t deadline, ts_msg **
             futex_wait(&c->sleeping, 1, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
         atomic_store_explicit(&c->sleeping, 0, memory_order_relaxed);
     }
+}
+
+int client_wait(struct pinned *p, struct client *c, uint64_t deadline, ts_msg **out)
+{
+    int rc = client_await(p, c, deadline, 0);
+    if (rc == 0)
+        *out = inbox_pop(&c->inbox);
+    return rc;
 }

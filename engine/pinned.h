@@ -91,6 +91,9 @@ int client_get(struct pinned *p, struct client **out);
 void client_free(struct pinned *p, struct client *c);
 /* Copies what the shards sent this caller into its inbox. */
 void client_collect(struct pinned *p, struct client *c);
+/* Waits until the inbox holds more than `have` messages, up to deadline.
+ * 0 or -ETIMEDOUT. */
+int client_await(struct pinned *p, struct client *c, uint64_t deadline, size_t have);
 /* Waits for the next inbox message up to deadline. 0 or -ETIMEDOUT. */
 int client_wait(struct pinned *p, struct client *c, uint64_t deadline, ts_msg **out);
 /* Queues a message to a shard: -EAGAIN when its ring is full. */

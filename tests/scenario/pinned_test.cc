@@ -546,6 +546,22 @@ const ts_actor_type kLate = {"test.pinned.Late", sizeof(LateState), LateInit, nu
 const ts_actor_type kLateFail = {"test.pinned.LateFail", sizeof(LateState), LateFailInit, nullptr,
                                  kLateHandlers, nullptr};
 
+// Sends the asker N numbered messages at once (N in the payload).
+int SprayOut(ts_ctx *ctx, void *, const ts_msg *m)
+{
+    uint64_t n = 0;
+    memcpy(&n, ts_msg_data(m), sizeof n);
+    for (uint64_t i = 0; i < n; i++) {
+        int rc = ts_reply(ctx, tst::kPing(), &i, sizeof i);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+const ts_handler_entry kSprayHandlers[] = {TS_ON("test.pinned.Spray", SprayOut), TS_HANDLERS_END};
+const ts_actor_type kSprayer = {"test.pinned.Sprayer", 0, nullptr, nullptr, kSprayHandlers, nullptr};
+
 // ------------------------------------------------------------------------
 // The fixture: the pinned base, with its cores named explicitly so tests
 // can place actors on a given shard with TS_PLACE_CORE.
@@ -561,7 +577,7 @@ class PinnedTest : public tst::SystemTest {
             return;
         ASSERT_FALSE(cpus_.empty()) << "sched_getaffinity gave no CPU";
         for (const ts_actor_type *t : {&kMaker, &kPinger, &kCounter, &kRelay, &kBulk, &kChecker,
-                                       &kA, &kB, &kLate, &kLateFail})
+                                       &kA, &kB, &kLate, &kLateFail, &kSprayer})
             TS_REGISTER(*t);
         TS_REOPEN(PinnedConfig());
     }
@@ -1296,6 +1312,30 @@ TEST_P(PinnedTest, a_new_thread_does_not_get_an_exited_threads_replies)
     EXPECT_EQ(rc, 0);
     EXPECT_EQ(got, 222u) << "the new thread got the exited thread's reply";
     EXPECT_NE(second_box, first_box) << "two threads share one mailbox";
+}
+
+// Regression: while ts_system_create waited for its shard's answer, it took
+// other messages out of the caller's mailbox and put them back at the end,
+// so replies that arrived meanwhile came out of order.
+TEST_P(PinnedTest, replies_arriving_during_a_create_keep_their_order)
+{
+    ts_addr sprayer = CreateOn("test.pinned.Sprayer", Shards() - 1);
+    ASSERT_NE(sprayer, TS_ADDR_NONE);
+    constexpr uint64_t kN = 2000;
+    for (int round = 0; round < 20; round++) {
+        Tell(sprayer, ts_type_id("test.pinned.Spray"), &kN, sizeof kN);
+        for (int k = 0; k < 5; k++) { // creations while the replies pour in
+            ts_addr e = TS_ADDR_NONE;
+            ASSERT_EQ(ts_system_create(sys(), tst::kEcho, nullptr, &e), 0) << ts_last_error();
+        }
+        for (uint64_t i = 0; i < kN; i++) {
+            Msg r = Listen();
+            ASSERT_TRUE(r) << "round " << round << " message " << i;
+            uint64_t got = UINT64_MAX;
+            ASSERT_TRUE(tst::As(r.get(), &got));
+            ASSERT_EQ(got, i) << "round " << round << ": replies out of order";
+        }
+    }
 }
 
 // Mailboxes of exited threads are taken over by new threads, so a program
