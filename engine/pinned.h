@@ -16,7 +16,7 @@
 #include "../shm/segment.h"
 #include "system.h"
 
-#define MAX_CLIENTS 64  /* external caller threads per system */
+#define MAX_CLIENTS 1024 /* external caller threads of one system at once */
 #define DRAIN_BATCH 64  /* messages taken from one queue before looking at the next */
 #define REC_BLOB 2u     /* ring record flag: the record holds a ts_msg * on the heap */
 

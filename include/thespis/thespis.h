@@ -361,11 +361,11 @@ TS_API int ts_exit_self(ts_ctx *ctx);
 /*
  * Sends a message from outside; replies come to this caller's mailbox and
  * are read with ts_listen. Every thread that calls gets a mailbox of its own
- * on first use (pinned: at most 64 threads at once; the mailbox of a thread
+ * on first use (pinned: at most 1024 threads at once; the mailbox of a thread
  * that exits goes to the next new thread, under a new address).
  * Errors: as ts_send, and
  *   -EAGAIN  pinned: the mailbox ring to the destination's shard is full, or
- *            more than 64 threads are calling this system at once; nothing was sent
+ *            more than 1024 threads are calling this system at once; nothing was sent
  *            and nothing is lost: try again
  */
 TS_API int ts_tell(ts_system *sys, ts_addr dst, uint64_t type, const void *payload,

@@ -1338,8 +1338,34 @@ TEST_P(PinnedTest, replies_arriving_during_a_create_keep_their_order)
     }
 }
 
+// Many callers at once, each with its own mailbox: every reply is its own.
+TEST_P(PinnedTest, a_hundred_threads_ask_at_once)
+{
+    ts_addr echo = CreateOn(tst::kEcho, Shards() - 1);
+    ASSERT_NE(echo, TS_ADDR_NONE);
+    constexpr uint64_t kCallers = 100, kAsks = 50;
+    std::atomic<uint64_t> good{0}, bad{0};
+    std::vector<std::thread> callers;
+    for (uint64_t t = 0; t < kCallers; t++) {
+        callers.emplace_back([&, t] {
+            for (uint64_t i = 0; i < kAsks; i++) {
+                uint64_t v = t * 1000000 + i, got = 0;
+                ts_msg *r = nullptr;
+                int rc = ts_ask(sys(), echo, tst::kPing(), &v, sizeof v, tst::kWait, &r);
+                bool ok = rc == 0 && tst::As(r, &got) && got == v;
+                (ok ? good : bad)++;
+                ts_msg_free(r);
+            }
+        });
+    }
+    for (auto &c : callers)
+        c.join();
+    EXPECT_EQ(bad.load(), 0u);
+    EXPECT_EQ(good.load(), kCallers * kAsks);
+}
+
 // Mailboxes of exited threads are taken over by new threads, so a program
-// may call from any number of short-lived threads over time (64 at once).
+// may call from any number of short-lived threads over time (1024 at once).
 // Each thread leaves a reply unread; its successor must never see it.
 TEST_P(PinnedTest, many_short_lived_threads_each_get_their_own_replies)
 {
