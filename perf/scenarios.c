@@ -379,7 +379,7 @@ int scen_bare_pingpong(ts_system *sys, const struct perf_env *env, struct result
     (void)sys;
     if (env->cores_n < 2)
         return -ENOTSUP;
-    struct bare_result b;
+    struct bare_result b = {0};
     uint64_t rounds = env->duration_ns / 1000 + 1000; /* about 1 us a round trip here */
     int rc = bare_ring_pingpong(env->cores[0], env->cores[1], rounds, sizeof(struct ping),
                                 record, r, &b);
@@ -393,7 +393,7 @@ int scen_bare_throughput(ts_system *sys, const struct perf_env *env, struct resu
     (void)sys;
     if (env->cores_n < 2)
         return -ENOTSUP;
-    struct bare_result b;
+    struct bare_result b = {0};
     uint64_t msgs = env->duration_ns / 20 + 100000; /* about 50 M/s here */
     int rc = bare_ring_throughput(env->cores[0], env->cores[1], msgs, 16, 64, &b);
     r->msgs = b.msgs;
