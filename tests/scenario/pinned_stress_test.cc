@@ -139,14 +139,6 @@ struct FanRecvState {
     uint64_t next[kSenders];
 };
 
-int FanRecvInit(ts_ctx *, void *state, const void *arg, size_t len)
-{
-    if (len != sizeof(FanRecvArg))
-        return -EINVAL;
-    std::memcpy(&static_cast<FanRecvState *>(state)->arg, arg, len);
-    return 0;
-}
-
 int FanRecvSeq(ts_ctx *ctx, void *state, const ts_msg *m)
 {
     auto *st = static_cast<FanRecvState *>(state);
@@ -185,7 +177,8 @@ const ts_handler_entry kFanRecvHandlers[] = {
 };
 const ts_actor_type kFanSender = {"test.pstress.FanSender", sizeof(FanSenderState), nullptr,
                                   nullptr, kFanSenderHandlers, nullptr};
-const ts_actor_type kFanReceiver = {"test.pstress.FanReceiver", sizeof(FanRecvState), FanRecvInit,
+const ts_actor_type kFanReceiver = {"test.pstress.FanReceiver", sizeof(FanRecvState),
+                                    tst::InitFromArg<FanRecvState>,
                                     nullptr, kFanRecvHandlers, nullptr};
 
 // ========================================================================
@@ -217,14 +210,6 @@ struct FlooderState {
     ts_addr peer;
     FloodResult res;
 };
-
-int FlooderInit(ts_ctx *, void *state, const void *arg, size_t len)
-{
-    if (len != sizeof(FloodArg))
-        return -EINVAL;
-    std::memcpy(&static_cast<FlooderState *>(state)->arg, arg, len);
-    return 0;
-}
 
 int FloodBurst(ts_ctx *ctx, FlooderState *st)
 {
@@ -281,7 +266,8 @@ const ts_handler_entry kFlooderHandlers[] = {
     TS_ON("test.pstress.Count", FlooderCount),
     TS_HANDLERS_END,
 };
-const ts_actor_type kFlooder = {"test.pstress.Flooder", sizeof(FlooderState), FlooderInit, nullptr,
+const ts_actor_type kFlooder = {"test.pstress.Flooder", sizeof(FlooderState),
+                                    tst::InitFromArg<FlooderState>, nullptr,
                                 kFlooderHandlers, nullptr};
 
 // ========================================================================
@@ -452,14 +438,6 @@ struct MiddleState {
     ts_addr parent;
 };
 
-int MiddleInit(ts_ctx *, void *state, const void *arg, size_t len)
-{
-    if (len != sizeof(MiddleArg))
-        return -EINVAL;
-    std::memcpy(&static_cast<MiddleState *>(state)->arg, arg, len);
-    return 0;
-}
-
 int MiddlePoke(ts_ctx *ctx, void *state, const ts_msg *)
 {
     auto *st = static_cast<MiddleState *>(state);
@@ -528,7 +506,8 @@ const ts_handler_entry kKillerHandlers[] = {
 };
 const ts_actor_type kCxParent = {"test.pstress.CxParent", sizeof(CxParentState), nullptr, nullptr,
                                  kCxParentHandlers, nullptr};
-const ts_actor_type kMiddle = {"test.pstress.Middle", sizeof(MiddleState), MiddleInit, nullptr,
+const ts_actor_type kMiddle = {"test.pstress.Middle", sizeof(MiddleState),
+                                    tst::InitFromArg<MiddleState>, nullptr,
                                kMiddleHandlers, nullptr};
 const ts_actor_type kLeaf = {"test.pstress.Leaf", 0, nullptr, nullptr, kLeafHandlers, nullptr};
 const ts_actor_type kKiller = {"test.pstress.Killer", 0, nullptr, nullptr, kKillerHandlers, nullptr};

@@ -398,14 +398,6 @@ struct CheckerState {
     CheckResult res;
 };
 
-int CheckerInit(ts_ctx *, void *state, const void *arg, size_t len)
-{
-    if (len != sizeof(CheckerArg))
-        return -EINVAL;
-    std::memcpy(&static_cast<CheckerState *>(state)->arg, arg, len);
-    return 0;
-}
-
 int CheckerChunk(ts_ctx *ctx, void *state, const ts_msg *m)
 {
     auto *st = static_cast<CheckerState *>(state);
@@ -435,7 +427,8 @@ const ts_handler_entry kCheckerHandlers[] = {
     TS_ON("test.pinned.Chunk", CheckerChunk),
     TS_HANDLERS_END,
 };
-const ts_actor_type kChecker = {"test.pinned.Checker", sizeof(CheckerState), CheckerInit, nullptr,
+const ts_actor_type kChecker = {"test.pinned.Checker", sizeof(CheckerState),
+                                    tst::InitFromArg<CheckerState>, nullptr,
                                 kCheckerHandlers, nullptr};
 
 // ------------------------------------------------------------------------

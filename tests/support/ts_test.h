@@ -87,6 +87,16 @@ std::string AddrStr(ts_addr a);
 bool ContainsAnyCI(const std::string &haystack, const std::vector<std::string> &needles);
 
 // One captured log record (copied out of the callback).
+// An init that copies its argument into State::arg; a wrong size is -EINVAL.
+template <class State> int InitFromArg(ts_ctx *, void *state, const void *arg, size_t len)
+{
+    auto *st = static_cast<State *>(state);
+    if (len != sizeof(st->arg))
+        return -EINVAL;
+    std::memcpy(&st->arg, arg, len);
+    return 0;
+}
+
 // The CPUs this process may run on, ascending.
 std::vector<int> AllowedCpus();
 
