@@ -159,12 +159,6 @@ int FanRecvSeq(ts_ctx *ctx, void *state, const ts_msg *m)
     return 0;
 }
 
-int FanRecvCount(ts_ctx *ctx, void *state, const ts_msg *)
-{
-    auto *st = static_cast<FanRecvState *>(state);
-    return ts_reply(ctx, kResult(), &st->res, sizeof st->res);
-}
-
 const ts_handler_entry kFanSenderHandlers[] = {
     TS_ON("test.pstress.Go", FanSenderGo),
     TS_ON("test.pstress.Next", FanSenderNext),
@@ -172,7 +166,7 @@ const ts_handler_entry kFanSenderHandlers[] = {
 };
 const ts_handler_entry kFanRecvHandlers[] = {
     TS_ON("test.pstress.Seq", FanRecvSeq),
-    TS_ON("test.pstress.Count", FanRecvCount),
+    TS_ON("test.pstress.Count", (tst::ReplyResult<FanRecvState, kResult>)),
     TS_HANDLERS_END,
 };
 const ts_actor_type kFanSender = {"test.pstress.FanSender", sizeof(FanSenderState), nullptr,
@@ -253,17 +247,11 @@ int FlooderSeq(ts_ctx *ctx, void *state, const ts_msg *m)
     return 0;
 }
 
-int FlooderCount(ts_ctx *ctx, void *state, const ts_msg *)
-{
-    auto *st = static_cast<FlooderState *>(state);
-    return ts_reply(ctx, kResult(), &st->res, sizeof st->res);
-}
-
 const ts_handler_entry kFlooderHandlers[] = {
     TS_ON("test.pstress.Go", FlooderGo),
     TS_ON("test.pstress.Next", FlooderNext),
     TS_ON("test.pstress.Seq", FlooderSeq),
-    TS_ON("test.pstress.Count", FlooderCount),
+    TS_ON("test.pstress.Count", (tst::ReplyResult<FlooderState, kResult>)),
     TS_HANDLERS_END,
 };
 const ts_actor_type kFlooder = {"test.pstress.Flooder", sizeof(FlooderState),
@@ -427,12 +415,6 @@ int CxParentGrandGone(ts_ctx *, void *state, const ts_msg *m)
     return 0;
 }
 
-int CxParentCount(ts_ctx *ctx, void *state, const ts_msg *)
-{
-    auto *st = static_cast<CxParentState *>(state);
-    return ts_reply(ctx, kResult(), &st->res, sizeof st->res);
-}
-
 struct MiddleState {
     MiddleArg arg;
     ts_addr parent;
@@ -487,7 +469,7 @@ const ts_handler_entry kCxParentHandlers[] = {
     TS_ON("test.pstress.Go", CxParentGo),
     TS_ON("test.pstress.Next", CxParentNext),
     TS_ON("test.pstress.GrandGone", CxParentGrandGone),
-    TS_ON("test.pstress.Count", CxParentCount),
+    TS_ON("test.pstress.Count", (tst::ReplyResult<CxParentState, kResult>)),
     TS_ON_ID(TS_MSG_CHILD_EXITED, CxParentChildExited),
     TS_HANDLERS_END,
 };
@@ -614,12 +596,6 @@ int WatcherChildExited(ts_ctx *ctx, void *state, const ts_msg *m)
     return ts_send(ctx, st->reporter, kResult(), &st->res, sizeof st->res);
 }
 
-int WatcherCount(ts_ctx *ctx, void *state, const ts_msg *)
-{
-    auto *st = static_cast<WatcherState *>(state);
-    return ts_reply(ctx, kResult(), &st->res, sizeof st->res);
-}
-
 const ts_handler_entry kTreeHandlers[] = {
     TS_ON("test.pstress.Grow", TreeGrow),
     TS_HANDLERS_END,
@@ -627,7 +603,7 @@ const ts_handler_entry kTreeHandlers[] = {
 const ts_handler_entry kWatcherHandlers[] = {
     TS_ON("test.pstress.Go", WatcherGo),
     TS_ON("test.pstress.Leafed", WatcherLeafed),
-    TS_ON("test.pstress.Count", WatcherCount),
+    TS_ON("test.pstress.Count", (tst::ReplyResult<WatcherState, kResult>)),
     TS_ON_ID(TS_MSG_CHILD_EXITED, WatcherChildExited),
     TS_HANDLERS_END,
 };

@@ -80,15 +80,9 @@ int SpawnerChildExited(ts_ctx *ctx, void *state, const ts_msg *m)
     return 0;
 }
 
-int SpawnerCount(ts_ctx *ctx, void *state, const ts_msg *)
-{
-    auto *st = static_cast<SpawnerState *>(state);
-    return ts_reply(ctx, kResult(), &st->res, sizeof st->res);
-}
-
 const ts_handler_entry kSpawnerHandlers[] = {
     TS_ON("test.stress.Go", SpawnerGo),
-    TS_ON("test.stress.Count", SpawnerCount),
+    TS_ON("test.stress.Count", (tst::ReplyResult<SpawnerState, kResult>)),
     TS_ON_ID(TS_MSG_CHILD_EXITED, SpawnerChildExited),
     TS_HANDLERS_END,
 };
@@ -205,12 +199,6 @@ int ConsumerSeq(ts_ctx *ctx, void *state, const ts_msg *m)
     return rc;
 }
 
-int ConsumerCount(ts_ctx *ctx, void *state, const ts_msg *)
-{
-    auto *st = static_cast<ConsumerState *>(state);
-    return ts_reply(ctx, kResult(), &st->res, sizeof st->res);
-}
-
 const ts_handler_entry kProducerHandlers[] = {
     TS_ON("test.stress.Go", ProducerGo),
     TS_ON("test.stress.Credit", ProducerCredit),
@@ -218,7 +206,7 @@ const ts_handler_entry kProducerHandlers[] = {
 };
 const ts_handler_entry kConsumerHandlers[] = {
     TS_ON("test.stress.Seq", ConsumerSeq),
-    TS_ON("test.stress.Count", ConsumerCount),
+    TS_ON("test.stress.Count", (tst::ReplyResult<ConsumerState, kResult>)),
     TS_HANDLERS_END,
 };
 const ts_actor_type kProducer = {"test.stress.Producer", sizeof(ProducerState), nullptr, nullptr,

@@ -97,6 +97,13 @@ template <class State> int InitFromArg(ts_ctx *, void *state, const void *arg, s
     return 0;
 }
 
+// A handler that replies with State::res as a message of type Type().
+template <class State, uint64_t (*Type)()> int ReplyResult(ts_ctx *ctx, void *state, const ts_msg *)
+{
+    auto *st = static_cast<State *>(state);
+    return ts_reply(ctx, Type(), &st->res, sizeof st->res);
+}
+
 // The CPUs this process may run on, ascending.
 std::vector<int> AllowedCpus();
 
