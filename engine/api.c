@@ -127,9 +127,9 @@ int ts_handle_dead_letters(ts_ctx *ctx, bool start)
         return err_set(-EINVAL, "ts_handle_dead_letters: NULL context");
     ts_addr self = ctx->self;
     if (start)
-        atomic_store(&ctx->sys->dead_letter_handler, self);
+        atomic_store(ctx->sys->dead_letter_handler, self);
     else
-        atomic_compare_exchange_strong(&ctx->sys->dead_letter_handler, &self, TS_ADDR_NONE);
+        atomic_compare_exchange_strong(ctx->sys->dead_letter_handler, &self, TS_ADDR_NONE);
     return 0;
 }
 
@@ -160,7 +160,7 @@ int ts_system_set_dead_letter_handler(ts_system *sys, ts_addr addr)
         if (rc < 0)
             return rc;
     }
-    atomic_store(&sys->dead_letter_handler, addr);
+    atomic_store(sys->dead_letter_handler, addr);
     return 0;
 }
 

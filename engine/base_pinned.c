@@ -71,7 +71,7 @@ static int pinned_client(struct ts_system *sys, ts_addr *out)
     struct client *c;
     int rc = client_get(pinned_of(sys), &c);
     if (rc == 0)
-        *out = atomic_load_explicit(&c->addr, memory_order_relaxed);
+        *out = atomic_load_explicit(&c->w->addr, memory_order_relaxed);
     return rc;
 }
 
@@ -80,7 +80,7 @@ static int pinned_tell(struct ts_system *sys, ts_addr dst, uint64_t type, const 
     struct client *c;
     int rc = client_get(pinned_of(sys), &c);
     return rc < 0 ? rc
-                  : client_send(pinned_of(sys), c, dst, atomic_load(&c->addr), type, p, len, 0);
+                  : client_send(pinned_of(sys), c, dst, atomic_load(&c->w->addr), type, p, len, 0);
 }
 
 /* Waits for the shard's answer to a create; other messages stay queued, in
@@ -162,20 +162,20 @@ static bool counters(struct pinned *p, uint64_t *sent, uint64_t *handled)
     uint64_t s = 0, h = 0, timers = 0;
     for (unsigned i = 0; i < p->n; i++) {
         struct shard *sh = &p->shards[i].sh;
-        h += atomic_load_explicit(&sh->stats.handled, memory_order_acquire);
-        h += atomic_load_explicit(&sh->stats.client_published, memory_order_acquire);
-        timers += atomic_load_explicit(&sh->stats.timers, memory_order_relaxed);
+        h += atomic_load_explicit(&sh->stats->handled, memory_order_acquire);
+        h += atomic_load_explicit(&sh->stats->client_published, memory_order_acquire);
+        timers += atomic_load_explicit(&sh->stats->timers, memory_order_relaxed);
     }
     for (unsigned i = 0; i < p->n; i++) {
         const struct shard *sh = &p->shards[i].sh;
-        s += atomic_load_explicit(&sh->stats.sent, memory_order_acquire);
-        s += atomic_load_explicit(&sh->stats.client_sent, memory_order_acquire);
+        s += atomic_load_explicit(&sh->stats->sent, memory_order_acquire);
+        s += atomic_load_explicit(&sh->stats->client_sent, memory_order_acquire);
     }
     uint32_t nc = atomic_load_explicit(&p->nclients, memory_order_acquire);
     for (uint32_t i = 0; i < nc; i++) {
         struct client *c = atomic_load_explicit(&p->clients[i], memory_order_acquire);
         if (c)
-            s += atomic_load_explicit(&c->sent, memory_order_acquire);
+            s += atomic_load_explicit(&c->w->sent, memory_order_acquire);
     }
     *sent = s;
     *handled = h;
@@ -200,7 +200,7 @@ static uint64_t live_actors(struct pinned *p)
 {
     uint64_t live = 0;
     for (unsigned i = 0; i < p->n; i++)
-        live += atomic_load_explicit(&p->shards[i].sh.stats.live, memory_order_relaxed);
+        live += atomic_load_explicit(&p->shards[i].sh.stats->live, memory_order_relaxed);
     return live;
 }
 
@@ -246,7 +246,7 @@ static int ring_layout(struct pinned *p, size_t ring_size)
             ring_init(r, ring_size);
             p->shards[from].out[to].ring = r;
             if (p->sys->cfg.idle != TS_IDLE_BUSY)
-                p->shards[from].out[to].wake = &p->shards[to].sleeping;
+                p->shards[from].out[to].wake = p->shards[to].sleeping;
             p->shards[to].in[from] = r;
         }
     }
@@ -261,6 +261,7 @@ static int pshard_init(struct pinned *p, unsigned i)
 {
     struct pshard *ps = &p->shards[i];
     ps->p = p;
+    ps->sleeping = &ps->own_sleeping;
     ps->in = calloc(p->n, sizeof(*ps->in));
     ps->out = calloc(p->n, sizeof(*ps->out));
     ps->to_client = calloc(MAX_CLIENTS, sizeof(*ps->to_client));
@@ -308,6 +309,7 @@ static int pinned_open(struct ts_system *sys)
     p->sys = sys;
     p->uid = atomic_fetch_add(&uids, 1);
     p->n = (unsigned)n;
+    p->stop = &p->own_stop;
     pthread_mutex_init(&p->client_lock, NULL);
     p->shards = calloc(p->n, sizeof(*p->shards));
     p->logq = calloc(p->n, sizeof(*p->logq));
@@ -336,13 +338,13 @@ static void pinned_close(struct ts_system *sys)
         return;
     clients_unregister(p);
     /* seq_cst, then sleeping = 0 (seq_cst): pairs with shard_sleep's re-check. */
-    atomic_store_explicit(&p->stop, true, memory_order_seq_cst);
+    atomic_store_explicit(p->stop, true, memory_order_seq_cst);
     for (unsigned i = 0; p->shards && i < p->n; i++) {
         struct pshard *ps = &p->shards[i];
         if (!ps->started)
             continue;
-        atomic_store(&ps->sleeping, 0);
-        futex_wake(&ps->sleeping);
+        atomic_store(ps->sleeping, 0);
+        futex_wake(ps->sleeping);
         pthread_join(ps->thread, NULL);
     }
     logger_stop(&sys->log); /* the last records, before their rings go */

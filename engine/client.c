@@ -57,7 +57,8 @@ static int client_new(struct pinned *p, uint32_t id, struct client **out)
         at += 2 * one;
     }
     c->id = id;
-    atomic_init(&c->addr, ts_addr_make(p->sys->cfg.node_id, SHARD_CLIENT, id, 1));
+    c->w = &c->own;
+    atomic_init(&c->w->addr, ts_addr_make(p->sys->cfg.node_id, SHARD_CLIENT, id, 1));
     *out = c;
     return 0;
 }
@@ -127,12 +128,12 @@ static void watch_thread(void)
  * address, and nothing of what the old owner had not read. Locked. */
 static void adopt(struct pinned *p, struct client *c)
 {
-    ts_addr old = atomic_load_explicit(&c->addr, memory_order_relaxed);
+    ts_addr old = atomic_load_explicit(&c->w->addr, memory_order_relaxed);
     uint16_t gen = (uint16_t)(ts_addr_gen(old) + 1);
     c->owner = thread_serial();
     /* Release: pairs with the shards' acquire in client_port; from now on
      * they route only the new address here. */
-    atomic_store_explicit(&c->addr, ts_addr_make(p->sys->cfg.node_id, SHARD_CLIENT, c->id,
+    atomic_store_explicit(&c->w->addr, ts_addr_make(p->sys->cfg.node_id, SHARD_CLIENT, c->id,
                                                  gen ? gen : 1),
                           memory_order_release);
     client_collect(p, c); /* stale ones are dropped by their address */
@@ -207,9 +208,9 @@ int client_send(struct pinned *p, struct client *c, ts_addr dst, ts_addr src, ui
         memcpy(m + 1, payload, len);
     /* Counted before it can be handled, so idle detection never sees more
      * handled than sent. */
-    atomic_fetch_add_explicit(&c->sent, 1, memory_order_release);
+    atomic_fetch_add_explicit(&c->w->sent, 1, memory_order_release);
     ring_publish(r);
-    pinned_wake(&p->shards[t].sleeping);
+    pinned_wake(p->shards[t].sleeping);
     return 0;
 }
 
@@ -217,7 +218,7 @@ int client_send_wait(struct pinned *p, struct client *c, ts_addr dst, uint64_t t
                      const void *payload, size_t len, uint64_t deadline)
 {
     for (uint64_t pause = 1000;; pause = pause < 1000000 ? 2 * pause : pause) {
-        int rc = client_send(p, c, dst, atomic_load(&c->addr), type, payload, len, 0);
+        int rc = client_send(p, c, dst, atomic_load(&c->w->addr), type, payload, len, 0);
         uint64_t now = clock_now_ns();
         if (rc != -EAGAIN || now >= deadline)
             return rc;
@@ -228,7 +229,7 @@ int client_send_wait(struct pinned *p, struct client *c, ts_addr dst, uint64_t t
 
 void client_collect(struct pinned *p, struct client *c)
 {
-    ts_addr self = atomic_load_explicit(&c->addr, memory_order_relaxed);
+    ts_addr self = atomic_load_explicit(&c->w->addr, memory_order_relaxed);
     for (unsigned i = 0; i < p->n; i++) {
         struct ring *r = c->from_shard[i];
         uint32_t len, flags;
@@ -277,12 +278,12 @@ int client_await(struct pinned *p, struct client *c, uint64_t deadline, size_t h
             __builtin_ia32_pause();
             continue;
         }
-        atomic_store_explicit(&c->sleeping, 1, memory_order_relaxed);
+        atomic_store_explicit(&c->w->sleeping, 1, memory_order_relaxed);
         /* F2: as in the shard loop; pairs with F1 in pinned_wake. */
         atomic_thread_fence(memory_order_seq_cst);
         if (!client_has_input(p, c))
-            futex_wait(&c->sleeping, 1, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
-        atomic_store_explicit(&c->sleeping, 0, memory_order_relaxed);
+            futex_wait(&c->w->sleeping, 1, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
+        atomic_store_explicit(&c->w->sleeping, 0, memory_order_relaxed);
     }
 }
 

@@ -38,7 +38,7 @@ static bool is_failure_report(uint64_t type)
 static void dead_letter(struct shard *sh, const ts_msg *m)
 {
     struct ts_system *sys = sh->sys;
-    ts_addr handler = atomic_load_explicit(&sys->dead_letter_handler, memory_order_relaxed);
+    ts_addr handler = atomic_load_explicit(sys->dead_letter_handler, memory_order_relaxed);
     STAT_INC(sh, dead_letters);
     if (!handler || m->type == TS_MSG_DEAD_LETTER || handler == m->dst) {
         STAT_INC(sh, dead_dropped);

@@ -32,20 +32,27 @@ struct port {
     uint32_t unpublished;   /* records reserved in the ring since the last publish */
 };
 
+/* What the shards and the caller of a mailbox both touch. */
+struct client_words {
+    /* Its address. A mailbox whose thread exited is adopted by the next new
+     * thread under the next generation: what was sent to the old address is
+     * dropped, never handed to the new owner. Written by the owner (release);
+     * shards read it to route (acquire). */
+    _Atomic ts_addr addr;
+    _Atomic uint32_t sleeping; /* futex word: 1 while the caller sleeps */
+    uint32_t zero;
+    _Atomic uint64_t sent;     /* messages it queued to shards (idle detection) */
+};
+
 /* An external caller thread's mailbox: a ring to each shard and back. */
 struct client {
     uint32_t id;
-    /* Its address. A mailbox whose thread exited is adopted by the next new
-     * thread under the next generation: what was sent to the old address is
-     * dropped, never handed to the new owner. Written by the owner under
-     * client_lock (release); shards read it to route (acquire). */
-    _Atomic ts_addr addr;
     uint64_t owner; /* serial of the thread it belongs to (0: free); client_lock */
     struct shm_segment seg;
     struct ring **to_shard;   /* [n]: this caller produces, shard i consumes */
     struct ring **from_shard; /* [n]: shard i produces, this caller consumes */
-    _Atomic uint32_t sleeping; /* futex word: 1 while the caller sleeps */
-    _Atomic uint64_t sent;     /* messages it queued to shards (idle detection) */
+    struct client_words *w;    /* own, or the node's shared memory */
+    struct client_words own;
     unsigned rr_next;          /* its round-robin placement cursor */
     struct inbox inbox;        /* received, not yet handed out */
 };
@@ -57,7 +64,8 @@ struct pshard {
     struct pinned *p;
     pthread_t thread;
     bool started;
-    _Atomic uint32_t sleeping; /* futex word: 1 while the shard sleeps */
+    _Atomic uint32_t *sleeping; /* futex word: 1 while the shard sleeps */
+    _Atomic uint32_t own_sleeping;
     struct ring **in;          /* [n]: from shard i (NULL for itself) */
     struct port *out;          /* [n]: to shard i (unused for itself) */
     struct port *to_client;    /* [MAX_CLIENTS] */
@@ -78,7 +86,8 @@ struct pinned {
     _Atomic(struct client *) clients[MAX_CLIENTS];
     _Atomic uint32_t nclients;
     pthread_mutex_t client_lock;
-    _Atomic bool stop;
+    _Atomic uint32_t *stop; /* own_stop, or the node's shared memory */
+    _Atomic uint32_t own_stop;
     pthread_t logger;
     bool logger_started;
 };

@@ -85,8 +85,8 @@ static ts_msg *spill(struct pshard *ps, struct port *pt, size_t len)
     ts_msg *m = mailq_push(&pt->overflow, len);
     if (pt->overflow.count > pt->overflow_hwm) {
         pt->overflow_hwm = pt->overflow.count;
-        if (pt->overflow_hwm > atomic_load_explicit(&ps->sh.stats.overflow_hwm, memory_order_relaxed))
-            atomic_store_explicit(&ps->sh.stats.overflow_hwm, pt->overflow_hwm, memory_order_relaxed);
+        if (pt->overflow_hwm > atomic_load_explicit(&ps->sh.stats->overflow_hwm, memory_order_relaxed))
+            atomic_store_explicit(&ps->sh.stats->overflow_hwm, pt->overflow_hwm, memory_order_relaxed);
     }
     return m;
 }
@@ -97,12 +97,12 @@ struct port *pinned_client_port(struct pshard *ps, ts_addr dst)
     if (id >= MAX_CLIENTS)
         return NULL;
     struct client *c = atomic_load_explicit(&ps->p->clients[id], memory_order_acquire);
-    if (!c || atomic_load_explicit(&c->addr, memory_order_acquire) != dst)
+    if (!c || atomic_load_explicit(&c->w->addr, memory_order_acquire) != dst)
         return NULL;
     struct port *pt = &ps->to_client[id];
     if (!pt->ring) {
         pt->ring = c->from_shard[ps->sh.id];
-        pt->wake = &c->sleeping;
+        pt->wake = &c->w->sleeping;
         pt->to_client = true;
     }
     return pt;
@@ -240,14 +240,14 @@ static bool has_input(struct pshard *ps)
 /* Sleeps until woken, the next timer, or (with overflow to retry) briefly. */
 static void shard_sleep(struct pshard *ps)
 {
-    atomic_store_explicit(&ps->sleeping, 1, memory_order_relaxed);
+    atomic_store_explicit(ps->sleeping, 1, memory_order_relaxed);
     /* F2: orders the announcement before the re-check; pairs with F1. */
     atomic_thread_fence(memory_order_seq_cst);
     /* seq_cst: with the closer's seq_cst store of stop before its store of
      * sleeping = 0, either this load sees stop or the closer's 0 comes after
      * our 1 and futex_wait returns at once. */
-    if (has_input(ps) || atomic_load_explicit(&ps->p->stop, memory_order_seq_cst)) {
-        atomic_store_explicit(&ps->sleeping, 0, memory_order_relaxed);
+    if (has_input(ps) || atomic_load_explicit(ps->p->stop, memory_order_seq_cst)) {
+        atomic_store_explicit(ps->sleeping, 0, memory_order_relaxed);
         return;
     }
     uint64_t timeout = ps->nspilled ? 100000 : UINT64_MAX;
@@ -258,8 +258,8 @@ static void shard_sleep(struct pshard *ps)
         timeout = until < timeout ? until : timeout;
     }
     if (timeout)
-        futex_wait(&ps->sleeping, 1, timeout);
-    atomic_store_explicit(&ps->sleeping, 0, memory_order_relaxed);
+        futex_wait(ps->sleeping, 1, timeout);
+    atomic_store_explicit(ps->sleeping, 0, memory_order_relaxed);
 }
 
 void *pinned_shard_main(void *arg)
@@ -269,7 +269,7 @@ void *pinned_shard_main(void *arg)
     system_running = p->sys;
     logger_bind(&p->sys->log, &p->logq[ps->sh.id]);
     uint64_t idle_since = 0;
-    while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
+    while (!atomic_load_explicit(p->stop, memory_order_acquire)) {
         unsigned n = poll_once(ps);
         flush(ps);
         if (n) {

@@ -21,6 +21,7 @@ int shard_init(struct shard *sh, struct ts_system *sys, uint16_t node, uint8_t i
     sh->node = node;
     sh->id = id;
     sh->nshards = nshards;
+    sh->stats = &sh->own_stats;
     sh->pools = calloc(nshards, sizeof(*sh->pools));
     if (!sh->pools)
         return err_set(-ENOMEM, "out of memory");
@@ -308,7 +309,7 @@ void actor_finish(struct shard *sh, struct actor *a, int32_t status)
         pthread_mutex_unlock(&sh->sys->names_lock);
     }
     ts_addr expect = self;
-    atomic_compare_exchange_strong(&sh->sys->dead_letter_handler, &expect, TS_ADDR_NONE);
+    atomic_compare_exchange_strong(sh->sys->dead_letter_handler, &expect, TS_ADDR_NONE);
     ts_addr parent = a->parent;
     uint16_t gen = a->gen;
     bool born_dead = a->state == ACTOR_PENDING;

@@ -89,8 +89,8 @@ struct shard_stats {
 };
 
 #define STAT_ADD(sh, field, n)                                                                    \
-    atomic_store_explicit(&(sh)->stats.field,                                                     \
-                          atomic_load_explicit(&(sh)->stats.field, memory_order_relaxed) + (n),   \
+    atomic_store_explicit(&(sh)->stats->field,                                                    \
+                          atomic_load_explicit(&(sh)->stats->field, memory_order_relaxed) + (n),  \
                           memory_order_relaxed)
 #define STAT_INC(sh, field) STAT_ADD(sh, field, 1)
 #define STAT_DEC(sh, field) STAT_ADD(sh, field, (uint64_t)-1)
@@ -106,7 +106,8 @@ struct shard {
     struct parked *parked;
     struct mailq runq;               /* messages from this shard to itself */
     struct timer_heap timers;
-    struct shard_stats stats;
+    struct shard_stats *stats;       /* own_stats, or the node's shared memory */
+    struct shard_stats own_stats;
     unsigned rr_next;                /* round-robin placement of this shard's creations */
     void *base;                      /* the base's per-shard state */
 };

@@ -93,6 +93,7 @@ int ts_system_open(const ts_config *cfg_in, ts_system **out)
     if (!sys)
         return err_set(-ENOMEM, "out of memory");
     sys->cfg = cfg;
+    sys->dead_letter_handler = &sys->own_dlh;
     sys->ops = cfg.base == TS_BASE_PINNED ? &base_pinned_ops : &base_simple_ops;
     pthread_mutex_init(&sys->names_lock, NULL);
     rc = logger_open(&sys->log, &cfg.log);
@@ -139,7 +140,7 @@ int ts_system_stats_get(ts_system *sys, ts_system_stats *out)
     if (!sys || !out)
         return err_set(-EINVAL, "ts_system_stats_get: NULL argument");
     memset(out, 0, sizeof(*out));
-#define SUM(f) atomic_load_explicit(&sh->stats.f, memory_order_relaxed)
+#define SUM(f) atomic_load_explicit(&sh->stats->f, memory_order_relaxed)
     for (unsigned i = 0; i < sys->nshards; i++) {
         const struct shard *sh = sys->shards[i];
         out->delivered += SUM(delivered);

@@ -73,7 +73,8 @@ struct ts_system {
     int *shard_cpu;     /* [nshards]: the CPU each shard is pinned to; NULL if none */
     struct names names; /* global names; names_lock guards it */
     pthread_mutex_t names_lock;
-    _Atomic ts_addr dead_letter_handler;
+    _Atomic ts_addr *dead_letter_handler; /* own_dlh, or the node's shared memory */
+    _Atomic ts_addr own_dlh;
     _Atomic bool shut_down;
     void *base; /* the base's own state */
 };
