@@ -207,6 +207,15 @@ typedef struct ts_config {
     ts_idle idle;        /* default TS_IDLE_ADAPTIVE */
     uint64_t spin_ns;    /* adaptive: spin this long before sleeping; default 50 us */
     size_t ring_size;    /* bytes of each ring mailbox, a power of two; default 256 KiB */
+    /* multiproc (and pinned): a node name ([A-Za-z0-9_.-], 1 to 63 chars).
+     * Set: ts_system_open attaches to the running node of that name or
+     * starts it, and the node outlives this system (ts_system_close only
+     * detaches; ts_system_shutdown stops the node). NULL: a private node
+     * that lives as long as this system (pinned then runs in-process). */
+    const char *node_name;
+    /* A node's capabilities as "KEY=VALUE,KEY=VALUE" (shown in its status;
+     * placement by requirements uses them). NULL: none. */
+    const char *caps;
 } ts_config;
 
 /* Fills *cfg with the defaults: simple base, node 0, 64 MiB messages,

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * thespis/node.h — nodes that outlive the program that started them
+ * (design §2: the multiproc admin is persistent), looked at and stopped by
+ * name, and the code images whose actor types a node runs.
+ *
+ * A node is started by ts_system_open with ts_config.node_name set (or by
+ * `thespis start`). These calls need no ts_system: they read the node's
+ * shared memory directly, so `thespis status` never disturbs the shards.
+ */
+#ifndef THESPIS_NODE_H
+#define THESPIS_NODE_H
+
+#include <stdint.h>
+
+#include <thespis/export.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TS_NODE_NAME_MAX 63
+#define TS_NODE_MAX_SHARDS 64
+
+/* One shard of a running node. */
+typedef struct ts_node_shard {
+    uint32_t id;
+    int32_t core;      /* the CPU it is pinned to */
+    int32_t pid;       /* its process (the admin's pid when shards are threads) */
+    uint32_t restarts; /* times its process was restarted after a crash */
+    uint64_t actors;   /* live actors on it */
+    uint64_t msgs_in;  /* messages it handled */
+    uint64_t msgs_out; /* messages it sent */
+} ts_node_shard;
+
+typedef struct ts_node_status {
+    char name[TS_NODE_NAME_MAX + 1];
+    char base[16];         /* "multiproc" or "pinned" */
+    int32_t pid;           /* the admin process */
+    uint16_t node_id;
+    uint32_t nshards;
+    uint32_t clients;      /* programs' caller mailboxes in use */
+    uint64_t actors;       /* live actors, all shards */
+    uint64_t dead_letters;
+    char caps[512];        /* "KEY=VALUE,..." as given at start */
+    ts_node_shard shards[TS_NODE_MAX_SHARDS];
+} ts_node_status;
+
+/*
+ * Reads the status of the running node `name`. Errors:
+ *   -EINVAL   NULL argument or a bad name
+ *   -ENOENT   no node of that name
+ *   -ESTALE   its admin is gone (the next start of that name cleans up)
+ *   -EAGAIN   the node is still starting or already stopping
+ */
+TS_API int ts_node_status_get(const char *name, ts_node_status *out);
+
+/*
+ * Shuts the node `name` down cleanly (every actor asked to exit, shard
+ * processes stopped, shared memory removed) and waits up to timeout_ns
+ * until it is gone. A stale node's leftovers are removed. 0, -EINVAL,
+ * -ENOENT or -ETIMEDOUT.
+ */
+TS_API int ts_node_stop(const char *name, uint64_t timeout_ns);
+
+/* The symbol an image exports: registers its actor types (with
+ * ts_register_actor_type) and returns 0 or -errno. */
+#define TS_IMAGE_INIT_SYMBOL "thespis_image_init"
+typedef int (*ts_image_init_fn)(void);
+
+/*
+ * Loads a code image: a shared object exporting TS_IMAGE_INIT_SYMBOL, which
+ * is called once. Types an image registers before a node starts are the
+ * node's. Errors: -EINVAL (NULL/empty path), -ENOENT (no such file),
+ * -ENOEXEC (not loadable, or no init symbol: ts_last_error says which),
+ * or the init function's own error.
+ */
+TS_API int ts_image_load(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
