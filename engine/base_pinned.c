@@ -44,12 +44,12 @@ struct create_rep {
     uint32_t zero;
 };
 
-static bool pinned_client_known(struct shard *sh, ts_addr dst)
+bool pinned_client_known(struct shard *sh, ts_addr dst)
 {
     return pinned_client_port(pshard_of(sh), dst) != NULL;
 }
 
-static int pinned_control(struct shard *sh, const ts_msg *m)
+int pinned_control(struct shard *sh, const ts_msg *m)
 {
     if (m->type != CTL_CREATE || m->len < sizeof(struct create_req))
         return -ENOENT;
@@ -66,7 +66,7 @@ static int pinned_control(struct shard *sh, const ts_msg *m)
 
 /* ---- caller side ------------------------------------------------------- */
 
-static int pinned_client(struct ts_system *sys, ts_addr *out)
+int pinned_client(struct ts_system *sys, ts_addr *out)
 {
     struct client *c;
     int rc = client_get(pinned_of(sys), &c);
@@ -75,7 +75,7 @@ static int pinned_client(struct ts_system *sys, ts_addr *out)
     return rc;
 }
 
-static int pinned_tell(struct ts_system *sys, ts_addr dst, uint64_t type, const void *p, size_t len)
+int pinned_tell(struct ts_system *sys, ts_addr dst, uint64_t type, const void *p, size_t len)
 {
     struct client *c;
     int rc = client_get(pinned_of(sys), &c);
@@ -107,7 +107,7 @@ static int wait_created(struct pinned *p, struct client *c, struct create_rep *r
     }
 }
 
-static int pinned_create(struct ts_system *sys, const char *type_name, const ts_create_opts *opts,
+int pinned_create(struct ts_system *sys, const char *type_name, const ts_create_opts *opts,
                          ts_addr *out)
 {
     struct pinned *p = pinned_of(sys);
@@ -117,7 +117,7 @@ static int pinned_create(struct ts_system *sys, const char *type_name, const ts_
         rc = place_actor(sys, -1, &c->rr_next, opts, &target);
     if (rc < 0)
         return rc;
-    if (!registry_find(type_name))
+    if (!registry_find(type_name) && !(p->type_known && p->type_known(p, type_name)))
         return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
     const char *name = opts ? opts->global_name : NULL;
     struct create_req q = {.arg_len = opts ? (uint32_t)opts->arg_len : 0,
@@ -147,7 +147,7 @@ static int pinned_create(struct ts_system *sys, const char *type_name, const ts_
     return 0;
 }
 
-static int pinned_wait(struct ts_system *sys, uint64_t deadline, ts_msg **out)
+int pinned_wait(struct ts_system *sys, uint64_t deadline, ts_msg **out)
 {
     struct client *c;
     int rc = client_get(pinned_of(sys), &c);
@@ -207,7 +207,7 @@ static uint64_t live_actors(struct pinned *p)
 /* ExitRequest to every top-level actor, again until none is left: an actor
  * whose Start was still queued when a shard handled ExitAll is caught by the
  * next round. */
-static int pinned_shutdown(struct ts_system *sys)
+int pinned_shutdown(struct ts_system *sys)
 {
     struct pinned *p = pinned_of(sys);
     struct client *c;
@@ -217,7 +217,7 @@ static int pinned_shutdown(struct ts_system *sys)
         for (unsigned i = 0; rc == 0 && i < p->n; i++)
             rc = client_send_wait(p, c, control_addr(sys->cfg.node_id, (uint8_t)i),
                                   CTL_EXIT_ALL, NULL, 0, deadline);
-        if (rc == 0 && pinned_run(sys, deadline) < 0 && live_actors(p)) {
+        if (rc == 0 && sys->ops->run(sys, deadline) < 0 && live_actors(p)) {
             system_log(sys, TS_LOG_ERROR, "TS-SHUTDOWN", TS_ADDR_NONE, "",
                        "%llu actors still live after 30 s; stopping the shards anyway",
                        (unsigned long long)live_actors(p));
@@ -310,6 +310,7 @@ static int pinned_open(struct ts_system *sys)
     p->uid = atomic_fetch_add(&uids, 1);
     p->n = (unsigned)n;
     p->stop = &p->own_stop;
+    p->ncl = &p->nclients;
     pthread_mutex_init(&p->client_lock, NULL);
     p->shards = calloc(p->n, sizeof(*p->shards));
     p->logq = calloc(p->n, sizeof(*p->logq));

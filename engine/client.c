@@ -100,8 +100,11 @@ static void thread_gone(void *arg)
         uint32_t n = atomic_load_explicit(&p->nclients, memory_order_relaxed);
         for (uint32_t i = 0; i < n; i++) {
             struct client *c = atomic_load_explicit(&p->clients[i], memory_order_relaxed);
-            if (c->owner == serial)
+            if (c && c->owner == serial) {
                 c->owner = 0;
+                if (p->unclaim)
+                    p->unclaim(p, c);
+            }
         }
         pthread_mutex_unlock(&p->client_lock);
     }
@@ -153,12 +156,19 @@ int client_get(struct pinned *p, struct client **out)
     uint32_t n = atomic_load_explicit(&p->nclients, memory_order_relaxed);
     for (uint32_t i = 0; i < n && !c; i++) {
         struct client *k = atomic_load_explicit(&p->clients[i], memory_order_relaxed);
+        if (!k)
+            continue;
         if (k->owner == thread_serial())
             c = k;
         else if (!k->owner && !free_one)
             free_one = k;
     }
-    if (!c && free_one) {
+    if (!c && p->claim) {
+        if ((rc = p->claim(p, &c)) == 0) {
+            client_recover(p, c);
+            adopt(p, c);
+        }
+    } else if (!c && free_one) {
         c = free_one;
         adopt(p, c);
     } else if (!c && n == MAX_CLIENTS) {
@@ -177,6 +187,14 @@ int client_get(struct pinned *p, struct client **out)
         *out = c;
     }
     return rc;
+}
+
+void client_recover(struct pinned *p, struct client *c)
+{
+    for (unsigned i = 0; i < p->n; i++) {
+        ring_producer_recover(c->to_shard[i]);
+        ring_consumer_recover(c->from_shard[i]);
+    }
 }
 
 void client_free(struct pinned *p, struct client *c)

@@ -58,7 +58,7 @@ static void dead_letter(struct shard *sh, const ts_msg *m)
     dead_letter_write(d + 1, m);
 }
 
-static void poison_back(struct shard *sh, const ts_msg *m, int reason, const char *why)
+void shard_poison_back(struct shard *sh, const ts_msg *m, int reason, const char *why)
 {
     if (!m->src || is_failure_report(m->type))
         return;
@@ -95,7 +95,7 @@ static bool restart_or_die(struct shard *sh, struct actor *a, const ts_msg *m, i
         return true;
     system_log(sh->sys, TS_LOG_ERROR, "TS-INIT-FAIL", m->dst, type_name_of(a),
                "init failed on restart (%s); the actor exits", strerror(rc < 0 ? -rc : EINVAL));
-    poison_back(sh, m, why, "the actor failed and could not be restarted");
+    shard_poison_back(sh, m, why, "the actor failed and could not be restarted");
     actor_begin_exit(sh, a, m->dst);
     return false;
 }
@@ -116,7 +116,7 @@ static void deliver(struct shard *sh, struct actor *a, const ts_msg *m)
             system_log(sh->sys, TS_LOG_WARNING, "TS-POISON", m->dst, type_name_of(a),
                        "handler for %s failed twice (%s); Poison sent to the sender",
                        msgtype_label(m->type, label), strerror(-rc));
-            poison_back(sh, m, rc, "the handler failed twice");
+            shard_poison_back(sh, m, rc, "the handler failed twice");
             if (!restart_or_die(sh, a, m, rc))
                 return;
         }
@@ -178,7 +178,7 @@ static void undeliverable(struct shard *sh, const ts_msg *m)
     const struct base_ops *ops = sh->sys->ops;
     const struct actor *tomb = shard_tombstone(sh, m->dst);
     if (tomb) {
-        poison_back(sh, m, -(int)tomb->init_err, "the actor's init failed");
+        shard_poison_back(sh, m, -(int)tomb->init_err, "the actor's init failed");
     } else if (ts_addr_shard(m->dst) == SHARD_CLIENT && ops->client_known &&
                ops->client_known(sh, m->dst)) {
         shard_enqueue(sh, m->dst, m->src, m->type, ts_msg_data(m), m->len, 0);

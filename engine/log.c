@@ -177,7 +177,7 @@ void logger_vwrite(struct logger *lg, ts_log_level level, const char *id, ts_add
 
 /* Writes what one queue holds, and how many records it dropped; returns
  * whether there was anything. Locked. */
-static bool drain_queue(struct logger *lg, struct log_queue *q)
+bool logger_drain_queue(struct logger *lg, struct log_queue *q)
 {
     uint32_t len, flags;
     bool took = false;
@@ -206,10 +206,14 @@ static bool drain_queue(struct logger *lg, struct log_queue *q)
 static bool drain_all(struct logger *lg)
 {
     bool took = false;
+    if (lg->gate && !lg->gate(lg->gate_arg, true))
+        return false;
     pthread_mutex_lock(&lg->lock);
     for (unsigned i = 0; i < lg->nqueues; i++)
-        took |= drain_queue(lg, &lg->queues[i]);
+        took |= logger_drain_queue(lg, &lg->queues[i]);
     pthread_mutex_unlock(&lg->lock);
+    if (lg->gate)
+        lg->gate(lg->gate_arg, false);
     return took;
 }
 

@@ -29,6 +29,11 @@ struct logger {
     pthread_mutex_t lock;  /* serialises the sink and the queues' consumer side */
     struct log_queue *queues;
     unsigned nqueues;
+    /* Optional: queues shared with other processes are drained by one at a
+     * time; gate(arg, true) says whether this process may drain now (and
+     * takes their lock), gate(arg, false) gives the lock back. */
+    bool (*gate)(void *arg, bool enter);
+    void *gate_arg;
     pthread_t thread;
     bool thread_started;
     _Atomic bool stop;
@@ -47,6 +52,8 @@ static inline bool logger_on(const struct logger *lg, ts_log_level level)
 int logger_start(struct logger *lg, struct log_queue *queues, unsigned n);
 /* Stops the logger thread after a last drain. Safe if never started. */
 void logger_stop(struct logger *lg);
+/* Drains a queue of another process's shard once (the caller serialises). */
+bool logger_drain_queue(struct logger *lg, struct log_queue *q);
 /* Makes the calling thread (a shard) log through q from now on. */
 void logger_bind(struct logger *lg, struct log_queue *q);
 /* Writes every queued record to the sink now. */

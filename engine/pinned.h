@@ -59,6 +59,21 @@ struct client {
 
 struct pinned;
 
+/* The message a crash-safe shard is handling (design §5), in shared memory
+ * so that the admin and the shard's successor can read it. ring: the
+ * inbound ring's index (shards 0..n-1, then callers n..). */
+struct inflight {
+    _Atomic uint32_t active;
+    uint32_t ring;
+    uint64_t pos;    /* the record's offset in that ring */
+    ts_addr actor, src;
+    uint64_t type;
+    /* Set by a successor: the message the last crash happened on and how
+     * many crashes it has caused. */
+    uint32_t crash_ring, crashes;
+    uint64_t crash_pos;
+};
+
 struct pshard {
     struct shard sh;
     struct pinned *p;
@@ -66,6 +81,7 @@ struct pshard {
     bool started;
     _Atomic uint32_t *sleeping; /* futex word: 1 while the shard sleeps */
     _Atomic uint32_t own_sleeping;
+    struct inflight *inflight; /* multiproc: crash-safe handling; NULL: batched */
     struct ring **in;          /* [n]: from shard i (NULL for itself) */
     struct port *out;          /* [n]: to shard i (unused for itself) */
     struct port *to_client;    /* [MAX_CLIENTS] */
@@ -85,6 +101,15 @@ struct pinned {
     struct log_queue *logq; /* [n]: each shard's log records */
     _Atomic(struct client *) clients[MAX_CLIENTS];
     _Atomic uint32_t nclients;
+    _Atomic uint32_t *ncl;  /* what shards poll: &nclients, or the node's count */
+    /* multiproc: caller mailboxes are entries of the node's shared table.
+     * claim takes a free one (or one whose process is gone) and returns its
+     * mirror; unclaim gives it back. NULL: mailboxes are made here. */
+    int (*claim)(struct pinned *p, struct client **out);
+    void (*unclaim)(struct pinned *p, struct client *c);
+    /* Whether the node knows a type this process has not registered. */
+    bool (*type_known)(struct pinned *p, const char *name);
+    void *mp; /* the multiproc view (base_multiproc.c) */
     pthread_mutex_t client_lock;
     _Atomic uint32_t *stop; /* own_stop, or the node's shared memory */
     _Atomic uint32_t own_stop;
@@ -111,6 +136,19 @@ int client_send(struct pinned *p, struct client *c, ts_addr dst, ts_addr src, ui
 /* client_send that waits (backing off) for room until deadline. */
 int client_send_wait(struct pinned *p, struct client *c, ts_addr dst, uint64_t type,
                      const void *payload, size_t len, uint64_t deadline);
+
+/* The caller side of the pinned base, shared with multiproc. */
+bool pinned_client_known(struct shard *sh, ts_addr dst);
+int pinned_control(struct shard *sh, const ts_msg *m);
+int pinned_client(struct ts_system *sys, ts_addr *out);
+int pinned_tell(struct ts_system *sys, ts_addr dst, uint64_t type, const void *p, size_t len);
+int pinned_create(struct ts_system *sys, const char *type_name, const ts_create_opts *opts,
+                  ts_addr *out);
+int pinned_wait(struct ts_system *sys, uint64_t deadline, ts_msg **out);
+int pinned_shutdown(struct ts_system *sys);
+/* A caller mailbox's rings read again from where they were left (its
+ * previous owner died): reservations never published are dropped. */
+void client_recover(struct pinned *p, struct client *c);
 
 /* Reserves a message of len payload bytes in r: in place when it fits a
  * record, else as a heap blob the record points to (REC_BLOB; freed by the

@@ -83,6 +83,8 @@ static ts_msg *spill(struct pshard *ps, struct port *pt, size_t len)
     if (pt->overflow.count == 0)
         ps->spilled[ps->nspilled++] = pt;
     ts_msg *m = mailq_push(&pt->overflow, len);
+    if (m)
+        STAT_INC(&ps->sh, pending);
     if (pt->overflow.count > pt->overflow_hwm) {
         pt->overflow_hwm = pt->overflow.count;
         if (pt->overflow_hwm > atomic_load_explicit(&ps->sh.stats->overflow_hwm, memory_order_relaxed))
@@ -113,8 +115,12 @@ ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len)
     struct pshard *ps = pshard_of(sh);
     struct port *pt;
     if (ts_addr_shard(dst) == SHARD_CLIENT) {
-        if (!(pt = pinned_client_port(ps, dst))) /* a caller that never was: dead letter here */
-            return mailq_push(&sh->runq, len);
+        if (!(pt = pinned_client_port(ps, dst))) { /* a caller that never was: dead letter here */
+            ts_msg *m = mailq_push(&sh->runq, len);
+            if (m)
+                STAT_INC(sh, pending);
+            return m;
+        }
         STAT_INC(sh, client_sent);
     } else {
         pt = &ps->out[ts_addr_shard(dst)];
@@ -132,6 +138,7 @@ static void unspill(struct pshard *ps, struct port *pt)
         if (!to)
             return;
         memcpy(to, m, sizeof(*m) + m->len);
+        STAT_DEC(&ps->sh, pending);
     }
 }
 
@@ -160,12 +167,47 @@ static void flush(struct pshard *ps)
 
 /* ---- shard side: receiving ---------------------------------------------- */
 
-static unsigned drain_ring(struct shard *sh, struct ring *r)
+static void flush(struct pshard *ps);
+
+/* Crash-safe handling of one record (multiproc, design §5): the shard's
+ * shared record names the message while its handler runs; what the handler
+ * sent is published before the record is released, so a crash loses
+ * nothing and repeats only this message. The second crash on one message
+ * poisons it instead. */
+static void dispatch_logged(struct pshard *ps, unsigned ring_id, struct ring *r, ts_msg *m)
 {
+    struct inflight *f = ps->inflight;
+    f->ring = ring_id;
+    f->pos = r->read;
+    f->actor = m->dst;
+    f->src = m->src;
+    f->type = m->type;
+    atomic_store_explicit(&f->active, 1, memory_order_release);
+    if (f->crashes >= 2 && f->crash_ring == ring_id && f->crash_pos == r->read) {
+        system_log(ps->sh.sys, TS_LOG_ERROR, "TS-POISON", m->dst, "",
+                   "shard %u crashed twice handling this message; it is poisoned", ps->sh.id);
+        shard_poison_back(&ps->sh, m, -EFAULT, "the shard process crashed twice handling it");
+        f->crashes = 0;
+    } else {
+        shard_dispatch(&ps->sh, m);
+    }
+    flush(ps);
+    ring_pop(r);
+    ring_release(r);
+    atomic_store_explicit(&f->active, 0, memory_order_release);
+}
+
+static unsigned drain_ring(struct pshard *ps, unsigned ring_id, struct ring *r)
+{
+    struct shard *sh = &ps->sh;
     unsigned k = 0;
     uint32_t len, flags;
     for (void *rec; k < DRAIN_BATCH && (rec = ring_front(r, &len, &flags)); k++) {
         ts_msg *m = flags & REC_BLOB ? *(ts_msg **)rec : rec;
+        if (ps->inflight) { /* idle detection there looks at the rings, not counters */
+            dispatch_logged(ps, ring_id, r, m);
+            continue;
+        }
         shard_dispatch(sh, m);
         STAT_INC(sh, handled);
         if (flags & REC_BLOB)
@@ -183,6 +225,7 @@ static unsigned drain_runq(struct shard *sh)
     for (ts_msg *m; k < DRAIN_BATCH && (m = mailq_peek(&sh->runq)); k++) {
         shard_dispatch(sh, m);
         mailq_pop(&sh->runq);
+        STAT_DEC(sh, pending);
         STAT_INC(sh, handled);
     }
     return k;
@@ -199,15 +242,15 @@ static unsigned poll_once(struct pshard *ps)
     if (n)
         flush(ps);
     for (unsigned i = 0; i < p->n; i++) {
-        if (ps->in[i] && (k = drain_ring(sh, ps->in[i]))) {
+        if (ps->in[i] && (k = drain_ring(ps, i, ps->in[i]))) {
             flush(ps);
             n += k;
         }
     }
-    uint32_t nc = atomic_load_explicit(&p->nclients, memory_order_acquire);
+    uint32_t nc = atomic_load_explicit(p->ncl, memory_order_acquire);
     for (uint32_t i = 0; i < nc; i++) {
         struct client *c = atomic_load_explicit(&p->clients[i], memory_order_acquire);
-        if (c && (k = drain_ring(sh, c->to_shard[sh->id]))) {
+        if (c && (k = drain_ring(ps, p->n + i, c->to_shard[sh->id]))) {
             flush(ps);
             n += k;
         }
@@ -228,7 +271,7 @@ static bool has_input(struct pshard *ps)
     for (unsigned i = 0; i < p->n; i++)
         if (ps->in[i] && !ring_empty(ps->in[i]))
             return true;
-    uint32_t nc = atomic_load_explicit(&p->nclients, memory_order_acquire);
+    uint32_t nc = atomic_load_explicit(p->ncl, memory_order_acquire);
     for (uint32_t i = 0; i < nc; i++) {
         struct client *c = atomic_load_explicit(&p->clients[i], memory_order_acquire);
         if (c && !ring_empty(c->to_shard[ps->sh.id]))

@@ -26,7 +26,10 @@ static size_t name_hash(const char *name)
     return (size_t)XXH3_64bits(name, strlen(name));
 }
 
-const struct type_rec *registry_find(const char *name)
+static const struct type_rec *(*_Atomic fallback)(const char *name);
+static void (*observer)(const ts_actor_type *t); /* registry_lock */
+
+static const struct type_rec *find_local(const char *name)
 {
     for (size_t i = name_hash(name) & (REGISTRY_CAP - 1);; i = (i + 1) & (REGISTRY_CAP - 1)) {
         struct type_rec *r = atomic_load_explicit(&registry[i], memory_order_acquire);
@@ -35,6 +38,36 @@ const struct type_rec *registry_find(const char *name)
         if (strcmp(r->type->name, name) == 0)
             return r;
     }
+}
+
+const struct type_rec *registry_find(const char *name)
+{
+    const struct type_rec *r = find_local(name);
+    const struct type_rec *(*fb)(const char *) = atomic_load(&fallback);
+    return r || !fb ? r : fb(name);
+}
+
+void registry_set_fallback(const struct type_rec *(*fn)(const char *name))
+{
+    atomic_store(&fallback, fn);
+}
+
+void registry_set_observer(void (*fn)(const ts_actor_type *t))
+{
+    pthread_mutex_lock(&registry_lock);
+    observer = fn;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void registry_foreach(void (*fn)(const ts_actor_type *t, void *arg), void *arg)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = 0; i < REGISTRY_CAP; i++) {
+        struct type_rec *r = atomic_load_explicit(&registry[i], memory_order_relaxed);
+        if (r)
+            fn(r->type, arg);
+    }
+    pthread_mutex_unlock(&registry_lock);
 }
 
 static uint32_t table_size_for(size_t n)
@@ -101,6 +134,8 @@ static int insert_locked(const ts_actor_type *t)
     }
     atomic_store_explicit(&registry[i], r, memory_order_release); /* pairs with registry_find */
     registry_count++;
+    if (observer)
+        observer(t);
     return 0;
 }
 

@@ -23,6 +23,16 @@ struct type_rec {
 /* The registered type of that name, or NULL. */
 const struct type_rec *registry_find(const char *name);
 
+/* Where registry_find looks for a name it does not know (multiproc: the
+ * types a node's starter registered after the node forked); it may
+ * register the type and return it. NULL: nowhere. */
+void registry_set_fallback(const struct type_rec *(*fn)(const char *name));
+/* Calls fn on every registered type (in no order). */
+void registry_foreach(void (*fn)(const ts_actor_type *t, void *arg), void *arg);
+/* Called (under the registry's lock) with every type registered from now
+ * on; NULL to stop. */
+void registry_set_observer(void (*fn)(const ts_actor_type *t));
+
 /* The handler for a message type id: the table's, else the fallback, else NULL. */
 static inline ts_handler type_rec_handler(const struct type_rec *r, uint64_t id)
 {

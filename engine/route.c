@@ -13,12 +13,14 @@ ts_msg *shard_reserve(struct shard *sh, ts_addr dst, size_t len)
     /* Another node's address stays here and turns into a dead letter at
      * dispatch (there is no transport yet); so does a shard that does not
      * exist. */
-    bool here = ts_addr_shard(dst) == sh->id || ts_addr_node(dst) != sh->node ||
+    bool here = (ts_addr_shard(dst) == sh->id && !sh->self_ring) || ts_addr_node(dst) != sh->node ||
                 (ts_addr_shard(dst) >= sh->nshards && ts_addr_shard(dst) != SHARD_CLIENT);
     if (here) {
         m = mailq_push(&sh->runq, len);
-        if (m)
+        if (m) {
             STAT_INC(sh, sent);
+            STAT_INC(sh, pending);
+        }
     } else {
         m = sh->sys->ops->reserve_remote(sh, dst, len);
     }

@@ -25,8 +25,11 @@ int shard_init(struct shard *sh, struct ts_system *sys, uint16_t node, uint8_t i
     sh->pools = calloc(nshards, sizeof(*sh->pools));
     if (!sh->pools)
         return err_set(-ENOMEM, "out of memory");
-    for (unsigned t = 0; t < nshards; t++)
-        atomic_init(&sh->pools[t].next_fresh, id);
+    for (unsigned t = 0; t < nshards; t++) {
+        sh->pools[t].next_fresh = &sh->pools[t].own_fresh;
+        atomic_init(sh->pools[t].next_fresh, id);
+    }
+    sh->slot_limit = SLOT_CONTROL - nshards;
     return 0;
 }
 
@@ -122,13 +125,13 @@ static int pool_take(struct shard *sh, uint8_t target, uint32_t *slot, uint16_t 
         p->n--;
         return 0;
     }
-    uint32_t fresh = atomic_load_explicit(&p->next_fresh, memory_order_relaxed);
-    if (fresh >= SLOT_CONTROL - sh->nshards)
+    uint32_t fresh = atomic_load_explicit(p->next_fresh, memory_order_relaxed);
+    if (fresh >= sh->slot_limit)
         return err_set(-ENOSPC, "shard %u has no free actor slot for shard %u", target, sh->id);
     *slot = fresh;
     *gen = 1;
     /* Release: pairs with the acquire in shard_is_future on the target. */
-    atomic_store_explicit(&p->next_fresh, fresh + sh->nshards, memory_order_release);
+    atomic_store_explicit(p->next_fresh, fresh + sh->nshards, memory_order_release);
     return 0;
 }
 
@@ -173,7 +176,7 @@ bool shard_is_future(const struct shard *sh, ts_addr addr)
         return a->state == ACTOR_FREE && ts_addr_gen(addr) == next_gen(a->gen);
     const struct shard *owner = sh->sys->shards[slot % sh->nshards];
     /* Acquire: pairs with the release in pool_take. */
-    uint32_t issued = atomic_load_explicit(&owner->pools[sh->id].next_fresh, memory_order_acquire);
+    uint32_t issued = atomic_load_explicit(owner->pools[sh->id].next_fresh, memory_order_acquire);
     return ts_addr_gen(addr) == 1 && slot < issued;
 }
 
@@ -201,6 +204,9 @@ static int send_start(struct shard *sh, ts_addr addr, ts_addr creator, const cha
     size_t len = start_size(type_name, opts, &type_len, &name_len);
     if (type_len > UINT16_MAX || name_len > UINT16_MAX)
         return err_set(-EINVAL, "type or global name longer than 64 KiB");
+    if (sh->start_max && len > sh->start_max)
+        return err_set(-EMSGSIZE, "type name, global name and argument take %zu bytes; this "
+                       "base's actor directory keeps at most %u", len, sh->start_max);
     ts_msg *m = shard_reserve(sh, addr, len);
     if (!m)
         return err_set(-ENOMEM, "out of memory queueing a Start");
@@ -223,6 +229,8 @@ static int send_start(struct shard *sh, ts_addr addr, ts_addr creator, const cha
 /* Claims a global name for addr, or returns the live actor that has it. */
 static ts_addr claim_name(struct ts_system *sys, const char *name, ts_addr addr, int *rc)
 {
+    if (sys->ops->name_claim)
+        return sys->ops->name_claim(sys, name, addr, rc);
     pthread_mutex_lock(&sys->names_lock);
     ts_addr have = names_get(&sys->names, name);
     *rc = have ? 0 : names_put(&sys->names, name, addr);
@@ -303,7 +311,9 @@ void actor_finish(struct shard *sh, struct actor *a, int32_t status)
         a->type->type->fini(&ctx, a->state_mem);
     }
     free_timers(sh, a);
-    if (a->global_name) {
+    if (a->global_name && sh->sys->ops->name_release) {
+        sh->sys->ops->name_release(sh->sys, a->global_name, self);
+    } else if (a->global_name) {
         pthread_mutex_lock(&sh->sys->names_lock);
         names_del(&sh->sys->names, a->global_name, self);
         pthread_mutex_unlock(&sh->sys->names_lock);
@@ -313,6 +323,8 @@ void actor_finish(struct shard *sh, struct actor *a, int32_t status)
     ts_addr parent = a->parent;
     uint16_t gen = a->gen;
     bool born_dead = a->state == ACTOR_PENDING;
+    if (!born_dead && sh->sys->ops->actor_gone)
+        sh->sys->ops->actor_gone(sh, slot);
     free_actor(a);
     memset(a, 0, sizeof(*a));
     a->slot = slot;
@@ -387,6 +399,8 @@ void actor_start(struct shard *sh, const ts_msg *start)
     struct parked *early = unpark(sh, self);
     if (rc == 0) {
         a->state = ACTOR_LIVE;
+        if (sh->sys->ops->actor_born)
+            sh->sys->ops->actor_born(sh, start);
     } else {
         system_log(sh->sys, TS_LOG_WARNING, "TS-INIT-FAIL", self, a->type ? a->type->type->name : "",
                    "init failed (%s); messages sent to it come back as Poison", strerror(-rc));

@@ -67,7 +67,8 @@ struct actor {
  * Freed slots come back oldest first, each with its next generation.
  */
 struct slot_pool {
-    _Atomic uint32_t next_fresh; /* next never-used slot; the target reads it */
+    _Atomic uint32_t *next_fresh; /* next never-used slot; the target reads it */
+    _Atomic uint32_t own_fresh;   /* where next_fresh points unless the base moves it */
     struct pooled { uint32_t slot; uint16_t gen; } *v;
     size_t head, n, cap;
 };
@@ -84,6 +85,7 @@ struct parked {
 struct shard_stats {
     _Atomic uint64_t delivered, created, exited, restarts, poisoned, dead_letters, dead_dropped;
     _Atomic uint64_t live, timers, overflow_hwm;
+    _Atomic uint64_t pending; /* messages held in process memory: run queue and overflows */
     _Atomic uint64_t sent, handled; /* messages queued to shards / dispatched: idle detection */
     _Atomic uint64_t client_sent, client_published; /* to callers: queued / in their rings */
 };
@@ -109,6 +111,9 @@ struct shard {
     struct shard_stats *stats;       /* own_stats, or the node's shared memory */
     struct shard_stats own_stats;
     unsigned rr_next;                /* round-robin placement of this shard's creations */
+    uint32_t slot_limit;             /* slots handed out stay below it */
+    uint32_t start_max;              /* largest Start payload (0: no limit) */
+    bool self_ring;                  /* messages to itself go through the base too */
     void *base;                      /* the base's per-shard state */
 };
 

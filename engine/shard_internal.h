@@ -52,6 +52,9 @@ bool shard_is_future(const struct shard *sh, ts_addr addr);
 /* Keeps a copy of an early message until its actor starts. 0 or -ENOMEM. */
 int shard_park(struct shard *sh, const ts_msg *m);
 
+/* Poison{reason, why} back to m's sender (never for a failure report). */
+void shard_poison_back(struct shard *sh, const ts_msg *m, int reason, const char *why);
+
 /* Puts a freed slot of shard target back into this shard's pool. */
 void shard_slot_freed(struct shard *sh, uint8_t target, uint32_t slot, uint16_t gen);
 /* Tells shard owner that its slot on this shard is free again. */

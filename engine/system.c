@@ -59,9 +59,9 @@ static int check_config(const ts_config *cfg)
 {
     if ((unsigned)cfg->base > TS_BASE_MULTIPROC)
         return err_set(-EINVAL, "unknown base %d", (int)cfg->base);
-    if (cfg->base == TS_BASE_MULTIPROC)
-        return err_set(-EOPNOTSUPP, "the %s base is not available in this build (simple and pinned are)",
-                       ts_base_name(cfg->base));
+    if (cfg->base == TS_BASE_SIMPLE && cfg->node_name)
+        return err_set(-EINVAL, "the simple base has no named nodes (node_name is for multiproc "
+                       "and pinned)");
     if ((unsigned)cfg->idle > TS_IDLE_SLEEP)
         return err_set(-EINVAL, "unknown idle policy %d", (int)cfg->idle);
     if (cfg->ring_size < 4096 || (cfg->ring_size & (cfg->ring_size - 1)) || cfg->ring_size > (1u << 30))
@@ -94,7 +94,10 @@ int ts_system_open(const ts_config *cfg_in, ts_system **out)
         return err_set(-ENOMEM, "out of memory");
     sys->cfg = cfg;
     sys->dead_letter_handler = &sys->own_dlh;
-    sys->ops = cfg.base == TS_BASE_PINNED ? &base_pinned_ops : &base_simple_ops;
+    /* A named node, pinned or multiproc, is the admin's (base_multiproc.c). */
+    sys->ops = cfg.base == TS_BASE_MULTIPROC || cfg.node_name ? &base_multiproc_ops
+               : cfg.base == TS_BASE_PINNED               ? &base_pinned_ops
+                                                          : &base_simple_ops;
     pthread_mutex_init(&sys->names_lock, NULL);
     rc = logger_open(&sys->log, &cfg.log);
     if (rc == 0) {
@@ -127,7 +130,8 @@ void ts_system_close(ts_system *sys)
 {
     if (!sys || system_running == sys)
         return;
-    ts_system_shutdown(sys);
+    if (!sys->ops->persists || !sys->ops->persists(sys))
+        ts_system_shutdown(sys);
     sys->ops->close(sys);
     names_fini(&sys->names);
     pthread_mutex_destroy(&sys->names_lock);

@@ -59,10 +59,22 @@ struct base_ops {
     /* Shard side: whether dst is a live external caller's mailbox (a message
      * to it that reached a shard, from another caller, is passed on). */
     bool (*client_known)(struct shard *sh, ts_addr dst);
+    /* Optional: whether what open made outlives this system (a named
+     * node), so that close only detaches. */
+    bool (*persists)(struct ts_system *sys);
+    /* Optional. Global names kept elsewhere than sys->names (claim: the
+     * live holder, or 0 with *rc 0 when addr now has it). */
+    ts_addr (*name_claim)(struct ts_system *sys, const char *name, ts_addr addr, int *rc);
+    void (*name_release)(struct ts_system *sys, const char *name, ts_addr addr);
+    /* Optional, shard side: an actor's init succeeded (its Start message) /
+     * it is gone; an actor directory follows them. */
+    void (*actor_born)(struct shard *sh, const ts_msg *start);
+    void (*actor_gone)(struct shard *sh, uint32_t slot);
 };
 
 extern const struct base_ops base_simple_ops;
 extern const struct base_ops base_pinned_ops;
+extern const struct base_ops base_multiproc_ops;
 
 struct ts_system {
     const struct base_ops *ops;

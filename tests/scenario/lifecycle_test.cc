@@ -21,24 +21,11 @@ uint64_t kFound() { static const uint64_t id = ts_type_id("test.names.Found"); r
 
 // Every tree node appends "exit:<name>" when it exits (fini), and
 // "child-exited:<name>" when it gets a child's ChildExited.
-std::mutex g_log_mu;
-std::vector<std::string> g_tree_log;
+tst::SharedLog g_tree_log;
 
-void TreeLog(const std::string &s)
-{
-    std::lock_guard<std::mutex> lock(g_log_mu);
-    g_tree_log.push_back(s);
-}
-std::vector<std::string> TreeLogCopy()
-{
-    std::lock_guard<std::mutex> lock(g_log_mu);
-    return g_tree_log;
-}
-void TreeLogClear()
-{
-    std::lock_guard<std::mutex> lock(g_log_mu);
-    g_tree_log.clear();
-}
+void TreeLog(const std::string &s) { g_tree_log.Add(s); }
+std::vector<std::string> TreeLogCopy() { return g_tree_log.Copy(); }
+void TreeLogClear() { g_tree_log.Clear(); }
 
 struct NodeArg {
     char name[16];
@@ -133,8 +120,8 @@ const ts_actor_type kNode = {"test.tree.Node", sizeof(NodeState), NodeInit, Node
                              kNodeHandlers, nullptr};
 
 // Stubborn's ExitRequest handler fails; the exit must happen anyway.
-std::atomic<int> g_stubborn_handled{0};
-std::atomic<int> g_stubborn_finis{0};
+std::atomic<int> &g_stubborn_handled = tst::Shared<std::atomic<int>>();
+std::atomic<int> &g_stubborn_finis = tst::Shared<std::atomic<int>>();
 int StubbornExit(ts_ctx *, void *, const ts_msg *)
 {
     g_stubborn_handled++;

@@ -1154,7 +1154,11 @@ TEST_P(PinnedStressThreads, four_threads_tell_then_listen_for_their_replies)
     ts_msg_free(extra);
 }
 
-TS_INSTANTIATE_BASES(PinnedStress);
-TS_INSTANTIATE_BASES(PinnedStressThreads);
+// The bases whose shards share the test's memory (these tests count in
+// process globals); multiproc has its own stress and crash suite.
+INSTANTIATE_TEST_SUITE_P(Bases, PinnedStress, ::testing::Values(TS_BASE_SIMPLE, TS_BASE_PINNED),
+                         ::tst::BaseParamName());
+INSTANTIATE_TEST_SUITE_P(Bases, PinnedStressThreads,
+                         ::testing::Values(TS_BASE_SIMPLE, TS_BASE_PINNED), ::tst::BaseParamName());
 
 } // namespace

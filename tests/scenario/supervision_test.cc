@@ -38,9 +38,9 @@ struct Done {
 
 std::mutex g_mu;
 std::map<uint32_t, uint32_t> g_attempts;
-std::atomic<int> g_inits{0};
-std::atomic<int> g_finis{0};
-std::atomic<int> g_bad_inits{0};
+std::atomic<int> &g_inits = tst::Shared<std::atomic<int>>();
+std::atomic<int> &g_finis = tst::Shared<std::atomic<int>>();
+std::atomic<int> &g_bad_inits = tst::Shared<std::atomic<int>>();
 
 void ResetGlobals()
 {

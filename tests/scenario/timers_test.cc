@@ -28,7 +28,7 @@ struct Armed {
     int32_t pad;
 };
 
-std::atomic<int> g_wakeups{0};
+std::atomic<int> &g_wakeups = tst::Shared<std::atomic<int>>();
 
 struct AlarmState {
     ts_addr reporter;

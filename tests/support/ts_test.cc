@@ -2,6 +2,11 @@
 // ts_test.cc — the scenario fixture and its helpers.
 #include "ts_test.h"
 
+#include <sys/mman.h>
+
+#include <cstdio>
+#include <cstdlib>
+
 #include <sched.h>
 #include <unistd.h>
 
@@ -12,6 +17,67 @@
 #include <sstream>
 
 namespace tst {
+
+void *SharedAlloc(size_t size, size_t align)
+{
+    static constexpr size_t kArena = 1 << 20;
+    static std::mutex mu;
+    static unsigned char *arena;
+    static size_t used;
+    std::lock_guard<std::mutex> lock(mu);
+    if (!arena) {
+        void *p = mmap(nullptr, kArena, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            std::abort(); // the test's own setup: nothing to run without it
+        arena = static_cast<unsigned char *>(p);
+    }
+    used = (used + align - 1) / align * align;
+    if (used + size > kArena)
+        std::abort();
+    void *at = arena + used;
+    used += size;
+    return at;
+}
+
+struct SharedLog::Data {
+    std::atomic<uint32_t> n;
+    std::atomic_flag lock;
+    char items[256][64];
+};
+
+SharedLog::SharedLog() : d_(&Shared<Data>()) {}
+
+void SharedLog::Add(const std::string &s)
+{
+    while (d_->lock.test_and_set(std::memory_order_acquire))
+        ;
+    uint32_t i = d_->n.load(std::memory_order_relaxed);
+    if (i < 256) {
+        std::snprintf(d_->items[i], sizeof(d_->items[i]), "%s", s.c_str());
+        d_->n.store(i + 1, std::memory_order_relaxed);
+    }
+    d_->lock.clear(std::memory_order_release);
+}
+
+std::vector<std::string> SharedLog::Copy() const
+{
+    while (d_->lock.test_and_set(std::memory_order_acquire))
+        ;
+    std::vector<std::string> out;
+    for (uint32_t i = 0; i < d_->n.load(std::memory_order_relaxed); i++)
+        out.emplace_back(d_->items[i]);
+    d_->lock.clear(std::memory_order_release);
+    return out;
+}
+
+void SharedLog::Clear()
+{
+    while (d_->lock.test_and_set(std::memory_order_acquire))
+        ;
+    d_->n.store(0, std::memory_order_relaxed);
+    d_->lock.clear(std::memory_order_release);
+}
+
 
 const char *BaseLabel(ts_base base)
 {

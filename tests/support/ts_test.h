@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -24,7 +25,7 @@
 
 // Every base the scenario suite runs on, defined once. Later bases are added
 // here and nowhere else.
-#define TS_ALL_BASES ::testing::Values(TS_BASE_SIMPLE, TS_BASE_PINNED)
+#define TS_ALL_BASES ::testing::Values(TS_BASE_SIMPLE, TS_BASE_PINNED, TS_BASE_MULTIPROC)
 
 // Instantiates a parameterized scenario fixture over TS_ALL_BASES, naming each
 // instance after its base ("Bases/HelloScenario.hello/simple").
@@ -103,6 +104,32 @@ template <class State, uint64_t (*Type)()> int ReplyResult(ts_ctx *ctx, void *st
     auto *st = static_cast<State *>(state);
     return ts_reply(ctx, Type(), &st->res, sizeof st->res);
 }
+
+// Observations handlers make for the test to read. On the multiproc base
+// handlers run in shard processes forked from the test, so what they write
+// must live in memory those processes share with it: Shared<T>() gives a T
+// in an anonymous shared mapping made before any node forks (T must be
+// lock-free and pointer-free, like std::atomic<int>). Use it as
+//   std::atomic<int> &g_count = tst::Shared<std::atomic<int>>();
+void *SharedAlloc(size_t size, size_t align);
+template <class T> T &Shared()
+{
+    return *new (SharedAlloc(sizeof(T), alignof(T))) T();
+}
+
+// A list of short strings in shared memory (see Shared), for handlers to
+// record the order of events in.
+class SharedLog {
+  public:
+    SharedLog();
+    void Add(const std::string &s);
+    std::vector<std::string> Copy() const;
+    void Clear();
+
+  private:
+    struct Data;
+    Data *d_;
+};
 
 // The CPUs this process may run on, ascending.
 std::vector<int> AllowedCpus();
