@@ -13,10 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "perf.h"
 
 enum kind { LATENCY, THROUGHPUT, RATE, VALUE };
+
+/* needs_system: 0 none, 1 the --base system, PROCS a multiproc node on the
+ * run's two cores (shards in two processes), whatever --base says. */
+#define PROCS 2
 
 struct scenario {
     const char *name;
@@ -34,12 +39,16 @@ static const struct scenario all[] = {
     {"ask.round_trip", scen_ask, 1, "pingpong.bare_ring", LATENCY},
     {"throughput.bare_ring", scen_bare_throughput, 0, NULL, THROUGHPUT},
     {"throughput.cross_shard", scen_throughput_cross, 1, "throughput.bare_ring", THROUGHPUT},
+    {"pingpong.cross_process", scen_pingpong_cross, PROCS, "pingpong.bare_ring", LATENCY},
+    {"throughput.cross_process", scen_throughput_cross, PROCS, "throughput.bare_ring", THROUGHPUT},
     {"spawn.local", scen_spawn_local, 1, NULL, RATE},
     {"memory.idle_actor", scen_memory_idle, 1, NULL, VALUE},
 };
 #define NSCEN (sizeof(all) / sizeof(all[0]))
 
-static struct result results[NSCEN];
+/* In memory the shard processes of a multiproc node share with this one
+ * (they are forked after it is made): handlers record into it. */
+static struct result *results;
 
 static void usage(FILE *f, const char *argv0)
 {
@@ -48,7 +57,8 @@ static void usage(FILE *f, const char *argv0)
             "  Runs the benchmark scenarios and prints a table; each engine figure is\n"
             "  also given as a ratio to the bare baseline measured in the same run.\n"
             "  --scenario GLOB   only scenarios whose name matches (repeatable), e.g. 'pingpong.*'\n"
-            "  --base NAME       pinned (default) or simple\n"
+            "  --base NAME       pinned (default), multiproc or simple; the *.cross_process\n"
+            "                    scenarios always run a multiproc node\n"
             "  --cores LIST      the two CPUs to use, e.g. 0-1 or 2,4 (default: the first two)\n"
             "  --idle POLICY     busy (default: the baselines spin too), adaptive, sleep\n"
             "  --duration SECS   how long each timed scenario runs (default 1)\n"
@@ -158,6 +168,19 @@ static int run_one(size_t i, const ts_config *cfg, const struct perf_env *env)
     hist_init(&r->h);
     scen_set_current(r);
     ts_system *sys = NULL;
+    ts_config procs = *cfg;
+    char spec[32];
+    if (all[i].needs_system == PROCS) {
+        if (env->cores_n < 2) {
+            r->status = -ENOTSUP;
+            return 0;
+        }
+        snprintf(spec, sizeof(spec), "%d,%d", env->cores[0], env->cores[1]);
+        procs.base = TS_BASE_MULTIPROC;
+        procs.cores = spec;
+        procs.node_name = NULL;
+        cfg = &procs;
+    }
     if (all[i].needs_system && (r->status = ts_system_open(cfg, &sys)) < 0) {
         fprintf(stderr, "thespis-perf: %s: %s\n", all[i].name, ts_last_error());
         return r->status;
@@ -271,16 +294,22 @@ int main(int argc, char **argv)
     ts_config cfg;
     ts_config_init(&cfg);
     struct perf_env env = {.duration_ns = (uint64_t)(o.duration * 1e9)};
-    if (ts_base_parse(o.base, &cfg.base) < 0 || cfg.base == TS_BASE_MULTIPROC) {
-        fprintf(stderr, "thespis-perf: --base: pinned or simple, not '%s'\n", o.base);
+    if (ts_base_parse(o.base, &cfg.base) < 0) {
+        fprintf(stderr, "thespis-perf: --base: pinned, multiproc or simple, not '%s'\n", o.base);
         return 2;
+    }
+    results = mmap(NULL, NSCEN * sizeof(*results), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (results == MAP_FAILED) {
+        fprintf(stderr, "thespis-perf: mmap: %s\n", strerror(errno));
+        return 1;
     }
     if (pick_cores(o.cores, &env) < 0) {
         fprintf(stderr, "thespis-perf: --cores: two distinct CPUs like 0-1 or 2,4, not '%s'\n", o.cores);
         return 2;
     }
     char spec[32];
-    if (cfg.base == TS_BASE_PINNED) {
+    if (cfg.base != TS_BASE_SIMPLE) {
         snprintf(spec, sizeof(spec), env.cores_n == 2 ? "%d,%d" : "%d", env.cores[0], env.cores[1]);
         cfg.cores = spec;
         cfg.idle = o.idle;
