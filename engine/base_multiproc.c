@@ -600,6 +600,14 @@ static void admin_loop(struct ts_system *sys, struct mpv *v, struct pidwatch *w,
  * stopped, removes the node. Never returns into the starter's code. */
 static int admin_main(struct ts_system *sys, const char *segname)
 {
+    /* Detached: nobody's pipe is held open by the node (stderr stays, for
+     * a stderr log sink). */
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        dup2(devnull, 1);
+        close(devnull);
+    }
     sigset_t usr;
     sigemptyset(&usr);
     sigaddset(&usr, SIGUSR1);
@@ -692,11 +700,6 @@ static int admin_main(struct ts_system *sys, const char *segname)
     }
     atomic_store(&nd->state, MP_RUNNING);
     tell_starter(0, NULL);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull >= 0) {
-        dup2(devnull, 0);
-        close(devnull);
-    }
     admin_loop(sys, v, w, sfd);
     atomic_store(&nd->state, MP_STOPPING);
     stop_shards(v, w);

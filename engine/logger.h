@@ -62,7 +62,7 @@ void logger_flush(struct logger *lg);
 /* Writes one record (through the calling shard's queue, if it has one).
  * id is a stable engine id or NULL; actor/type may be 0/"". */
 void logger_vwrite(struct logger *lg, ts_log_level level, const char *id, ts_addr actor,
-                   const char *type, const char *fmt, va_list ap);
+                   const char *type, const char *fmt, va_list ap) TS_PRINTF(6, 0);
 void logger_write(struct logger *lg, ts_log_level level, const char *id, ts_addr actor,
                   const char *type, const char *fmt, ...) TS_PRINTF(6, 7);
 

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+//
+// cli_test.cc — the `thespis` command as a user meets it: help, usage
+// errors (exit 2, one line naming the problem and a hint), and nodes that
+// do not exist (exit 1). Nothing here starts a node.
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "run.h"
+
+namespace {
+
+using cli::Lines;
+using cli::Result;
+using cli::Thespis;
+
+// A node name no other test or run uses.
+std::string UniqueName(const char *what)
+{
+    return "clitest-" + std::to_string(getpid()) + "-" + what;
+}
+
+std::string Show(const Result &r)
+{
+    return "exit " + std::to_string(r.status) + "\n--- stdout\n" + r.out + "--- stderr\n" +
+           r.err;
+}
+
+TEST(CliHelp, TopLevelListsSubcommands)
+{
+    for (const char *flag : {"--help", "-h"}) {
+        Result r = Thespis({flag});
+        ASSERT_EQ(r.status, 0) << flag << "\n" << Show(r);
+        EXPECT_EQ(r.err, "");
+        for (const char *sub : {"start", "status", "stop"})
+            EXPECT_NE(r.out.find(sub), std::string::npos) << sub << "\n" << Show(r);
+    }
+}
+
+struct HelpCase {
+    const char *sub;
+    std::vector<std::string> options;
+};
+
+TEST(CliHelp, EachSubcommandDescribesItsOptions)
+{
+    const HelpCase cases[] = {
+        {"start", {"--name", "--base", "--cores", "--shards", "--idle", "--image", "--cap",
+                   "--log-level", "--log-file", "--help"}},
+        {"status", {"--name", "--json", "--help"}},
+        {"stop", {"--name", "--timeout", "--help"}},
+    };
+    for (const auto &c : cases) {
+        for (const char *flag : {"--help", "-h"}) {
+            Result r = Thespis({c.sub, flag});
+            ASSERT_EQ(r.status, 0) << c.sub << " " << flag << "\n" << Show(r);
+            EXPECT_EQ(r.err, "");
+            EXPECT_EQ(r.out.rfind(std::string("usage: thespis ") + c.sub, 0), 0u) << Show(r);
+            for (const auto &opt : c.options)
+                EXPECT_NE(r.out.find(opt), std::string::npos)
+                    << c.sub << " --help does not mention " << opt << "\n" << Show(r);
+        }
+    }
+}
+
+TEST(CliUsage, NoSubcommandIsAUsageError)
+{
+    Result r = Thespis({});
+    EXPECT_EQ(r.status, 2) << Show(r);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("usage: thespis"), std::string::npos) << Show(r);
+}
+
+TEST(CliUsage, UnknownSubcommandIsAUsageError)
+{
+    Result r = Thespis({"frobnicate", "--name", "x"});
+    EXPECT_EQ(r.status, 2) << Show(r);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("unknown subcommand 'frobnicate'"), std::string::npos) << Show(r);
+    EXPECT_NE(r.err.find("usage: thespis"), std::string::npos) << Show(r);
+}
+
+// A command line that is wrong, and what the one-line message must contain.
+struct BadArgs {
+    std::vector<std::string> args; // args[0] is the subcommand
+    std::string says;
+};
+
+void PrintTo(const BadArgs &c, std::ostream *os)
+{
+    *os << "thespis";
+    for (const auto &a : c.args)
+        *os << " '" << a << "'";
+}
+
+class CliBadArgs : public ::testing::TestWithParam<BadArgs> {};
+
+// Exit 2, nothing on stdout, and on stderr exactly two lines: the problem,
+// as "thespis: <sub>: ...", and the hint to the subcommand's --help.
+TEST_P(CliBadArgs, ExitsTwoWithOneLineNamingTheProblem)
+{
+    const BadArgs &c = GetParam();
+    const std::string &sub = c.args[0];
+    Result r = Thespis(c.args);
+    ASSERT_EQ(r.status, 2) << Show(r);
+    EXPECT_EQ(r.out, "");
+    auto lines = Lines(r.err);
+    ASSERT_EQ(lines.size(), 2u) << Show(r);
+    EXPECT_EQ(lines[0].rfind("thespis: " + sub + ": ", 0), 0u) << Show(r);
+    EXPECT_NE(lines[0].find(c.says), std::string::npos)
+        << "expected '" << c.says << "' in the message\n" << Show(r);
+    EXPECT_EQ(lines[1], "try 'thespis " + sub + " --help'");
+}
+
+const BadArgs kBadArgs[] = {
+    {{"start", "--name", "a/b"}, "bad node name 'a/b'"},
+    {{"start", "--name", std::string(64, 'n')}, "node name too long (64 characters"},
+    {{"start", "--name", ""}, "bad node name ''"},
+    {{"status", "--name", "a/b"}, "bad node name 'a/b'"},
+    {{"stop", "--name", "sp ace"}, "bad node name 'sp ace'"},
+    {{"start", "--name"}, "option '--name' needs a value"},
+    {{"start", "--base", "simple"}, "base 'simple' cannot run a node"},
+    {{"start", "--base", "bogus"}, "unknown base 'bogus'"},
+    {{"start", "--cores", "x"}, "bad core list 'x'"},
+    {{"start", "--cores", ""}, "bad core list ''"},
+    {{"start", "--cap", "novalue"}, "bad --cap 'novalue'"},
+    {{"start", "--cap", "=v"}, "bad --cap key in '=v'"},
+    {{"start", "--cap", "a b=c"}, "bad --cap key in 'a b=c'"},
+    {{"start", "--cap", "k=a,b"}, "bad --cap value in 'k=a,b'"},
+    {{"start", "--cap", std::string(300, 'k') + "=1", "--cap", std::string(300, 'v') + "=2"},
+     "capabilities too long"},
+    {{"start", "--shards", "0"}, "bad --shards '0'"},
+    {{"start", "--shards", "abc"}, "bad --shards 'abc'"},
+    {{"start", "--shards", "65"}, "bad --shards '65'"},
+    {{"start", "--shards", "-1"}, "bad --shards '-1'"},
+    {{"start", "--idle", "lazy"}, "unknown idle policy 'lazy'"},
+    {{"start", "--log-level", "loud"}, "unknown log level 'loud'"},
+    {{"start", "--log-file", ""}, "empty --log-file path"},
+    {{"start", "--image", ""}, "empty --image path"},
+    {{"start", "--frobnicate"}, "unknown option '--frobnicate'"},
+    {{"start", "-x"}, "unknown option '-x'"},
+    {{"status", "--base", "pinned"}, "unknown option '--base'"},
+    {{"status", "--json=yes"}, "option '--json' takes no value"},
+    {{"status", "extra"}, "unexpected argument 'extra'"},
+    {{"stop", "--timeout", "0"}, "bad --timeout '0'"},
+    {{"stop", "--timeout", "soon"}, "bad --timeout 'soon'"},
+    {{"stop", "--json"}, "unknown option '--json'"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Cases, CliBadArgs, ::testing::ValuesIn(kBadArgs));
+
+// A node that does not exist: status and stop fail with exit 1 and say so.
+TEST(CliNoNode, StatusAndStopSayThereIsNoSuchNode)
+{
+    const std::string name = UniqueName("none");
+    const std::vector<std::vector<std::string>> cmds = {
+        {"status", "--name", name},
+        {"status", "--name", name, "--json"},
+        {"stop", "--name", name, "--timeout", "1"},
+    };
+    for (const auto &args : cmds) {
+        Result r = Thespis(args);
+        EXPECT_EQ(r.status, 1) << args[0] << "\n" << Show(r);
+        EXPECT_EQ(r.out, "");
+        EXPECT_NE(r.err.find("thespis: " + args[0] + ": no node named '" + name + "'"),
+                  std::string::npos)
+            << Show(r);
+    }
+}
+
+// An image that cannot be loaded stops `start` before any node is started.
+TEST(CliStart, BadImageFailsBeforeStarting)
+{
+    const std::string name = UniqueName("badimage");
+    Result r = Thespis({"start", "--name", name, "--image", "/nonexistent/clitest.so"});
+    EXPECT_EQ(r.status, 1) << Show(r);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("thespis: start: "), std::string::npos) << Show(r);
+    EXPECT_NE(r.err.find("no such file '/nonexistent/clitest.so'"), std::string::npos)
+        << Show(r);
+
+    const std::string noinit = cli::EnvPath("THESPIS_IMAGE_NOINIT");
+    ASSERT_FALSE(noinit.empty()) << "THESPIS_IMAGE_NOINIT is not set";
+    r = Thespis({"start", "--name", name, "--image", noinit});
+    EXPECT_EQ(r.status, 1) << Show(r);
+    EXPECT_NE(r.err.find("thespis_image_init"), std::string::npos) << Show(r);
+
+    r = Thespis({"status", "--name", name});
+    EXPECT_EQ(r.status, 1) << "a failed start left a node behind\n" << Show(r);
+}
+
+} // namespace

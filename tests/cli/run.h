@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+//
+// run.h — runs the built `thespis` command (its path is $THESPIS_BIN) and
+// captures what it printed and how it exited.
+#ifndef TS_TESTS_CLI_RUN_H
+#define TS_TESTS_CLI_RUN_H
+
+#include <string>
+#include <vector>
+
+namespace cli {
+
+struct Result {
+    int status = -1;   // exit status; 128 + signal if it was killed; -1: not run
+    std::string out;   // everything it wrote to stdout
+    std::string err;   // ... and to stderr
+};
+
+// A path from the environment (set by tests/cli/meson.build), or "" if unset.
+std::string EnvPath(const char *var);
+
+// Runs `thespis args...` with stdin from /dev/null and waits for it to exit.
+// Output goes to anonymous files, not pipes: a node the command leaves
+// running in the background may keep them open without making this wait.
+// On a failure to run it, status is -1 and err says why.
+Result Thespis(const std::vector<std::string> &args);
+
+// The lines of s (without their '\n').
+std::vector<std::string> Lines(const std::string &s);
+
+} // namespace cli
+
+#endif

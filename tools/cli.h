@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h — what the parts of the `thespis` command share: the subcommand
+ * table entry, the parsed arguments, option parsing and error reporting,
+ * and status printing.
+ *
+ * Exit statuses (every subcommand): 0 done, 1 the engine failed (the reason
+ * is printed), 2 a usage error (one line naming it, then a hint).
+ */
+#ifndef TS_TOOLS_CLI_H
+#define TS_TOOLS_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <thespis/node.h>
+#include <thespis/thespis.h>
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+#define CLI_MAX_IMAGES 32
+#define CLI_DEFAULT_NAME "default"
+#define CLI_DEFAULT_TIMEOUT_S 30
+
+/* Option ids: the val of each struct option (long options only, but -h). */
+enum cli_opt {
+    CLI_OPT_HELP = 'h',
+    CLI_OPT_NAME = 256,
+    CLI_OPT_BASE,
+    CLI_OPT_CORES,
+    CLI_OPT_SHARDS,
+    CLI_OPT_IDLE,
+    CLI_OPT_IMAGE,
+    CLI_OPT_CAP,
+    CLI_OPT_LOG_LEVEL,
+    CLI_OPT_LOG_FILE,
+    CLI_OPT_JSON,
+    CLI_OPT_TIMEOUT,
+};
+
+/* Everything any subcommand takes, filled from the defaults and then from
+ * the command line. Strings point into argv or into this struct. */
+struct cli_args {
+    ts_config cfg;        /* node_name, base, cores, shards, idle, caps, log */
+    const char *images[CLI_MAX_IMAGES];
+    unsigned nimages;
+    char caps[sizeof(((ts_node_status *)0)->caps)]; /* cfg.caps points here once set */
+    bool json;
+    uint64_t timeout_ns;
+};
+
+struct cli_cmd;
+typedef int (*cli_run_fn)(const struct cli_cmd *cmd, const struct cli_args *a);
+
+/* One subcommand: its name, its --help text, the options it takes (a
+ * getopt_long table ending with a zero row) and what runs it. */
+struct cli_cmd {
+    const char *name;
+    const char *usage;
+    const struct option *options;
+    cli_run_fn run;
+};
+
+/* What cli_parse decided. */
+enum cli_parsed {
+    CLI_PARSED_RUN,   /* the arguments are good: run the subcommand */
+    CLI_PARSED_HELP,  /* --help was printed to stdout: exit 0 */
+    CLI_PARSED_ERROR, /* a usage error was printed to stderr: exit 2 */
+};
+
+/* Parses and checks argv (argv[0] is the subcommand's name) against cmd's
+ * options into *a (which it first fills with the defaults). */
+enum cli_parsed cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
+                          struct cli_args *a);
+
+/* Prints "thespis: <cmd>: <what>" and the --help hint to stderr. Returns
+ * CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "thespis: <cmd>: <what>" to stderr. Returns CLI_EXIT_FAIL. */
+int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The CPUs of a node's shards, "0,1,4", into buf (truncated to fit). */
+void cli_format_cores(const ts_node_status *st, char *buf, size_t len);
+
+/* A node's status as a header line and a table of shards. */
+void cli_print_status_text(FILE *out, const ts_node_status *st);
+
+/* A node's status as one JSON object on one line. */
+void cli_print_status_json(FILE *out, const ts_node_status *st);
+
+#endif

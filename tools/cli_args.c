@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli_args.c — the options of the `thespis` subcommands: one parser for all
+ * of them. Every value is checked here, so a subcommand only runs with good
+ * arguments, and every problem is reported as one line naming it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define NS_PER_S UINT64_C(1000000000)
+#define MAX_TIMEOUT_S 86400ul /* a day */
+
+static void vreport(const char *cmd, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void vreport(const char *cmd, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "thespis: %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+static void vusage_error(const char *cmd, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void vusage_error(const char *cmd, const char *fmt, va_list ap)
+{
+    vreport(cmd, fmt, ap);
+    fprintf(stderr, "try 'thespis %s --help'\n", cmd);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vusage_error(cmd, fmt, ap);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport(cmd, fmt, ap);
+    va_end(ap);
+    return CLI_EXIT_FAIL;
+}
+
+/* cli_usage_error for the checks below, which return 0 or -1. */
+static int reject(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int reject(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vusage_error(cmd, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Characters of node names and capability keys: [A-Za-z0-9_.-]. */
+static bool all_name_chars(const char *s, size_t len)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "0123456789_.-";
+
+    for (size_t i = 0; i < len; i++)
+        if (!s[i] || !strchr(ok, s[i]))
+            return false;
+    return true;
+}
+
+/* Each check below returns 0, or reports the problem and returns -1. */
+
+static int check_name(const char *cmd, const char *name)
+{
+    size_t len = strlen(name);
+
+    if (len > TS_NODE_NAME_MAX)
+        return reject(cmd, "node name too long (%zu characters, at most %d)", len,
+                      TS_NODE_NAME_MAX);
+    if (len == 0 || !all_name_chars(name, len))
+        return reject(cmd, "bad node name '%s' (use A-Z a-z 0-9 _ . -)", name);
+    return 0;
+}
+
+/* Only the bases that run a node that outlives the command. */
+static int check_base(const char *cmd, const char *name, ts_base *out)
+{
+    if (ts_base_parse(name, out) != 0)
+        return reject(cmd, "unknown base '%s' (pinned or multiproc)", name);
+    if (*out != TS_BASE_PINNED && *out != TS_BASE_MULTIPROC)
+        return reject(cmd, "base '%s' cannot run a node (pinned or multiproc)", name);
+    return 0;
+}
+
+/* The syntax only; which CPUs exist is checked when the node starts. */
+static int check_cores(const char *cmd, const char *list)
+{
+    if (!*list || strspn(list, "0123456789,-") != strlen(list))
+        return reject(cmd, "bad core list '%s' (digits, ',' and '-', as in 0-3,6)", list);
+    return 0;
+}
+
+/* A whole decimal number in [min, max]. */
+static int parse_count(const char *cmd, const char *opt, const char *s, unsigned long min,
+                       unsigned long max, unsigned long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoul(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end || errno || *out < min || *out > max)
+        return reject(cmd, "bad %s '%s' (a number from %lu to %lu)", opt, s, min, max);
+    return 0;
+}
+
+/* KEY=VALUE, appended to a->caps ("K=V,K=V"), which cfg.caps then names. */
+static int add_cap(const char *cmd, const char *kv, struct cli_args *a)
+{
+    const char *eq = strchr(kv, '=');
+    size_t used = strlen(a->caps);
+    int n;
+
+    if (!eq)
+        return reject(cmd, "bad --cap '%s' (KEY=VALUE)", kv);
+    if (eq == kv || !all_name_chars(kv, (size_t)(eq - kv)))
+        return reject(cmd, "bad --cap key in '%s' (use A-Z a-z 0-9 _ . -)", kv);
+    if (strchr(eq, ','))
+        return reject(cmd, "bad --cap value in '%s' (no ',')", kv);
+    n = snprintf(a->caps + used, sizeof(a->caps) - used, "%s%s", used ? "," : "", kv);
+    if (n < 0 || (size_t)n >= sizeof(a->caps) - used)
+        return reject(cmd, "capabilities too long (at most %zu characters in all)",
+                      sizeof(a->caps) - 1);
+    a->cfg.caps = a->caps;
+    return 0;
+}
+
+static int add_image(const char *cmd, const char *path, struct cli_args *a)
+{
+    if (!*path)
+        return reject(cmd, "empty --image path");
+    if (a->nimages == CLI_MAX_IMAGES)
+        return reject(cmd, "too many --image (at most %d)", CLI_MAX_IMAGES);
+    a->images[a->nimages++] = path;
+    return 0;
+}
+
+static int set_log_file(const char *cmd, const char *path, struct cli_args *a)
+{
+    if (!*path)
+        return reject(cmd, "empty --log-file path");
+    a->cfg.log.sink = TS_LOG_SINK_FILE;
+    a->cfg.log.path = path;
+    return 0;
+}
+
+/* Applies one option and its value (NULL for a flag). */
+static int apply(const char *cmd, int id, const char *v, struct cli_args *a)
+{
+    unsigned long n;
+
+    switch (id) {
+    case CLI_OPT_NAME:
+        a->cfg.node_name = v;
+        return check_name(cmd, v);
+    case CLI_OPT_BASE:
+        return check_base(cmd, v, &a->cfg.base);
+    case CLI_OPT_CORES:
+        a->cfg.cores = v;
+        return check_cores(cmd, v);
+    case CLI_OPT_SHARDS:
+        if (parse_count(cmd, "--shards", v, 1, TS_NODE_MAX_SHARDS, &n))
+            return -1;
+        a->cfg.shards = (unsigned)n;
+        return 0;
+    case CLI_OPT_IDLE:
+        if (ts_idle_parse(v, &a->cfg.idle) != 0)
+            return reject(cmd, "unknown idle policy '%s' (adaptive, busy, sleep)", v);
+        return 0;
+    case CLI_OPT_IMAGE:
+        return add_image(cmd, v, a);
+    case CLI_OPT_CAP:
+        return add_cap(cmd, v, a);
+    case CLI_OPT_LOG_LEVEL:
+        if (ts_log_level_parse(v, &a->cfg.log.level) != 0)
+            return reject(cmd, "unknown log level '%s' (debug, info, warning, error, off)", v);
+        return 0;
+    case CLI_OPT_LOG_FILE:
+        return set_log_file(cmd, v, a);
+    case CLI_OPT_JSON:
+        a->json = true;
+        return 0;
+    case CLI_OPT_TIMEOUT:
+        if (parse_count(cmd, "--timeout", v, 1, MAX_TIMEOUT_S, &n))
+            return -1;
+        a->timeout_ns = (uint64_t)n * NS_PER_S;
+        return 0;
+    default: /* an option table names an id this switch does not know */
+        return reject(cmd, "internal error: option %d not handled", id);
+    }
+}
+
+static void set_defaults(struct cli_args *a)
+{
+    memset(a, 0, sizeof(*a));
+    ts_config_init(&a->cfg);
+    a->cfg.base = TS_BASE_MULTIPROC;
+    a->cfg.node_name = CLI_DEFAULT_NAME;
+    a->timeout_ns = (uint64_t)CLI_DEFAULT_TIMEOUT_S * NS_PER_S;
+}
+
+/* getopt_long's '?' (unknown option, or a value given to a flag) and ':'
+ * (a value missing): the offending word is the last one it read. */
+static void bad_option(const char *cmd, int rc, char **argv)
+{
+    const char *word = argv[optind - 1];
+    const char *eq = strchr(word, '=');
+    bool is_long = strncmp(word, "--", 2) == 0;
+
+    if (rc == ':')
+        cli_usage_error(cmd, "option '%s' needs a value", word);
+    else if (is_long && optopt && eq)
+        cli_usage_error(cmd, "option '%.*s' takes no value", (int)(eq - word), word);
+    else if (!is_long && optopt)
+        cli_usage_error(cmd, "unknown option '-%c'", optopt);
+    else
+        cli_usage_error(cmd, "unknown option '%s'", word);
+}
+
+enum cli_parsed cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
+                          struct cli_args *a)
+{
+    int rc;
+
+    set_defaults(a);
+    opterr = 0; /* every message comes from here, in one format */
+    optind = 1;
+    while ((rc = getopt_long(argc, argv, ":h", cmd->options, NULL)) != -1) {
+        if (rc == CLI_OPT_HELP) {
+            fputs(cmd->usage, stdout);
+            return CLI_PARSED_HELP;
+        }
+        if (rc == '?' || rc == ':') {
+            bad_option(cmd->name, rc, argv);
+            return CLI_PARSED_ERROR;
+        }
+        if (apply(cmd->name, rc, optarg, a) != 0)
+            return CLI_PARSED_ERROR;
+    }
+    if (optind < argc) {
+        cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
+        return CLI_PARSED_ERROR;
+    }
+    return CLI_PARSED_RUN;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* cli_status.c — a node's status as `thespis status` prints it: text for
+ * people, one JSON line for programs. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* The shards a status describes (the count is bounded by its array). */
+static uint32_t nshards(const ts_node_status *st)
+{
+    return st->nshards < TS_NODE_MAX_SHARDS ? st->nshards : TS_NODE_MAX_SHARDS;
+}
+
+/* The length of a fixed-size string field that may lack its NUL. */
+#define FIELD_LEN(f) strnlen((f), sizeof(f))
+
+void cli_format_cores(const ts_node_status *st, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < nshards(st) && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%d", i ? "," : "", st->shards[i].core);
+        if (n < 0)
+            return;
+        used += (size_t)n;
+    }
+}
+
+void cli_print_status_text(FILE *out, const ts_node_status *st)
+{
+    const char *caps = st->caps[0] ? st->caps : "none";
+
+    fprintf(out,
+            "node '%.*s': base %.*s, admin pid %d, node id %u, %" PRIu64 " actors, %" PRIu64
+            " dead letters, %u clients, caps %.*s\n",
+            (int)FIELD_LEN(st->name), st->name, (int)FIELD_LEN(st->base), st->base, st->pid,
+            st->node_id, st->actors, st->dead_letters, st->clients,
+            (int)strnlen(caps, sizeof(st->caps)), caps);
+    fprintf(out, "%5s %5s %8s %10s %8s %12s %12s\n", "shard", "core", "pid", "actors",
+            "restarts", "msgs_in", "msgs_out");
+    for (uint32_t i = 0; i < nshards(st); i++) {
+        const ts_node_shard *s = &st->shards[i];
+        fprintf(out, "%5u %5d %8d %10" PRIu64 " %8u %12" PRIu64 " %12" PRIu64 "\n", s->id,
+                s->core, s->pid, s->actors, s->restarts, s->msgs_in, s->msgs_out);
+    }
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped; other
+ * bytes (UTF-8 included) as they are. */
+static void json_str(FILE *out, const char *s, size_t len)
+{
+    fputc('"', out);
+    for (size_t i = 0; i < len && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+static void json_shard(FILE *out, const ts_node_shard *s)
+{
+    fprintf(out,
+            "{\"id\":%u,\"core\":%d,\"pid\":%d,\"actors\":%" PRIu64 ",\"restarts\":%u,"
+            "\"msgs_in\":%" PRIu64 ",\"msgs_out\":%" PRIu64 "}",
+            s->id, s->core, s->pid, s->actors, s->restarts, s->msgs_in, s->msgs_out);
+}
+
+void cli_print_status_json(FILE *out, const ts_node_status *st)
+{
+    fputs("{\"name\":", out);
+    json_str(out, st->name, sizeof(st->name));
+    fputs(",\"base\":", out);
+    json_str(out, st->base, sizeof(st->base));
+    fprintf(out,
+            ",\"pid\":%d,\"node_id\":%u,\"actors\":%" PRIu64 ",\"dead_letters\":%" PRIu64
+            ",\"clients\":%u,\"caps\":",
+            st->pid, st->node_id, st->actors, st->dead_letters, st->clients);
+    json_str(out, st->caps, sizeof(st->caps));
+    fputs(",\"shards\":[", out);
+    for (uint32_t i = 0; i < nshards(st); i++) {
+        if (i)
+            fputc(',', out);
+        json_shard(out, &st->shards[i]);
+    }
+    fputs("]}\n", out);
+}

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * thespis.c — the `thespis` command: starts a named node that keeps running
+ * after the command exits, shows its status and stops it. Uses the public
+ * API only (thespis/thespis.h and thespis/node.h).
+ *
+ * Exit statuses: 0 done, 1 the engine failed (the reason is printed),
+ * 2 a usage error.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define OPT_NAME {"name", required_argument, NULL, CLI_OPT_NAME}
+#define OPT_HELP {"help", no_argument, NULL, CLI_OPT_HELP}
+#define OPT_END {NULL, 0, NULL, 0}
+
+/* ------------------------------------------------------------------------ */
+/* start                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static const char start_usage[] =
+    "usage: thespis start [OPTION]...\n"
+    "Starts a node that keeps running in the background after this command exits.\n"
+    "\n"
+    "  --name N           the node's name, A-Z a-z 0-9 _ . - (default 'default')\n"
+    "  --base BASE        pinned or multiproc (default multiproc)\n"
+    "  --cores LIST       the shards' CPUs, one shard each: 0-3, 2,4,6 (default: the\n"
+    "                     first --shards CPUs this process may use)\n"
+    "  --shards N         how many shards, 1 to 64, when --cores is not given\n"
+    "  --idle POLICY      what an idle shard does: adaptive (default), busy, sleep\n"
+    "  --image PATH       load a code image (a shared object exporting\n"
+    "                     thespis_image_init) before starting; may be repeated\n"
+    "  --cap KEY=VALUE    a capability of the node, shown in its status; may be\n"
+    "                     repeated\n"
+    "  --log-level LEVEL  debug, info, warning (default), error, off\n"
+    "  --log-file PATH    append the node's log to PATH (default: stderr)\n"
+    "  -h, --help         print this help\n"
+    "\n"
+    "Exit status: 0 started, 1 failed (or already running), 2 bad arguments.\n";
+
+static const struct option start_options[] = {
+    OPT_NAME,
+    {"base", required_argument, NULL, CLI_OPT_BASE},
+    {"cores", required_argument, NULL, CLI_OPT_CORES},
+    {"shards", required_argument, NULL, CLI_OPT_SHARDS},
+    {"idle", required_argument, NULL, CLI_OPT_IDLE},
+    {"image", required_argument, NULL, CLI_OPT_IMAGE},
+    {"cap", required_argument, NULL, CLI_OPT_CAP},
+    {"log-level", required_argument, NULL, CLI_OPT_LOG_LEVEL},
+    {"log-file", required_argument, NULL, CLI_OPT_LOG_FILE},
+    OPT_HELP,
+    OPT_END,
+};
+
+/* A node of that name must not be running: ts_system_open would attach to
+ * it rather than start one. A stale node is fine (the start cleans up).
+ * Returns 0 or an exit status. */
+static int start_check_not_running(const char *cmd, const char *name)
+{
+    ts_node_status st;
+    int rc = ts_node_status_get(name, &st);
+
+    if (rc == 0)
+        return cli_fail(cmd, "node '%s' is already running (admin pid %d)", name, st.pid);
+    if (rc == -EAGAIN)
+        return cli_fail(cmd, "node '%s' is starting or stopping; try again", name);
+    if (rc != -ENOENT && rc != -ESTALE)
+        return cli_fail(cmd, "%s", ts_last_error());
+    return 0;
+}
+
+static int start_load_images(const char *cmd, const struct cli_args *a)
+{
+    for (unsigned i = 0; i < a->nimages; i++)
+        if (ts_image_load(a->images[i]) != 0)
+            return cli_fail(cmd, "%s", ts_last_error());
+    return 0;
+}
+
+/* How to reach the node that was just started. */
+static void start_print(const char *name)
+{
+    ts_node_status st;
+    char cores[256];
+
+    if (ts_node_status_get(name, &st) != 0) {
+        printf("node '%s' started (its status is not readable yet: %s)\n", name,
+               ts_last_error());
+        return;
+    }
+    cli_format_cores(&st, cores, sizeof(cores));
+    printf("node '%s' started: base %s, admin pid %d, %u shard%s on cores %s\n", name,
+           st.base, st.pid, st.nshards, st.nshards == 1 ? "" : "s", cores);
+    printf("  attach:  ts_config.node_name = \"%s\" (base %s)\n", name, st.base);
+    printf("  status:  thespis status --name %s\n", name);
+    printf("  stop:    thespis stop --name %s\n", name);
+}
+
+static int cmd_start(const struct cli_cmd *cmd, const struct cli_args *a)
+{
+    const char *name = a->cfg.node_name;
+    ts_system *sys;
+    int rc;
+
+    rc = start_check_not_running(cmd->name, name);
+    if (rc == 0)
+        rc = start_load_images(cmd->name, a);
+    if (rc)
+        return rc;
+    if (ts_system_open(&a->cfg, &sys) != 0)
+        return cli_fail(cmd->name, "%s", ts_last_error());
+    start_print(name);
+    ts_system_close(sys); /* a named node only detaches: it keeps running */
+    return CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* status                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static const char status_usage[] =
+    "usage: thespis status [--name N] [--json]\n"
+    "Prints the status of a running node: its admin process, actors, dead\n"
+    "letters, clients and capabilities, then one line per shard (core, pid,\n"
+    "actors, restarts, messages in and out).\n"
+    "\n"
+    "  --name N    the node's name (default 'default')\n"
+    "  --json      one JSON object on one line instead of text\n"
+    "  -h, --help  print this help\n"
+    "\n"
+    "Exit status: 0 printed, 1 no such node (or it is stale), 2 bad arguments.\n";
+
+static const struct option status_options[] = {
+    OPT_NAME,
+    {"json", no_argument, NULL, CLI_OPT_JSON},
+    OPT_HELP,
+    OPT_END,
+};
+
+/* Says why a node's status cannot be read; returns an exit status. */
+static int node_error(const char *cmd, const char *name, int rc)
+{
+    switch (rc) {
+    case -ENOENT:
+        return cli_fail(cmd, "no node named '%s'", name);
+    case -ESTALE:
+        return cli_fail(cmd, "node '%s' is stale: its admin process is gone "
+                        "(the next 'thespis start --name %s' cleans up)", name, name);
+    case -EAGAIN:
+        return cli_fail(cmd, "node '%s' is starting or stopping; try again", name);
+    default:
+        return cli_fail(cmd, "%s", ts_last_error());
+    }
+}
+
+static int cmd_status(const struct cli_cmd *cmd, const struct cli_args *a)
+{
+    ts_node_status st;
+    int rc = ts_node_status_get(a->cfg.node_name, &st);
+
+    if (rc)
+        return node_error(cmd->name, a->cfg.node_name, rc);
+    if (a->json)
+        cli_print_status_json(stdout, &st);
+    else
+        cli_print_status_text(stdout, &st);
+    return CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* stop                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static const char stop_usage[] =
+    "usage: thespis stop [--name N] [--timeout SECONDS]\n"
+    "Stops a running node: every actor is asked to exit, the shards stop and the\n"
+    "node's shared memory is removed. A stale node's leftovers are removed.\n"
+    "\n"
+    "  --name N           the node's name (default 'default')\n"
+    "  --timeout SECONDS  how long to wait for it to be gone, 1 to 86400 (default 30)\n"
+    "  -h, --help         print this help\n"
+    "\n"
+    "Exit status: 0 stopped, 1 no such node (or it did not stop), 2 bad arguments.\n";
+
+static const struct option stop_options[] = {
+    OPT_NAME,
+    {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
+    OPT_HELP,
+    OPT_END,
+};
+
+static int cmd_stop(const struct cli_cmd *cmd, const struct cli_args *a)
+{
+    const char *name = a->cfg.node_name;
+    int rc = ts_node_stop(name, a->timeout_ns);
+
+    if (rc == -ETIMEDOUT)
+        return cli_fail(cmd->name, "node '%s' did not stop within %llu s", name,
+                        (unsigned long long)(a->timeout_ns / 1000000000u));
+    if (rc)
+        return node_error(cmd->name, name, rc);
+    printf("node '%s' stopped\n", name);
+    return CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* main                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static const struct cli_cmd commands[] = {
+    {"start", start_usage, start_options, cmd_start},
+    {"status", status_usage, status_options, cmd_status},
+    {"stop", stop_usage, stop_options, cmd_stop},
+};
+
+static int usage(FILE *out)
+{
+    fputs("usage: thespis SUBCOMMAND [OPTION]...\n"
+          "Runs thespis nodes: actor systems that outlive the program that starts them.\n"
+          "\n"
+          "Subcommands:\n"
+          "  start   start a node in the background (with code images, capabilities)\n"
+          "  status  print a running node's status, as text or JSON\n"
+          "  stop    stop a running node\n"
+          "\n"
+          "'thespis SUBCOMMAND --help' describes its options.\n",
+          out);
+    return out == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_args args;
+
+    if (argc < 2)
+        return usage(stderr);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return usage(stdout);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        const struct cli_cmd *cmd = &commands[i];
+        if (strcmp(argv[1], cmd->name) != 0)
+            continue;
+        switch (cli_parse(cmd, argc - 1, argv + 1, &args)) {
+        case CLI_PARSED_RUN:
+            return cmd->run(cmd, &args);
+        case CLI_PARSED_HELP:
+            return CLI_EXIT_OK;
+        default:
+            return CLI_EXIT_USAGE;
+        }
+    }
+    fprintf(stderr, "thespis: unknown subcommand '%s'\n", argv[1]);
+    return usage(stderr);
+}
