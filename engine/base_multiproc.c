@@ -439,30 +439,21 @@ static int build_view(struct ts_system *sys, struct mpv *v)
     if (!p->shards || !sys->shards || !sys->shard_cpu)
         return err_set(-ENOMEM, "out of memory");
     sys->nshards = p->n;
+    sys->cfg.node_id = nd->node_id; /* an attached program takes the node's */
     sys->dead_letter_handler = &nd->dlh;
     for (unsigned i = 0; i < p->n; i++) {
         struct pshard *ps = &p->shards[i];
-        ps->p = p;
-        ps->sleeping = &nd->shards[i].sleeping;
-        ps->inflight = &nd->shards[i].inflight;
-        ps->in = calloc(p->n, sizeof(*ps->in));
-        ps->out = calloc(p->n, sizeof(*ps->out));
-        ps->to_client = calloc(MAX_CLIENTS, sizeof(*ps->to_client));
-        ps->dirty = calloc(p->n + MAX_CLIENTS, sizeof(*ps->dirty));
-        ps->spilled = calloc(p->n + MAX_CLIENTS, sizeof(*ps->spilled));
-        if (!ps->in || !ps->out || !ps->to_client || !ps->dirty || !ps->spilled)
-            return err_set(-ENOMEM, "out of memory");
-        int rc = shard_init(&ps->sh, sys, nd->node_id, (uint8_t)i, (uint8_t)p->n);
+        int rc = pshard_init(p, i);
         if (rc < 0)
             return rc;
-        ps->sh.base = ps;
+        ps->sleeping = &nd->shards[i].sleeping;
+        ps->inflight = &nd->shards[i].inflight;
         ps->sh.stats = &nd->shards[i].stats;
         ps->sh.self_ring = true;
         ps->sh.slot_limit = nd->dir_cap;
         ps->sh.start_max = MP_START_MAX;
         for (unsigned t = 0; t < p->n; t++)
             ps->sh.pools[t].next_fresh = &nd->shards[i].next_fresh[t];
-        sys->shards[i] = &ps->sh;
         sys->shard_cpu[i] = nd->shards[i].core;
     }
     for (unsigned from = 0; from < p->n; from++) {
@@ -486,19 +477,8 @@ static int build_view(struct ts_system *sys, struct mpv *v)
 static void free_view(struct ts_system *sys, struct mpv *v)
 {
     struct pinned *p = &v->p;
-    for (unsigned i = 0; p->shards && i < p->n; i++) {
-        struct pshard *ps = &p->shards[i];
-        shard_fini(&ps->sh);
-        for (unsigned k = 0; ps->out && k < p->n; k++)
-            mailq_fini(&ps->out[k].overflow);
-        for (unsigned k = 0; ps->to_client && k < MAX_CLIENTS; k++)
-            mailq_fini(&ps->to_client[k].overflow);
-        free(ps->in);
-        free(ps->out);
-        free(ps->to_client);
-        free(ps->dirty);
-        free(ps->spilled);
-    }
+    for (unsigned i = 0; p->shards && i < p->n; i++)
+        pshard_fini(&p->shards[i]);
     for (unsigned i = 0; i < MAX_CLIENTS; i++)
         client_free(p, atomic_load(&p->clients[i]));
     free(p->shards);
@@ -522,6 +502,7 @@ static void restart_shard(struct ts_system *sys, struct mpv *v, struct pidwatch 
     struct mp_node *nd = v->nd;
     struct mp_shard *s = &nd->shards[i];
     struct inflight *f = &s->inflight;
+    int32_t pid = atomic_load(&s->pid); /* w->pid is gone once its exit was collected */
     char what[160] = "no message";
     if (atomic_load(&f->active)) {
         char label[20];
@@ -531,10 +512,10 @@ static void restart_shard(struct ts_system *sys, struct mpv *v, struct pidwatch 
     if (ex->signal)
         system_log(sys, TS_LOG_ERROR, "TS-SHARD-RESTART", atomic_load(&f->active) ? f->actor : 0, "",
                    "shard %u (pid %d) was killed by signal %d (%s) while handling %s; restarting "
-                   "it on core %d", i, w->pid, ex->signal, sig_name(ex->signal), what, s->core);
+                   "it on core %d", i, pid, ex->signal, sig_name(ex->signal), what, s->core);
     else
         system_log(sys, TS_LOG_ERROR, "TS-SHARD-RESTART", 0, "",
-                   "shard %u (pid %d) exited with status %d; restarting it on core %d", i, w->pid,
+                   "shard %u (pid %d) exited with status %d; restarting it on core %d", i, pid,
                    ex->status, s->core);
     atomic_fetch_add(&s->restarts, 1);
     atomic_store(&s->ready, 0);

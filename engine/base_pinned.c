@@ -257,7 +257,7 @@ static int ring_layout(struct pinned *p, size_t ring_size)
     return logger_start(&p->sys->log, p->logq, p->n);
 }
 
-static int pshard_init(struct pinned *p, unsigned i)
+int pshard_init(struct pinned *p, unsigned i)
 {
     struct pshard *ps = &p->shards[i];
     ps->p = p;
@@ -273,6 +273,23 @@ static int pshard_init(struct pinned *p, unsigned i)
     ps->sh.base = ps;
     p->sys->shards[i] = &ps->sh;
     return rc;
+}
+
+void pshard_fini(struct pshard *ps)
+{
+    struct pinned *p = ps->p;
+    if (!p)
+        return;
+    shard_fini(&ps->sh);
+    for (unsigned k = 0; ps->out && k < p->n; k++)
+        mailq_fini(&ps->out[k].overflow);
+    for (unsigned k = 0; ps->to_client && k < MAX_CLIENTS; k++)
+        mailq_fini(&ps->to_client[k].overflow);
+    free(ps->in);
+    free(ps->out);
+    free(ps->to_client);
+    free(ps->dirty);
+    free(ps->spilled);
 }
 
 static int start_thread(struct pshard *ps, int cpu)
@@ -349,19 +366,8 @@ static void pinned_close(struct ts_system *sys)
         pthread_join(ps->thread, NULL);
     }
     logger_stop(&sys->log); /* the last records, before their rings go */
-    for (unsigned i = 0; p->shards && i < p->n; i++) {
-        struct pshard *ps = &p->shards[i];
-        shard_fini(&ps->sh);
-        for (unsigned k = 0; ps->out && k < p->n; k++)
-            mailq_fini(&ps->out[k].overflow);
-        for (unsigned k = 0; ps->to_client && k < MAX_CLIENTS; k++)
-            mailq_fini(&ps->to_client[k].overflow);
-        free(ps->in);
-        free(ps->out);
-        free(ps->to_client);
-        free(ps->dirty);
-        free(ps->spilled);
-    }
+    for (unsigned i = 0; p->shards && i < p->n; i++)
+        pshard_fini(&p->shards[i]);
     for (unsigned i = 0; i < MAX_CLIENTS; i++)
         client_free(p, atomic_load(&p->clients[i]));
     shm_segment_destroy(&p->seg);

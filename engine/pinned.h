@@ -137,6 +137,11 @@ int client_send(struct pinned *p, struct client *c, ts_addr dst, ts_addr src, ui
 int client_send_wait(struct pinned *p, struct client *c, ts_addr dst, uint64_t type,
                      const void *payload, size_t len, uint64_t deadline);
 
+/* A shard's ports and slots: made for shard i of p (its rings wired by the
+ * caller), and freed (NULL-safe for a pshard never made). */
+int pshard_init(struct pinned *p, unsigned i);
+void pshard_fini(struct pshard *ps);
+
 /* The caller side of the pinned base, shared with multiproc. */
 bool pinned_client_known(struct shard *sh, ts_addr dst);
 int pinned_control(struct shard *sh, const ts_msg *m);
