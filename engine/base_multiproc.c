@@ -188,45 +188,6 @@ static int shard_again(void *arg) { return run_shard(arg, true); }
 
 /* ---- the caller side: mailboxes in the node's table -------------------- */
 
-static bool owner_alive(int32_t pid, uint64_t start)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *s = strrchr(buf, ')');
-    unsigned long long st = 0;
-    /* field 22 (starttime) is the 20th after the command */
-    for (int field = 2; s && field < 22; field++)
-        s = strchr(s + 1, ' ');
-    if (s)
-        st = strtoull(s + 1, NULL, 10);
-    return st == start;
-}
-
-static uint64_t my_start(void)
-{
-    static uint64_t start;
-    if (!start) {
-        char path[64], buf[512];
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)getpid());
-        FILE *f = fopen(path, "r");
-        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-        if (f)
-            fclose(f);
-        buf[n] = 0;
-        const char *s = strrchr(buf, ')');
-        for (int field = 2; s && field < 22; field++)
-            s = strchr(s + 1, ' ');
-        start = s ? strtoull(s + 1, NULL, 10) : 1;
-    }
-    return start;
-}
-
 static struct client *mirror(struct pinned *p, uint32_t id)
 {
     struct client *c = atomic_load(&p->clients[id]);
@@ -264,11 +225,11 @@ static int mp_claim(struct pinned *p, struct client **out)
     for (uint32_t id = 0; id < MP_MAX_CLIENTS; id++) {
         struct mp_client *e = &nd->clients[id];
         int32_t pid = atomic_load(&e->pid);
-        if (pid && (pid == me || owner_alive(pid, e->start)))
+        if (pid && (pid == me || shm_proc_alive(pid, e->start)))
             continue;
         if (!atomic_compare_exchange_strong(&e->pid, &pid, me))
             continue;
-        e->start = my_start();
+        e->start = shm_proc_start_time(me);
         uint32_t n = atomic_load(&nd->nclients);
         while (n <= id && !atomic_compare_exchange_weak(&nd->nclients, &n, id + 1))
             ;

@@ -24,8 +24,7 @@ static int shm_path(const char *name, char out[SHM_NAME_MAX + 2])
     return 0;
 }
 
-/* Field 22 of /proc/<pid>/stat: when the process started. 0 if unknown. */
-static uint64_t start_time(pid_t pid)
+uint64_t shm_proc_start_time(pid_t pid)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -43,12 +42,17 @@ static uint64_t start_time(pid_t pid)
     return t;
 }
 
+bool shm_proc_alive(pid_t pid, uint64_t start)
+{
+    if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
+        return false;
+    uint64_t now = shm_proc_start_time(pid);
+    return now == 0 || now == start; /* unreadable: assume alive */
+}
+
 bool shm_named_owner_alive(const struct shm_named_hdr *h)
 {
-    if (h->owner_pid <= 0 || (kill(h->owner_pid, 0) != 0 && errno != EPERM))
-        return false;
-    uint64_t now = start_time(h->owner_pid);
-    return now == 0 || now == h->owner_start; /* unreadable: assume alive */
+    return shm_proc_alive(h->owner_pid, h->owner_start);
 }
 
 static int map_fd(struct shm_segment *s, int fd, size_t size)
@@ -100,7 +104,7 @@ static int create_once(struct shm_segment *s, const char *path, size_t size)
     struct shm_named_hdr *h = s->base;
     h->version = 1;
     h->owner_pid = (int32_t)getpid();
-    h->owner_start = start_time(getpid());
+    h->owner_start = shm_proc_start_time(getpid());
     h->size = size;
     /* Release: the rest of the header is visible to whoever sees the magic. */
     __atomic_store_n(&h->magic, SHM_NAMED_MAGIC, __ATOMIC_RELEASE);

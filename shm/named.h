@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "segment.h"
 
@@ -58,6 +59,13 @@ static inline void *shm_named_data(const struct shm_segment *s)
 
 /* Removes /dev/shm/<name>. 0, -EINVAL or -errno (-ENOENT). */
 int shm_named_unlink(const char *name);
+
+/* Field 22 of /proc/<pid>/stat: when the process started (clock ticks
+ * since boot), 0 if unknown. With the pid it names one process for good. */
+uint64_t shm_proc_start_time(pid_t pid);
+/* Whether process pid, started at `start`, still runs (a reused pid is not
+ * it; an unreadable start time counts as alive). */
+bool shm_proc_alive(pid_t pid, uint64_t start);
 
 /* Whether the process a header names is still running. */
 bool shm_named_owner_alive(const struct shm_named_hdr *h);
