@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -45,6 +46,10 @@ struct mpv {
     bool named;      /* the node outlives this system */
     bool log_owner;  /* this program drains the node's logs */
     struct log_queue *logq_view; /* [n + 1]: this program's way to them */
+    /* The admin and its shards: each shard's overflows (spill.h), in a
+     * shared mapping made before the fork, so at the same address in all. */
+    void *spill_mem;
+    size_t spill_size;
     struct mpv *next;
 };
 
@@ -96,6 +101,41 @@ static struct ring *inflight_ring(struct pshard *ps, uint32_t id)
     return c ? c->to_shard[ps->sh.id] : NULL;
 }
 
+/* Port k of a shard: the shard k (k < n) or caller k - n. */
+static struct port *port_at(struct pshard *ps, unsigned k)
+{
+    return k < ps->p->n ? &ps->out[k] : &ps->to_client[k - ps->p->n];
+}
+
+/* Gives every shard's ports their overflow in the spill mapping. A caller
+ * port is wired to its ring here, as a restarted shard may hold parked
+ * messages for it before it sends anything. */
+static int wire_spills(struct mpv *v)
+{
+    struct pinned *p = &v->p;
+    struct mp_node *nd = v->nd;
+    size_t each = v->spill_size / p->n & ~(size_t)63;
+    for (unsigned i = 0; i < p->n; i++) {
+        struct pshard *ps = &p->shards[i];
+        struct spill_arena *a =
+            spill_arena_init((char *)v->spill_mem + i * each, each, p->n + MP_MAX_CLIENTS);
+        if (!a)
+            return err_set(-ENOMEM, "spill area too small");
+        for (unsigned k = 0; k < a->nports; k++) {
+            struct port *pt = port_at(ps, k);
+            pt->spill = &a->ports[k];
+            pt->overflow = &a->ports[k].q;
+            if (k >= p->n) {
+                unsigned c = k - p->n;
+                pt->ring = mp_cring(nd, c, i, 1);
+                pt->wake = &nd->clients[c].w.sleeping;
+                pt->to_client = true;
+            }
+        }
+    }
+    return 0;
+}
+
 /* A restarted shard process (design §5): every ring goes back to where its
  * dead predecessor left it, the message it crashed on is marked, and its
  * actors are built again from the directory at their addresses. */
@@ -128,8 +168,18 @@ static void shard_recover(struct pshard *ps)
         atomic_store(&f->active, 0);
     }
     struct shard *sh = &ps->sh;
-    atomic_store(&sh->stats->timers, 0);  /* they died with the process */
-    atomic_store(&sh->stats->pending, 0); /* so did its overflows */
+    atomic_store(&sh->stats->timers, 0); /* they died with the process */
+    /* Its overflows, as of the last commit: pending counts them again. */
+    uint64_t parked = 0;
+    ps->nspilled = 0;
+    for (unsigned k = 0; k < p->n + MP_MAX_CLIENTS; k++) {
+        struct port *pt = port_at(ps, k);
+        size_t cnt = pt->spill ? spill_recover(pt->spill, pt->ring) : 0;
+        if (cnt)
+            ps->spilled[ps->nspilled++] = pt;
+        parked += cnt;
+    }
+    atomic_store(&sh->stats->pending, parked);
     uint32_t hwm = atomic_load(&nd->shards[id].dir_hwm);
     ts_msg *m = malloc(sizeof(ts_msg) + MP_START_MAX);
     for (uint32_t slot = 0; m && slot < hwm; slot++) {
@@ -142,6 +192,13 @@ static void shard_recover(struct pshard *ps)
         actor_start(sh, m);
     }
     free(m);
+    /* Its predecessor may have died between a publish and the wake that
+     * follows it: every consumer it feeds looks again. */
+    for (unsigned k = 0; k < p->n + MP_MAX_CLIENTS; k++) {
+        struct port *pt = port_at(ps, k);
+        if (pt->wake && k != id)
+            pinned_wake(pt->wake);
+    }
     /* Children: every live actor, on any shard, whose parent is here. */
     for (unsigned j = 0; j < p->n; j++) {
         uint32_t n = atomic_load(&nd->shards[j].dir_hwm);
@@ -497,8 +554,13 @@ static void stop_shards(struct mpv *v, struct pidwatch *w)
     }
     for (unsigned i = 0; i < nd->nshards; i++) {
         struct pidwatch_exit ex;
-        if (w[i].pidfd >= 0 && pidwatch_wait(&w[i], 5000, &ex) < 0)
+        struct pshard *ps = &v->p.shards[i];
+        if (ps->started) { /* a thread of this admin */
+            pthread_join(ps->thread, NULL);
+            ps->started = false;
+        } else if (w[i].pidfd >= 0 && pidwatch_wait(&w[i], 5000, &ex) < 0) {
             pidwatch_close(&w[i]); /* kills what did not stop */
+        }
     }
 }
 
@@ -606,7 +668,14 @@ static int admin_main(struct ts_system *sys, const char *segname)
         ring_init(nd->logq[i].ring, MP_LOG_RING);
     }
     registry_foreach(publish_type, nd);
+    v->spill_size = (size_t)n * MP_SPILL_BYTES;
+    v->spill_mem = mmap(NULL, v->spill_size, PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     rc = build_view(sys, v);
+    if (rc == 0 && v->spill_mem == MAP_FAILED)
+        rc = err_set(-errno, "cannot map the overflow area: %s", strerror(errno));
+    if (rc == 0)
+        rc = wire_spills(v);
     for (unsigned c = 0; rc == 0 && c < MP_MAX_CLIENTS; c++) /* the shards poll them all */
         if (!mirror(&v->p, c))
             rc = err_set(-ENOMEM, "out of memory");
@@ -619,8 +688,20 @@ static int admin_main(struct ts_system *sys, const char *segname)
     struct pidwatch w[TS_NODE_MAX_SHARDS];
     for (int i = 0; i < n; i++)
         w[i] = (struct pidwatch){.pid = -1, .pidfd = -1};
-    for (int i = 0; rc == 0 && i < n; i++)
-        rc = pidwatch_spawn(&w[i], shard_first, &v->p.shards[i]);
+    /* A named pinned node: its shards are threads here, sharing the admin's
+     * fate (no crash isolation), over the same segment and loop. */
+    nd->threads = sys->cfg.base == TS_BASE_PINNED;
+    if (nd->threads)
+        registry_set_fallback(type_fallback);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if (nd->threads) {
+            atomic_store(&nd->shards[i].pid, (int32_t)getpid());
+            rc = pinned_start_thread(&v->p.shards[i], cpus[i]);
+            atomic_store(&nd->shards[i].ready, rc == 0);
+        } else {
+            rc = pidwatch_spawn(&w[i], shard_first, &v->p.shards[i]);
+        }
+    }
     uint64_t deadline = clock_deadline(clock_now_ns(), 10ull * 1000000000u);
     for (int i = 0; rc == 0 && i < n;) {
         struct pidwatch_exit ex;

@@ -269,6 +269,10 @@ int pshard_init(struct pinned *p, unsigned i)
     ps->spilled = calloc(p->n + MAX_CLIENTS, sizeof(*ps->spilled));
     if (!ps->in || !ps->out || !ps->to_client || !ps->dirty || !ps->spilled)
         return err_set(-ENOMEM, "out of memory");
+    for (unsigned k = 0; k < p->n; k++)
+        ps->out[k].overflow = &ps->out[k].own_overflow;
+    for (unsigned k = 0; k < MAX_CLIENTS; k++)
+        ps->to_client[k].overflow = &ps->to_client[k].own_overflow;
     int rc = shard_init(&ps->sh, p->sys, p->sys->cfg.node_id, (uint8_t)i, (uint8_t)p->n);
     ps->sh.base = ps;
     p->sys->shards[i] = &ps->sh;
@@ -282,9 +286,9 @@ void pshard_fini(struct pshard *ps)
         return;
     shard_fini(&ps->sh);
     for (unsigned k = 0; ps->out && k < p->n; k++)
-        mailq_fini(&ps->out[k].overflow);
+        mailq_fini(&ps->out[k].own_overflow);
     for (unsigned k = 0; ps->to_client && k < MAX_CLIENTS; k++)
-        mailq_fini(&ps->to_client[k].overflow);
+        mailq_fini(&ps->to_client[k].own_overflow);
     free(ps->in);
     free(ps->out);
     free(ps->to_client);
@@ -292,7 +296,7 @@ void pshard_fini(struct pshard *ps)
     free(ps->spilled);
 }
 
-static int start_thread(struct pshard *ps, int cpu)
+int pinned_start_thread(struct pshard *ps, int cpu)
 {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -343,7 +347,7 @@ static int pinned_open(struct ts_system *sys)
     if (rc == 0)
         rc = ring_layout(p, sys->cfg.ring_size);
     for (unsigned i = 0; rc == 0 && i < p->n; i++)
-        rc = start_thread(&p->shards[i], cpus[i]);
+        rc = pinned_start_thread(&p->shards[i], cpus[i]);
     if (rc == 0)
         clients_register(p);
     return rc;

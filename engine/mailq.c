@@ -1,14 +1,56 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mailq.h"
 
+/* Compiler barrier: a process can die between any two stores, so the
+ * pool's stores happen in program order. */
+#define CRASH_ORDER() atomic_signal_fence(memory_order_seq_cst)
+
+void mq_pool_init(struct mq_pool *pool, void *mem, size_t size)
+{
+    *pool = (struct mq_pool){.mem = mem, .size = size};
+}
+
+void mailq_init_pooled(struct mailq *q, struct mq_pool *pool)
+{
+    *q = (struct mailq){.pool = pool};
+}
+
+static struct mq_chunk *pool_get(struct mq_pool *pool)
+{
+    struct mq_chunk *c = pool->free;
+    if (c) {
+        pool->free = c->next;
+    } else {
+        size_t step = sizeof(*c) + MAILQ_CHUNK;
+        if (pool->size - pool->bump < step)
+            return NULL;
+        c = (struct mq_chunk *)(void *)(pool->mem + pool->bump);
+        pool->bump += step;
+    }
+    CRASH_ORDER();
+    c->cap = MAILQ_CHUNK;
+    return c;
+}
+
+void mq_pool_put(struct mq_pool *pool, struct mq_chunk *c)
+{
+    c->next = pool->free;
+    CRASH_ORDER();
+    pool->free = c;
+}
+
 static struct mq_chunk *chunk_new(struct mailq *q, size_t need)
 {
     struct mq_chunk *c = NULL;
-    if (q->spare && q->spare->cap >= need) {
+    if (q->pool) {
+        if (need > MAILQ_CHUNK || !(c = pool_get(q->pool)))
+            return NULL;
+    } else if (q->spare && q->spare->cap >= need) {
         c = q->spare;
         q->spare = NULL;
     } else {
@@ -20,6 +62,7 @@ static struct mq_chunk *chunk_new(struct mailq *q, size_t need)
     }
     c->next = NULL;
     c->head = c->tail = 0;
+    CRASH_ORDER(); /* initialised before it is linked */
     return c;
 }
 
@@ -33,7 +76,7 @@ ts_msg *mailq_push(struct mailq *q, size_t len)
             return NULL;
         if (c)
             c->next = n;
-        else
+        if (!c || (q->pool && q->count == 0)) /* a pooled queue's emptied chunk stays linked */
             q->first = n;
         q->last = c = n;
     }
@@ -42,6 +85,7 @@ ts_msg *mailq_push(struct mailq *q, size_t len)
     m->len = (uint32_t)len;
     c->tail += need;
     q->count++;
+    q->pushed++;
     return m;
 }
 
@@ -63,6 +107,11 @@ void mailq_pop(struct mailq *q)
     q->count--;
     if (c->head < c->tail)
         return;
+    if (q->pool) { /* the chunk stays linked until its owner gives it back */
+        if (c->next)
+            q->first = c->next;
+        return;
+    }
     if (c->next) {
         q->first = c->next;
         if (!q->spare && c->cap == MAILQ_CHUNK)
@@ -87,7 +136,7 @@ void mailq_foreach(struct mailq *q, void (*fn)(ts_msg *m, void *arg), void *arg)
 
 void mailq_fini(struct mailq *q)
 {
-    if (!q)
+    if (!q || q->pool)
         return;
     for (struct mq_chunk *c = q->first, *n; c; c = n) {
         n = c->next;

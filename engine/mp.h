@@ -37,6 +37,9 @@
 #define MP_NAMES 2048u
 #define MP_NAME_LEN 112u
 #define MP_TYPES 512u
+/* Address space for one shard's overflows (spill.h); pages are taken only
+ * as messages wait in it. */
+#define MP_SPILL_BYTES ((size_t)1 << 30)
 
 enum mp_state { MP_STARTING = 0, MP_RUNNING, MP_STOPPING, MP_STOPPED, MP_FAILED };
 

@@ -14,6 +14,7 @@
 
 #include "../shm/ring.h"
 #include "../shm/segment.h"
+#include "spill.h"
 #include "system.h"
 
 #define MAX_CLIENTS 1024 /* external caller threads of one system at once */
@@ -25,7 +26,9 @@
 struct port {
     struct ring *ring;
     _Atomic uint32_t *wake; /* the consumer's sleep word */
-    struct mailq overflow;
+    struct mailq *overflow;  /* &own_overflow, or the node's shared memory */
+    struct spill_port *spill; /* crash-safe shards: its overflow's commits */
+    struct mailq own_overflow;
     uint64_t overflow_hwm;
     bool dirty;             /* reserved records not yet published */
     bool to_client;         /* an external caller's: counted for idle detection */
@@ -163,6 +166,8 @@ ts_msg *ring_msg_reserve(struct ring *r, size_t len);
 /* The shard loop (pinned_loop.c): a shard thread's body, the shard side of
  * routing, and a caller's port on a shard (NULL for an unknown address). */
 void *pinned_shard_main(void *arg);
+/* Starts shard ps's thread on cpu (pinned_shard_main). */
+int pinned_start_thread(struct pshard *ps, int cpu);
 ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len);
 struct port *pinned_client_port(struct pshard *ps, ts_addr dst);
 

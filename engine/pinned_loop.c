@@ -80,13 +80,13 @@ static ts_msg *ring_room(struct pshard *ps, struct port *pt, size_t len)
 
 static ts_msg *spill(struct pshard *ps, struct port *pt, size_t len)
 {
-    if (pt->overflow.count == 0)
+    if (pt->overflow->count == 0)
         ps->spilled[ps->nspilled++] = pt;
-    ts_msg *m = mailq_push(&pt->overflow, len);
+    ts_msg *m = mailq_push(pt->overflow, len);
     if (m)
         STAT_INC(&ps->sh, pending);
-    if (pt->overflow.count > pt->overflow_hwm) {
-        pt->overflow_hwm = pt->overflow.count;
+    if (pt->overflow->count > pt->overflow_hwm) {
+        pt->overflow_hwm = pt->overflow->count;
         if (pt->overflow_hwm > atomic_load_explicit(&ps->sh.stats->overflow_hwm, memory_order_relaxed))
             atomic_store_explicit(&ps->sh.stats->overflow_hwm, pt->overflow_hwm, memory_order_relaxed);
     }
@@ -126,14 +126,14 @@ ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len)
         pt = &ps->out[ts_addr_shard(dst)];
         STAT_INC(sh, sent);
     }
-    ts_msg *m = pt->overflow.count ? NULL : ring_room(ps, pt, len);
+    ts_msg *m = pt->overflow->count ? NULL : ring_room(ps, pt, len);
     return m ? m : spill(ps, pt, len);
 }
 
 /* Moves what fits of a port's overflow into its ring, oldest first. */
 static void unspill(struct pshard *ps, struct port *pt)
 {
-    for (ts_msg *m; (m = mailq_peek(&pt->overflow)); mailq_pop(&pt->overflow)) {
+    for (ts_msg *m; (m = mailq_peek(pt->overflow)); mailq_pop(pt->overflow)) {
         ts_msg *to = ring_room(ps, pt, m->len);
         if (!to)
             return;
@@ -142,15 +142,16 @@ static void unspill(struct pshard *ps, struct port *pt)
     }
 }
 
+/* Publishes every port this shard reserved in, oldest overflow first. A
+ * crash-safe shard's overflows are shared memory committed around the
+ * publish (spill.h): every port listed changed since the last flush. */
 static void flush(struct pshard *ps)
 {
-    for (unsigned i = 0; i < ps->nspilled;) {
+    for (unsigned i = 0; i < ps->nspilled; i++) {
         struct port *pt = ps->spilled[i];
         unspill(ps, pt);
-        if (pt->overflow.count)
-            i++;
-        else
-            ps->spilled[i] = ps->spilled[--ps->nspilled];
+        if (pt->spill)
+            spill_pend(pt->spill, pt->ring);
     }
     for (unsigned i = 0; i < ps->ndirty; i++) {
         struct port *pt = ps->dirty[i];
@@ -163,6 +164,15 @@ static void flush(struct pshard *ps)
             pinned_wake(pt->wake);
     }
     ps->ndirty = 0;
+    for (unsigned i = 0; i < ps->nspilled;) { /* nothing spills during a flush */
+        struct port *pt = ps->spilled[i];
+        if (pt->spill)
+            spill_commit(pt->spill);
+        if (pt->overflow->count)
+            i++;
+        else
+            ps->spilled[i] = ps->spilled[--ps->nspilled];
+    }
 }
 
 /* ---- shard side: receiving ---------------------------------------------- */

@@ -39,6 +39,7 @@ int scen_throughput_cross(ts_system *, const struct perf_env *, struct result *)
 int scen_spawn_local(ts_system *, const struct perf_env *, struct result *);
 int scen_memory_idle(ts_system *, const struct perf_env *, struct result *);
 int scen_ask(ts_system *, const struct perf_env *, struct result *);
+int scen_kill_recovery(ts_system *, const struct perf_env *, struct result *);
 
 /* Registers the scenarios' actor types and message ids. */
 int scen_register(void);

@@ -5,11 +5,15 @@
  * alone, and two threads over the shm ring alone, bare_ring.c).
  */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <thespis/node.h>
 #include <thespis/sysmsg.h>
 #include <thespis/thespis.h>
 
@@ -399,6 +403,83 @@ int scen_bare_throughput(ts_system *sys, const struct perf_env *env, struct resu
     r->msgs = b.msgs;
     r->seconds = b.seconds;
     return rc;
+}
+
+/* ---- kill recovery (multiproc) ------------------------------------------ */
+
+#define KILLS 20
+
+/* Waits until shard `id` of node `name` runs a process that is not `old`. */
+static int shard_pid(const char *name, unsigned id, int old, int *pid)
+{
+    for (uint64_t end = now_ns() + 10ull * 1000000000u; now_ns() < end;) {
+        ts_node_status st;
+        int rc = ts_node_status_get(name, &st);
+        if (rc < 0 && rc != -EAGAIN)
+            return rc;
+        if (rc == 0 && st.nshards > id && st.shards[id].pid > 0 && st.shards[id].pid != old) {
+            *pid = st.shards[id].pid;
+            return 0;
+        }
+        usleep(200);
+    }
+    return -ETIMEDOUT;
+}
+
+/* Time from SIGKILL of shard 1's process to the restarted shard handling
+ * the next message: the echo's answer to an ask sent once the old process
+ * is gone, KILLS times. The node is a named one, so it is stopped here. */
+static int kill_rounds(ts_system *sys, const char *name, const struct perf_env *env,
+                       struct result *r)
+{
+    ts_addr e;
+    int rc = create_on(sys, "perf.Echo", 1, env, &e), pid = 0;
+    for (unsigned k = 0; rc == 0 && k < KILLS; k++) {
+        ts_msg *reply = NULL;
+        if ((rc = ts_ask(sys, e, T_PING, &k, sizeof(k), ASK_LIMIT, &reply)) < 0 ||
+            (rc = shard_pid(name, 1, pid, &pid)) < 0)
+            break;
+        ts_msg_free(reply);
+        int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (fd < 0)
+            return -errno;
+        uint64_t t0 = now_ns();
+        kill(pid, SIGKILL);
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        poll(&pf, 1, 10000); /* gone: the next message cannot reach the old process */
+        close(fd);
+        rc = ts_ask(sys, e, T_PING, &k, sizeof(k), ASK_LIMIT, &reply);
+        hist_record(&r->h, now_ns() - t0);
+        ts_msg_free(reply);
+        r->msgs++;
+        r->seconds += (double)(now_ns() - t0) / 1e9;
+    }
+    return rc;
+}
+
+int scen_kill_recovery(ts_system *unused, const struct perf_env *env, struct result *r)
+{
+    (void)unused;
+    if (env->cores_n < 2)
+        return -ENOTSUP;
+    char name[64], cores[32];
+    snprintf(name, sizeof(name), "perf-kill.%d", (int)getpid());
+    snprintf(cores, sizeof(cores), "%d,%d", env->cores[0], env->cores[1]);
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.base = TS_BASE_MULTIPROC;
+    cfg.node_name = name;
+    cfg.cores = cores;
+    cfg.log.sink = TS_LOG_SINK_FILE; /* not the KILLS restart records on the terminal */
+    cfg.log.path = "/dev/null";
+    ts_system *sys = NULL;
+    int rc = ts_system_open(&cfg, &sys);
+    if (rc < 0)
+        return rc;
+    rc = kill_rounds(sys, name, env, r);
+    int stop = ts_system_shutdown(sys);
+    ts_system_close(sys);
+    return rc < 0 ? rc : stop;
 }
 
 int scen_register(void)

@@ -41,6 +41,7 @@ static const struct scenario all[] = {
     {"throughput.cross_shard", scen_throughput_cross, 1, "throughput.bare_ring", THROUGHPUT},
     {"pingpong.cross_process", scen_pingpong_cross, PROCS, "pingpong.bare_ring", LATENCY},
     {"throughput.cross_process", scen_throughput_cross, PROCS, "throughput.bare_ring", THROUGHPUT},
+    {"recovery.kill", scen_kill_recovery, 0, NULL, LATENCY},
     {"spawn.local", scen_spawn_local, 1, NULL, RATE},
     {"memory.idle_actor", scen_memory_idle, 1, NULL, VALUE},
 };

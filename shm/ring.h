@@ -33,6 +33,7 @@
 #ifdef __cplusplus
 #include <atomic>
 #define RING_ATOMIC_U64 std::atomic<uint64_t>
+#define RING_ATOMIC_U32 std::atomic<uint32_t>
 #define RING_ALIGNAS(n) alignas(n)
 static_assert(sizeof(std::atomic<uint64_t>) == 8 && std::atomic<uint64_t>::is_always_lock_free,
               "std::atomic<uint64_t> must match C's _Atomic uint64_t");
@@ -40,6 +41,7 @@ extern "C" {
 #else
 #include <stdatomic.h>
 #define RING_ATOMIC_U64 _Atomic uint64_t
+#define RING_ATOMIC_U32 _Atomic uint32_t
 #define RING_ALIGNAS(n) _Alignas(n)
 #endif
 
