@@ -29,7 +29,7 @@ struct Fixture {
 
     explicit Fixture(size_t chunks)
     {
-        arena_size = 4096 + chunks * (sizeof(mq_chunk) + MAILQ_CHUNK);
+        arena_size = (4096 + chunks * (sizeof(mq_chunk) + MAILQ_CHUNK) + 63) & ~size_t{63};
         mem = aligned_alloc(64, arena_size);
         memset(mem, 0, arena_size);
         a = spill_arena_init(mem, arena_size, 2);
