@@ -267,7 +267,8 @@ int pshard_init(struct pinned *p, unsigned i)
     ps->to_client = calloc(MAX_CLIENTS, sizeof(*ps->to_client));
     ps->dirty = calloc(p->n + MAX_CLIENTS, sizeof(*ps->dirty));
     ps->spilled = calloc(p->n + MAX_CLIENTS, sizeof(*ps->spilled));
-    if (!ps->in || !ps->out || !ps->to_client || !ps->dirty || !ps->spilled)
+    ps->wakes = calloc(p->n + MAX_CLIENTS, sizeof(*ps->wakes));
+    if (!ps->in || !ps->out || !ps->to_client || !ps->dirty || !ps->spilled || !ps->wakes)
         return err_set(-ENOMEM, "out of memory");
     for (unsigned k = 0; k < p->n; k++)
         ps->out[k].overflow = &ps->out[k].own_overflow;
@@ -294,6 +295,7 @@ void pshard_fini(struct pshard *ps)
     free(ps->to_client);
     free(ps->dirty);
     free(ps->spilled);
+    free(ps->wakes);
 }
 
 int pinned_start_thread(struct pshard *ps, int cpu)

@@ -31,6 +31,7 @@ struct port {
     struct mailq own_overflow;
     uint64_t overflow_hwm;
     bool dirty;             /* reserved records not yet published */
+    bool wake_due;          /* published since its consumer was last woken */
     bool to_client;         /* an external caller's: counted for idle detection */
     uint32_t unpublished;   /* records reserved in the ring since the last publish */
 };
@@ -92,6 +93,8 @@ struct pshard {
     unsigned ndirty;
     struct port **spilled;     /* ports with an overflow */
     unsigned nspilled;
+    struct port **wakes;       /* ports published, their consumers not yet woken */
+    unsigned nwakes;
 };
 
 struct pinned {

@@ -142,10 +142,28 @@ static void unspill(struct pshard *ps, struct port *pt)
     }
 }
 
-/* Publishes every port this shard reserved in, oldest overflow first. A
- * crash-safe shard's overflows are shared memory committed around the
- * publish (spill.h): every port listed changed since the last flush. */
-static void flush(struct pshard *ps)
+/* Wakes the consumers of the ports published since the last wake that
+ * announced sleep: one fence for all of them (F1, see pinned_wake). */
+static void wake_published(struct pshard *ps)
+{
+    if (!ps->nwakes)
+        return;
+    atomic_thread_fence(memory_order_seq_cst);
+    for (unsigned i = 0; i < ps->nwakes; i++) {
+        _Atomic uint32_t *word = ps->wakes[i]->wake;
+        ps->wakes[i]->wake_due = false;
+        if (atomic_load_explicit(word, memory_order_relaxed) &&
+            atomic_exchange_explicit(word, 0, memory_order_relaxed))
+            futex_wake(word);
+    }
+    ps->nwakes = 0;
+}
+
+/* Publishes every port this shard reserved in, oldest overflow first, and
+ * notes whom to wake. A crash-safe shard's overflows are shared memory
+ * committed around the publish (spill.h): every port listed changed since
+ * the last flush. */
+static void publish(struct pshard *ps)
 {
     for (unsigned i = 0; i < ps->nspilled; i++) {
         struct port *pt = ps->spilled[i];
@@ -160,8 +178,10 @@ static void flush(struct pshard *ps)
         if (pt->to_client) /* after the publish: idle now means in the caller's ring */
             STAT_ADD(&ps->sh, client_published, pt->unpublished);
         pt->unpublished = 0;
-        if (pt->wake) /* NULL: a busy-polling shard, which never sleeps */
-            pinned_wake(pt->wake);
+        if (pt->wake && !pt->wake_due) { /* NULL: a busy-polling shard, which never sleeps */
+            pt->wake_due = true;
+            ps->wakes[ps->nwakes++] = pt;
+        }
     }
     ps->ndirty = 0;
     for (unsigned i = 0; i < ps->nspilled;) { /* nothing spills during a flush */
@@ -175,15 +195,20 @@ static void flush(struct pshard *ps)
     }
 }
 
-/* ---- shard side: receiving ---------------------------------------------- */
+static void flush(struct pshard *ps)
+{
+    publish(ps);
+    wake_published(ps);
+}
 
-static void flush(struct pshard *ps);
+/* ---- shard side: receiving ---------------------------------------------- */
 
 /* Crash-safe handling of one record (multiproc, design §5): the shard's
  * shared record names the message while its handler runs; what the handler
  * sent is published before the record is released, so a crash loses
  * nothing and repeats only this message. The second crash on one message
- * poisons it instead. */
+ * poisons it instead. Consumers are woken once per batch (the caller's
+ * flush): a successor wakes them all, so a crash loses no wake-up either. */
 static void dispatch_logged(struct pshard *ps, unsigned ring_id, struct ring *r, ts_msg *m)
 {
     struct inflight *f = ps->inflight;
@@ -201,7 +226,7 @@ static void dispatch_logged(struct pshard *ps, unsigned ring_id, struct ring *r,
     } else {
         shard_dispatch(&ps->sh, m);
     }
-    flush(ps);
+    publish(ps);
     ring_pop(r);
     ring_release(r);
     atomic_store_explicit(&f->active, 0, memory_order_release);

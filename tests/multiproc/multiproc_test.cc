@@ -73,6 +73,7 @@ TYPE_ID(kCounted, "test.mp.Counted")
 TYPE_ID(kCrash, "test.mp.Crash")
 TYPE_ID(kPing, "test.mp.Ping")
 TYPE_ID(kPong, "test.mp.Pong")
+TYPE_ID(kLastWords, "test.mp.LastWords")
 TYPE_ID(kAdd, "test.mp.Add")
 TYPE_ID(kGet, "test.mp.Get")
 TYPE_ID(kValue, "test.mp.Value")
@@ -199,8 +200,20 @@ int CrasherPing(ts_ctx *ctx, void *, const ts_msg *)
     ts_addr self = ts_self(ctx);
     return ts_reply(ctx, kPong(), &self, sizeof self);
 }
+// LastWords: logs a record, then (the first time only) the shard process
+// is killed before anything else happens.
+std::atomic<uint32_t> &g_die_once = tst::Shared<std::atomic<uint32_t>>();
+int CrasherLastWords(ts_ctx *ctx, void *, const ts_msg *)
+{
+    ts_log(ctx, TS_LOG_WARNING, "last words before the crash");
+    if (g_die_once.exchange(0))
+        raise(SIGKILL);
+    ts_addr self = ts_self(ctx);
+    return ts_reply(ctx, kPong(), &self, sizeof self);
+}
 const ts_handler_entry kCrasherHandlers[] = {
     TS_ON("test.mp.Crash", CrasherCrash),
+    TS_ON("test.mp.LastWords", CrasherLastWords),
     TS_ON("test.mp.Ping", CrasherPing),
     TS_HANDLERS_END,
 };
@@ -533,6 +546,55 @@ TEST_F(CrashRestart, ParkedSendsSurviveSigkill)
     EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
     ts_system_close(sys_);
     sys_ = nullptr;
+}
+
+// A record a shard logged just before it was killed is still written (its
+// log ring is in the segment, drained by the admin), and the admin logs the
+// restart with the signal, the message and the actor that was running.
+TEST_F(CrashRestart, LogsSurviveTheCrashAndTheRestartIsLogged)
+{
+    std::string name = NewName();
+    std::string path = "/tmp/thespis-mplog." + std::to_string(getpid()) + ".log";
+    unlink(path.c_str());
+    ts_config cfg = Cfg(name.c_str());
+    cfg.log.sink = TS_LOG_SINK_FILE;
+    cfg.log.path = path.c_str();
+    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
+    ts_node_status st0;
+    ASSERT_TRUE(StatusReady(name, &st0));
+    ts_addr a = CreateOn("test.mp.Crasher", st0.shards[1].core);
+    ASSERT_EQ(ts_addr_shard(a), 1);
+    g_die_once = 1;
+    Msg r = Ask(a, kLastWords(), nullptr, 0, 60 * kSec);
+    ASSERT_TRUE(r && r->type == kPong()) << "the redelivered message was answered";
+    EXPECT_EQ(g_die_once.load(), 0u);
+
+    auto read_all = [&] {
+        std::ifstream f(path);
+        return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    };
+    std::string log;
+    // Handled twice (the crash, then the redelivery): two records.
+    ASSERT_TRUE(WaitFor([&] {
+        log = read_all();
+        size_t first = log.find("last words"), restart = log.find("TS-SHARD-RESTART");
+        return first != std::string::npos && restart != std::string::npos &&
+               log.find("last words", first + 1) != std::string::npos;
+    })) << log;
+    size_t first = log.find("last words"), restart = log.find("TS-SHARD-RESTART");
+    EXPECT_LT(first, restart) << "the record from before the crash comes first\n" << log;
+    std::string line = log.substr(restart, log.find('\n', restart) - restart);
+    EXPECT_NE(line.find("signal 9"), std::string::npos) << line;
+    EXPECT_NE(line.find("test.mp.LastWords"), std::string::npos) << line;
+    char addr[32];
+    snprintf(addr, sizeof addr, "%016llx", (unsigned long long)a);
+    EXPECT_NE(line.find(addr), std::string::npos) << line;
+    EXPECT_NE(line.find("pid " + std::to_string(st0.shards[1].pid)), std::string::npos) << line;
+
+    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
+    ts_system_close(sys_);
+    sys_ = nullptr;
+    unlink(path.c_str());
 }
 
 TEST_F(CrashRestart, SegfaultingHandlerPoisonsAfterSecondCrash)
