@@ -281,12 +281,17 @@ static int mp_claim(struct pinned *p, struct client **out)
     int32_t me = (int32_t)getpid();
     for (uint32_t id = 0; id < MP_MAX_CLIENTS; id++) {
         struct mp_client *e = &nd->clients[id];
+        /* An entry is claimed in two steps: -pid while its start time is
+         * written, then pid, so nobody judges the new owner by the old
+         * owner's start time. A claimer that died midway is gone. */
         int32_t pid = atomic_load(&e->pid);
-        if (pid && (pid == me || shm_proc_alive(pid, e->start)))
+        if (pid < 0 ? (-pid == me || kill(-pid, 0) == 0)
+                    : pid && (pid == me || shm_proc_alive(pid, e->start)))
             continue;
-        if (!atomic_compare_exchange_strong(&e->pid, &pid, me))
+        if (!atomic_compare_exchange_strong(&e->pid, &pid, -me))
             continue;
         e->start = shm_proc_start_time(me);
+        atomic_store(&e->pid, me);
         uint32_t n = atomic_load(&nd->nclients);
         while (n <= id && !atomic_compare_exchange_weak(&nd->nclients, &n, id + 1))
             ;

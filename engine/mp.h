@@ -65,7 +65,7 @@ struct mp_shard {
 };
 
 struct mp_client {
-    _Atomic int32_t pid; /* the owning process; 0: free */
+    _Atomic int32_t pid; /* the owning process; -pid while it claims; 0: free */
     uint32_t zero;
     uint64_t start;      /* its start time, so a reused pid is not taken for it */
     struct client_words w;

@@ -891,3 +891,93 @@ TEST_F(Status, NamedPinnedNodeRunsShardsAsAdminThreads)
 }
 
 } // namespace
+
+namespace {
+
+// Programs attaching at the same moment each get a caller mailbox of their
+// own: every one asks its own actor and gets that actor's answer, and the
+// node counts them all while they are attached.
+struct AttachRace {
+    std::atomic<uint32_t> go, ready, done;
+    std::atomic<int32_t> failed; // the first child's failure step, 0: none
+    std::atomic<uint64_t> actors[8];
+};
+AttachRace &g_race = tst::Shared<AttachRace>();
+
+int RacingProgram(const std::string &name, unsigned k)
+{
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.base = TS_BASE_MULTIPROC;
+    cfg.node_name = name.c_str();
+    g_race.ready.fetch_add(1);
+    while (!g_race.go.load())
+        sched_yield();
+    ts_system *sys = nullptr;
+    if (ts_system_open(&cfg, &sys) != 0)
+        return 1;
+    for (int i = 0; i < 200; i++) {
+        ts_msg *r = nullptr;
+        if (ts_ask(sys, g_race.actors[k].load(), kPing(), nullptr, 0, 30 * kSec, &r) != 0)
+            return 2;
+        ts_addr got = 0;
+        bool ok = r->type == kPong() && tst::As(r, &got) && got == g_race.actors[k].load();
+        ts_msg_free(r);
+        if (!ok)
+            return 3; // another program's answer: a shared mailbox
+    }
+    g_race.done.fetch_add(1);
+    while (g_race.go.load() != 2) // stay attached until the node was counted
+        sched_yield();
+    ts_system_close(sys);
+    return 0;
+}
+
+TEST_F(Persistence, ProgramsAttachingAtOnceGetTheirOwnMailboxes)
+{
+    std::string name = NewName();
+    ts_config cfg = Cfg(name.c_str());
+    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
+    ts_node_status st;
+    ASSERT_TRUE(StatusReady(name, &st));
+    constexpr unsigned kProgs = 8;
+    g_race.go = 0;
+    g_race.ready = 0;
+    g_race.done = 0;
+    for (unsigned k = 0; k < kProgs; k++)
+        g_race.actors[k] = CreateOn("test.mp.Crasher", st.shards[k % 2].core);
+    std::vector<pid_t> kids;
+    fflush(nullptr);
+    for (unsigned k = 0; k < kProgs; k++) {
+        pid_t p = fork();
+        ASSERT_GE(p, 0);
+        if (p == 0)
+            _exit(RacingProgram(name, k));
+        kids.push_back(p);
+    }
+    ASSERT_TRUE(WaitFor([&] { return g_race.ready.load() == kProgs; }));
+    g_race.go = 1;
+    bool all = WaitFor([&] { return g_race.done.load() == kProgs; }, 60);
+    ts_node_status during;
+    int st_rc = NodeStatus(name, &during);
+    g_race.go = 2;
+    for (pid_t p : kids) {
+        int status = 0;
+        bool exited = WaitFor([&] { return waitpid(p, &status, WNOHANG) == p; }, 60);
+        if (!exited) {
+            kill(p, SIGKILL);
+            waitpid(p, &status, 0);
+        }
+        EXPECT_TRUE(exited && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            << "program " << p << " status " << status;
+    }
+    ASSERT_TRUE(all) << g_race.done.load() << " of " << kProgs << " programs finished";
+    ASSERT_EQ(st_rc, 0);
+    EXPECT_GE(during.clients, kProgs + 1) << "each program has a mailbox of its own";
+
+    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
+    ts_system_close(sys_);
+    sys_ = nullptr;
+}
+
+} // namespace
