@@ -50,6 +50,7 @@ struct mpv {
      * shared mapping made before the fork, so at the same address in all. */
     void *spill_mem;
     size_t spill_size;
+    struct blob_store blobs; /* messages above a ring record (blob.h) */
     struct mpv *next;
 };
 
@@ -488,12 +489,16 @@ static int build_view(struct ts_system *sys, struct mpv *v)
             p->shards[to].in[from] = r;
         }
     }
-    /* Messages must fit a ring record: shard processes share no heap. */
+    /* Processes share no heap: a message that does not fit a ring record
+     * (or an overflow chunk) travels as a blob. */
     size_t fit = nd->ring_size / 4;
     size_t cfit = MP_CLIENT_RING / 4;
-    fit = (fit < cfit ? fit : cfit) - sizeof(ts_msg) - 8;
-    if (sys->cfg.max_msg_size > fit)
-        sys->cfg.max_msg_size = fit;
+    fit = fit < cfit ? fit : cfit;
+    fit = fit < MAILQ_CHUNK ? fit : MAILQ_CHUNK;
+    mp_blob_prefix(nd->name, v->blobs.prefix);
+    v->blobs.seq = &nd->blob_seq;
+    p->blobs = &v->blobs;
+    p->blob_min = fit - sizeof(ts_msg) - 8;
     return 0;
 }
 
@@ -723,6 +728,7 @@ static int admin_main(struct ts_system *sys, const char *segname)
         atomic_store(&nd->state, MP_FAILED);
         stop_shards(v, w);
         tell_starter(rc, nd->error);
+        blob_remove_all(v->blobs.prefix);
         shm_named_unlink(segname);
         return 1;
     }
@@ -734,6 +740,7 @@ static int admin_main(struct ts_system *sys, const char *segname)
     atomic_store(&nd->state, MP_STOPPED);
     /* The last records: an owner still attached drains them itself. */
     logger_flush(&sys->log);
+    blob_remove_all(v->blobs.prefix); /* sent and never handled, or orphaned by a crash */
     shm_named_unlink(segname);
     return 0;
 }

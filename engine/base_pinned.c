@@ -296,6 +296,9 @@ void pshard_fini(struct pshard *ps)
     free(ps->dirty);
     free(ps->spilled);
     free(ps->wakes);
+    for (unsigned i = 0; i < ps->nmaps; i++)
+        blob_unmap(ps->maps[i].p, ps->maps[i].size);
+    free(ps->maps);
 }
 
 int pinned_start_thread(struct pshard *ps, int cpu)

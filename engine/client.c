@@ -211,6 +211,40 @@ void client_free(struct pinned *p, struct client *c)
     free(c);
 }
 
+/* Publishes what was queued to shard t and wakes it. */
+static void client_publish(struct pinned *p, struct client *c, unsigned t)
+{
+    /* Counted before it can be handled, so idle detection never sees more
+     * handled than sent. */
+    atomic_fetch_add_explicit(&c->w->sent, 1, memory_order_release);
+    ring_publish(c->to_shard[t]);
+    pinned_wake(p->shards[t].sleeping);
+}
+
+/* A large message to a shard of another process: written into a blob, and
+ * a reference to it queued (blob.h). */
+static int client_send_blob(struct pinned *p, struct client *c, unsigned t, const ts_msg *env,
+                            const void *payload)
+{
+    struct blob_ref ref = {.size = sizeof(ts_msg) + env->len};
+    int rc;
+    ts_msg *big = blob_create(p->blobs, ref.size, &ref.id, &rc);
+    if (!big)
+        return err_set(rc, "cannot make a blob for a %u-byte message: %s", env->len, strerror(-rc));
+    *big = *env;
+    memcpy(big + 1, payload, env->len);
+    blob_unmap(big, ref.size);
+    ts_msg *m = ring_msg_reserve(c->to_shard[t], sizeof(ref));
+    if (!m) {
+        blob_remove(p->blobs, ref.id);
+        return err_set(-EAGAIN, "the mailbox ring to shard %u is full; try again", t);
+    }
+    m->flags = MSGF_BLOBREF;
+    memcpy(m + 1, &ref, sizeof(ref));
+    client_publish(p, c, t);
+    return 0;
+}
+
 int client_send(struct pinned *p, struct client *c, ts_addr dst, ts_addr src, uint64_t type,
                 const void *payload, size_t len, uint32_t flags)
 {
@@ -218,17 +252,17 @@ int client_send(struct pinned *p, struct client *c, ts_addr dst, ts_addr src, ui
     if (t >= p->n || ts_addr_node(dst) != p->sys->cfg.node_id)
         t = 0; /* to another caller or node: shard 0 forwards it or dead-letters it */
     struct ring *r = c->to_shard[t];
+    if (p->blobs && len > p->blob_min)
+        return client_send_blob(p, c, t, &(ts_msg){.dst = dst, .src = src, .type = type,
+                                                   .len = (uint32_t)len, .flags = flags},
+                                payload);
     ts_msg *m = ring_msg_reserve(r, len);
     if (!m)
         return err_set(-EAGAIN, "the mailbox ring to shard %u is full; try again", t);
     *m = (ts_msg){.dst = dst, .src = src, .type = type, .len = (uint32_t)len, .flags = flags};
     if (len)
         memcpy(m + 1, payload, len);
-    /* Counted before it can be handled, so idle detection never sees more
-     * handled than sent. */
-    atomic_fetch_add_explicit(&c->w->sent, 1, memory_order_release);
-    ring_publish(r);
-    pinned_wake(p->shards[t].sleeping);
+    client_publish(p, c, t);
     return 0;
 }
 
@@ -245,6 +279,25 @@ int client_send_wait(struct pinned *p, struct client *c, ts_addr dst, uint64_t t
     }
 }
 
+/* A large message from a shard of another process (blob.h): copied into
+ * this caller's heap, its blob removed. NULL when it cannot be read. */
+static ts_msg *blob_take(struct pinned *p, const ts_msg *refmsg)
+{
+    struct blob_ref ref;
+    int rc = blob_ref_of(refmsg, &ref);
+    ts_msg *big = rc == 0 ? blob_map(p->blobs, &ref, &rc) : NULL, *m = NULL;
+    if (big && (m = malloc(ref.size)))
+        memcpy(m, big, ref.size);
+    blob_unmap(big, ref.size);
+    if (m || rc < 0)
+        blob_remove(p->blobs, ref.id);
+    if (rc < 0)
+        system_log(p->sys, TS_LOG_ERROR, "TS-BLOB", 0, "",
+                   "a caller drops a large message: its blob %016llx cannot be read: %s",
+                   (unsigned long long)ref.id, strerror(-rc));
+    return m;
+}
+
 void client_collect(struct pinned *p, struct client *c)
 {
     ts_addr self = atomic_load_explicit(&c->w->addr, memory_order_relaxed);
@@ -254,6 +307,13 @@ void client_collect(struct pinned *p, struct client *c)
         bool took = false;
         for (void *rec; (rec = ring_front(r, &len, &flags)); ring_pop(r)) {
             ts_msg *m = flags & REC_BLOB ? *(ts_msg **)rec : NULL;
+            if (!m && p->blobs && (((ts_msg *)rec)->flags & MSGF_BLOBREF)) {
+                if (!(m = blob_take(p, rec))) { /* unreadable: dropped, said in the log */
+                    took = true;
+                    continue;
+                }
+                len = (uint32_t)(sizeof(*m) + m->len);
+            }
             if (((ts_msg *)(m ? m : rec))->dst != self) { /* to this mailbox's last owner */
                 free(m);
                 took = true;

@@ -27,7 +27,7 @@
 #include "shard.h"
 
 #define MP_MAGIC UINT64_C(0x3165646f6e737473) /* "tsnode1" */
-#define MP_VERSION 1u
+#define MP_VERSION 2u
 #define MP_PREFIX "thespis.node."
 #define MP_MAX_CLIENTS 64   /* caller threads attached to one node at once */
 #define MP_CLIENT_RING (64u << 10)
@@ -105,6 +105,7 @@ struct mp_node {
     _Atomic uint32_t nclients; /* caller entries [0, nclients) were used */
     _Atomic ts_addr dlh;       /* the dead-letter handler */
     _Atomic int32_t log_owner; /* an attached program that drains the logs; 0: the admin */
+    _Atomic uint64_t blob_seq; /* names of large messages' blobs (blob.h) */
     pthread_mutex_t lock;      /* names and types; robust, process-shared */
     pthread_mutex_t log_lock;  /* whoever drains the log rings */
     uint64_t off_rings, off_crings, off_logs, off_dir, total;
@@ -149,7 +150,9 @@ int mp_segment_name(const char *name, char out[96]);
 struct shm_segment;
 int mp_map(const char *name, struct shm_segment *seg, struct mp_node **out);
 
-/* Removes a stale node's segment. */
+/* "thespis.node.<name>.blob.": the prefix of the node's blobs. */
+void mp_blob_prefix(const char *name, char out[96]);
+/* Removes a stale node's segment and blobs. */
 void mp_remove_stale(const char *name);
 
 /* Global names (under the node's lock): claim returns the live holder, or

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "blob.h"
 #include "mp.h"
 #include "../shm/named.h"
 #include "registry.h"
@@ -68,12 +69,19 @@ int mp_map(const char *name, struct shm_segment *seg, struct mp_node **out)
     return 0;
 }
 
+void mp_blob_prefix(const char *name, char out[96])
+{
+    snprintf(out, 96, MP_PREFIX "%s.blob.", name);
+}
+
 void mp_remove_stale(const char *name)
 {
     char path[96];
     if (mp_segment_name(name, path) == 0) {
         unsigned removed;
         shm_named_reap(path, &removed);
+        mp_blob_prefix(name, path);
+        blob_remove_all(path);
     }
 }
 

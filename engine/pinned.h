@@ -14,6 +14,7 @@
 
 #include "../shm/ring.h"
 #include "../shm/segment.h"
+#include "blob.h"
 #include "spill.h"
 #include "system.h"
 
@@ -95,6 +96,14 @@ struct pshard {
     unsigned nspilled;
     struct port **wakes;       /* ports published, their consumers not yet woken */
     unsigned nwakes;
+    struct blob_map *maps;     /* large messages written since the last publish */
+    unsigned nmaps, capmaps;
+};
+
+/* A large message's blob as its producer maps it until the publish. */
+struct blob_map {
+    void *p;
+    size_t size;
 };
 
 struct pinned {
@@ -116,6 +125,10 @@ struct pinned {
     /* Whether the node knows a type this process has not registered. */
     bool (*type_known)(struct pinned *p, const char *name);
     void *mp; /* the multiproc view (base_multiproc.c) */
+    /* multiproc: messages above blob_min payload bytes travel as blobs
+     * (blob.h). NULL: as heap pointers (REC_BLOB), within one process. */
+    const struct blob_store *blobs;
+    size_t blob_min;
     pthread_mutex_t client_lock;
     _Atomic uint32_t *stop; /* own_stop, or the node's shared memory */
     _Atomic uint32_t own_stop;

@@ -110,6 +110,38 @@ struct port *pinned_client_port(struct pshard *ps, ts_addr dst)
     return pt;
 }
 
+/* A large message between processes (blob.h): a blob file of its own for
+ * the caller to fill, and a reference to it in the port's ring or overflow,
+ * in order with everything else. The blob stays mapped until the publish. */
+static ts_msg *reserve_blob(struct pshard *ps, struct port *pt, size_t len)
+{
+    if (ps->nmaps == ps->capmaps) {
+        unsigned cap = ps->capmaps ? 2 * ps->capmaps : 16;
+        struct blob_map *maps = realloc(ps->maps, cap * sizeof(*maps));
+        if (!maps)
+            return NULL;
+        ps->maps = maps;
+        ps->capmaps = cap;
+    }
+    struct blob_ref ref = {.size = sizeof(ts_msg) + len};
+    int rc;
+    ts_msg *big = blob_create(ps->p->blobs, ref.size, &ref.id, &rc);
+    if (!big)
+        return NULL;
+    ts_msg *m = pt->overflow->count ? NULL : ring_room(ps, pt, sizeof(ref));
+    if (!m && !(m = spill(ps, pt, sizeof(ref)))) {
+        blob_unmap(big, ref.size);
+        blob_remove(ps->p->blobs, ref.id);
+        return NULL;
+    }
+    m->flags = MSGF_BLOBREF;
+    memcpy(m + 1, &ref, sizeof(ref));
+    ps->maps[ps->nmaps++] = (struct blob_map){big, ref.size};
+    memset(big, 0, sizeof(*big));
+    big->len = (uint32_t)len;
+    return big;
+}
+
 ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len)
 {
     struct pshard *ps = pshard_of(sh);
@@ -126,6 +158,8 @@ ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len)
         pt = &ps->out[ts_addr_shard(dst)];
         STAT_INC(sh, sent);
     }
+    if (ps->p->blobs && len > ps->p->blob_min)
+        return reserve_blob(ps, pt, len);
     ts_msg *m = pt->overflow->count ? NULL : ring_room(ps, pt, len);
     return m ? m : spill(ps, pt, len);
 }
@@ -165,6 +199,9 @@ static void wake_published(struct pshard *ps)
  * the last flush. */
 static void publish(struct pshard *ps)
 {
+    for (unsigned i = 0; i < ps->nmaps; i++) /* written: the file keeps it */
+        blob_unmap(ps->maps[i].p, ps->maps[i].size);
+    ps->nmaps = 0;
     for (unsigned i = 0; i < ps->nspilled; i++) {
         struct port *pt = ps->spilled[i];
         unspill(ps, pt);
@@ -232,6 +269,19 @@ static void dispatch_logged(struct pshard *ps, unsigned ring_id, struct ring *r,
     atomic_store_explicit(&f->active, 0, memory_order_release);
 }
 
+/* The message a blob reference names, mapped (NULL: logged, to be dropped:
+ * a reference only this engine writes, to a file only it removes). */
+static ts_msg *blob_open(struct pshard *ps, const ts_msg *m, struct blob_ref *ref)
+{
+    int rc = blob_ref_of(m, ref);
+    ts_msg *big = rc == 0 ? blob_map(ps->p->blobs, ref, &rc) : NULL;
+    if (!big)
+        system_log(ps->sh.sys, TS_LOG_ERROR, "TS-BLOB", 0, "",
+                   "shard %u drops a large message: its blob %016llx cannot be read: %s",
+                   ps->sh.id, (unsigned long long)ref->id, strerror(-rc));
+    return big;
+}
+
 static unsigned drain_ring(struct pshard *ps, unsigned ring_id, struct ring *r)
 {
     struct shard *sh = &ps->sh;
@@ -240,7 +290,18 @@ static unsigned drain_ring(struct pshard *ps, unsigned ring_id, struct ring *r)
     for (void *rec; k < DRAIN_BATCH && (rec = ring_front(r, &len, &flags)); k++) {
         ts_msg *m = flags & REC_BLOB ? *(ts_msg **)rec : rec;
         if (ps->inflight) { /* idle detection there looks at the rings, not counters */
-            dispatch_logged(ps, ring_id, r, m);
+            struct blob_ref ref;
+            ts_msg *big = m->flags & MSGF_BLOBREF && ps->p->blobs ? blob_open(ps, m, &ref) : NULL;
+            if (big || !(m->flags & MSGF_BLOBREF)) {
+                dispatch_logged(ps, ring_id, r, big ? big : m);
+            } else {
+                ring_pop(r);
+                ring_release(r);
+            }
+            if (big) { /* released: nobody will read it again */
+                blob_unmap(big, ref.size);
+                blob_remove(ps->p->blobs, ref.id);
+            }
             continue;
         }
         shard_dispatch(sh, m);

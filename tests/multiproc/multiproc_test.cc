@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include <dirent.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -252,9 +253,57 @@ struct ChildReport {
 };
 ChildReport &g_child = tst::Shared<ChildReport>();
 
+// test.mp.BigEcho answers test.mp.Big with the same payload; the first
+// test.mp.BigDie while g_die_once is set kills its shard process instead.
+int BigEcho(ts_ctx *ctx, void *, const ts_msg *m)
+{
+    return ts_reply(ctx, ts_type_id("test.mp.Big"), ts_msg_data(m), m->len);
+}
+int BigDie(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    if (g_die_once.exchange(0))
+        raise(SIGKILL);
+    return BigEcho(ctx, state, m);
+}
+const ts_handler_entry kBigEchoHandlers[] = {
+    TS_ON("test.mp.Big", BigEcho),
+    TS_ON("test.mp.BigDie", BigDie),
+    TS_HANDLERS_END,
+};
+const ts_actor_type kBigEchoType = {"test.mp.BigEcho", 8, nullptr, nullptr, kBigEchoHandlers,
+                                    nullptr};
+
+// test.mp.BigRelay (init: the echo's address) passes a caller's test.mp.Big
+// to the echo on the other shard and the echo's answer back to the caller.
+struct RelayState {
+    ts_addr echo, caller;
+};
+int RelayBig(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    auto *st = static_cast<RelayState *>(state);
+    if (ts_sender(ctx) == st->echo)
+        return ts_send(ctx, st->caller, m->type, ts_msg_data(m), m->len);
+    st->caller = ts_sender(ctx);
+    return ts_send(ctx, st->echo, m->type, ts_msg_data(m), m->len);
+}
+int RelayInit(ts_ctx *, void *state, const void *arg, size_t len)
+{
+    if (len != sizeof(ts_addr))
+        return -EINVAL;
+    memcpy(&static_cast<RelayState *>(state)->echo, arg, sizeof(ts_addr));
+    return 0;
+}
+const ts_handler_entry kRelayHandlers[] = {
+    TS_ON("test.mp.Big", RelayBig),
+    TS_HANDLERS_END,
+};
+const ts_actor_type kRelayType = {"test.mp.BigRelay", sizeof(RelayState), RelayInit, nullptr,
+                                  kRelayHandlers, nullptr};
+
 int RegisterAll()
 {
-    for (const ts_actor_type *t : {&kCollectorType, &kForwarderType, &kCrasherType, &kCounterType}) {
+    for (const ts_actor_type *t : {&kCollectorType, &kForwarderType, &kCrasherType, &kCounterType,
+                                   &kBigEchoType, &kRelayType}) {
         int rc = ts_register_actor_type(t);
         if (rc < 0)
             return rc;
@@ -975,6 +1024,95 @@ TEST_F(Persistence, ProgramsAttachingAtOnceGetTheirOwnMailboxes)
     ASSERT_EQ(st_rc, 0);
     EXPECT_GE(during.clients, kProgs + 1) << "each program has a mailbox of its own";
 
+    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
+    ts_system_close(sys_);
+    sys_ = nullptr;
+}
+
+} // namespace
+
+namespace {
+
+std::vector<unsigned char> Pattern(size_t n, unsigned seed)
+{
+    std::vector<unsigned char> v(n);
+    uint32_t x = seed * 2654435761u + 1;
+    for (auto &b : v) {
+        x = x * 1103515245u + 12345u;
+        b = (unsigned char)(x >> 16);
+    }
+    return v;
+}
+
+// The node's large-message files still in /dev/shm.
+size_t BlobFiles(const std::string &name)
+{
+    std::string prefix = "thespis.node." + name + ".blob.";
+    size_t n = 0;
+    if (DIR *d = opendir("/dev/shm")) {
+        while (dirent *e = readdir(d))
+            n += std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0;
+        closedir(d);
+    }
+    return n;
+}
+
+using LargeMessages = MultiprocTest;
+
+// Messages far above a ring record cross processes intact: caller to shard
+// 1, shard 1 to shard 0 and back, shard 1 to the caller; no file is left.
+TEST_F(LargeMessages, CrossProcessesIntactAndCleanedUp)
+{
+    std::string name = NewName();
+    ts_config cfg = Cfg(name.c_str());
+    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
+    ts_node_status st;
+    ASSERT_TRUE(StatusReady(name, &st));
+    ts_addr echo = CreateOn("test.mp.BigEcho", st.shards[0].core);
+    ts_addr relay = CreateOn("test.mp.BigRelay", st.shards[1].core, &echo, sizeof echo);
+    ASSERT_EQ(ts_addr_shard(relay), 1);
+    const uint64_t kBig = ts_type_id("test.mp.Big");
+    unsigned seed = 0;
+    for (size_t size : {size_t{20} << 10, size_t{300} << 10, size_t{3} << 20, size_t{16} << 10}) {
+        for (int i = 0; i < 3; i++) {
+            std::vector<unsigned char> want = Pattern(size, ++seed);
+            Msg r = Ask(relay, kBig, want.data(), want.size(), 60 * kSec);
+            ASSERT_TRUE(r) << size << " bytes: " << ts_last_error();
+            ASSERT_EQ(r->type, kBig);
+            ASSERT_EQ(r->len, size);
+            EXPECT_EQ(std::memcmp(ts_msg_data(r.get()), want.data(), size), 0) << size << " bytes";
+        }
+    }
+    ASSERT_EQ(ts_run(sys_, 30 * kSec), 0) << ts_last_error();
+    EXPECT_EQ(BlobFiles(name), 0u) << "every blob is removed once handled";
+    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
+    ts_system_close(sys_);
+    sys_ = nullptr;
+    EXPECT_EQ(BlobFiles(name), 0u);
+}
+
+// A shard killed while handling a large message finds it again after the
+// restart: the blob outlives the process until the message is released.
+TEST_F(LargeMessages, SurviveTheConsumersCrash)
+{
+    std::string name = NewName();
+    ts_config cfg = Cfg(name.c_str());
+    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
+    ts_node_status st;
+    ASSERT_TRUE(StatusReady(name, &st));
+    ts_addr echo = CreateOn("test.mp.BigEcho", st.shards[1].core);
+    std::vector<unsigned char> want = Pattern(size_t{1} << 20, 7);
+    g_die_once = 1;
+    Msg r = Ask(echo, ts_type_id("test.mp.BigDie"), want.data(), want.size(), 60 * kSec);
+    ASSERT_TRUE(r) << ts_last_error();
+    EXPECT_EQ(g_die_once.load(), 0u) << "the shard was killed";
+    ASSERT_EQ(r->len, want.size());
+    EXPECT_EQ(std::memcmp(ts_msg_data(r.get()), want.data(), want.size()), 0);
+    ts_node_status after;
+    ASSERT_EQ(NodeStatus(name, &after), 0);
+    EXPECT_EQ(after.shards[1].restarts, 1u);
+    ASSERT_EQ(ts_run(sys_, 30 * kSec), 0) << ts_last_error();
+    EXPECT_EQ(BlobFiles(name), 0u);
     EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
     ts_system_close(sys_);
     sys_ = nullptr;
