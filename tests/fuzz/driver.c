@@ -5,8 +5,8 @@
  *   driver FILE...      replays inputs (crash reproducers, a corpus)
  *   driver [-n N] [-s SEED]
  *                       N seeded pseudo-random inputs: random bytes, and
- *                       valid system messages with bytes flipped, lengths
- *                       cut and fields overwritten
+ *                       the target's valid inputs (FuzzValidInput) with
+ *                       bytes flipped, lengths cut and fields overwritten
  * A real libFuzzer binary is built too when the compiler supports it
  * (CC=clang): see tests/fuzz/meson.build.
  */
@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "sysmsg_wire.h"
 
 static uint64_t rng_state;
 
@@ -42,29 +41,6 @@ static int replay(const char *path)
     return 0;
 }
 
-/* A valid payload for selector sel (0..2) into buf+1; returns its length+1. */
-static size_t valid_input(uint8_t *buf, unsigned sel)
-{
-    static _Alignas(8) unsigned char orig_store[sizeof(ts_msg) + 64];
-    ts_msg *orig = (ts_msg *)(void *)orig_store;
-    orig->dst = rng();
-    orig->src = rng();
-    orig->type = rng();
-    orig->len = (uint32_t)(rng() % 64);
-    memset(orig + 1, 'a', orig->len);
-    buf[0] = (uint8_t)sel;
-    if (sel == 0) {
-        child_exited_write(buf + 1, rng(), (int32_t)rng());
-        return 1 + CHILD_EXITED_SIZE;
-    }
-    if (sel == 1) {
-        poison_write(buf + 1, orig, -EIO, "fuzz reason");
-        return 1 + poison_size(orig->len, strlen("fuzz reason"));
-    }
-    dead_letter_write(buf + 1, orig);
-    return 1 + DEAD_LETTER_HDR + orig->len;
-}
-
 static void generated(unsigned long n)
 {
     static uint8_t buf[4096];
@@ -75,12 +51,19 @@ static void generated(unsigned long n)
             for (size_t k = 0; k < len; k++)
                 buf[k] = (uint8_t)rng();
         } else {
-            len = valid_input(buf, (unsigned)(rng() % 3));
+            len = FuzzValidInput(buf, sizeof(buf), rng);
+            if (len < 2)
+                continue;
             switch (rng() % 4) {
-            case 0: len = 1 + rng() % len; break;                  /* cut */
+            case 0: len = 1 + rng() % len; break;                        /* cut */
             case 1: buf[1 + rng() % (len - 1)] ^= (uint8_t)rng(); break; /* flip */
-            case 2: buf[1 + 20 + rng() % 8] = (uint8_t)rng(); break;     /* a length field */
-            default: break;                                        /* as is */
+            case 2: {                                                    /* a field overwritten */
+                size_t at = 1 + rng() % (len - 1);
+                uint32_t v = (uint32_t)rng();
+                memcpy(buf + at, &v, len - at < 4 ? len - at : 4);
+                break;
+            }
+            default: break; /* as is */
             }
         }
         LLVMFuzzerTestOneInput(buf, len);

@@ -2,6 +2,7 @@
 /* sysmsg_fuzz.c — fuzz target for the system message decoders. The first
  * input byte picks the decoder, the rest is the payload. A decoder must
  * either refuse the payload or return views that lie inside it. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <thespis/sysmsg.h>
 
 #include "fuzz.h"
+#include "sysmsg_wire.h"
 
 static int inside(const void *p, size_t len, const unsigned char *lo, size_t span)
 {
@@ -57,4 +59,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(m);
     free(m);
     return 0;
+}
+
+/* A valid payload for a random decoder: selector byte, then the payload. */
+size_t FuzzValidInput(uint8_t *buf, size_t cap, uint64_t (*rng)(void))
+{
+    static _Alignas(8) unsigned char orig_store[sizeof(ts_msg) + 64];
+    ts_msg *orig = (ts_msg *)(void *)orig_store;
+    unsigned sel = (unsigned)(rng() % 3);
+    orig->dst = rng();
+    orig->src = rng();
+    orig->type = rng();
+    orig->len = (uint32_t)(rng() % 64);
+    memset(orig + 1, 'a', orig->len);
+    if (cap < 1 + DEAD_LETTER_HDR + 64 + 256)
+        return 0;
+    buf[0] = (uint8_t)sel;
+    if (sel == 0) {
+        child_exited_write(buf + 1, rng(), (int32_t)rng());
+        return 1 + CHILD_EXITED_SIZE;
+    }
+    if (sel == 1) {
+        poison_write(buf + 1, orig, -EIO, "fuzz reason");
+        return 1 + poison_size(orig->len, strlen("fuzz reason"));
+    }
+    dead_letter_write(buf + 1, orig);
+    return 1 + DEAD_LETTER_HDR + orig->len;
 }
