@@ -1,0 +1,474 @@
+// Unit tests: the io_uring TCP backend (transport/tcp.c) through its ops,
+// two instances in this thread on loopback: order, sizes, bad peers, and
+// links cut under load that recover with nothing lost or repeated.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <algorithm>
+#include <functional>
+#include <random>
+#include <string>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+extern "C" {
+#include "transport.h"
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+sockaddr_in Loopback(uint16_t port)
+{
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
+// Listen ports for a test, distinct and below the ephemeral range (so no
+// outgoing connection of a test running beside this one holds them); a
+// caller whose open finds one taken anyway picks again.
+std::vector<uint16_t> PickPorts(unsigned n)
+{
+    static std::mt19937 rng((unsigned)getpid() * 2654435761u);
+    std::vector<uint16_t> v;
+    while (v.size() < n) {
+        uint16_t p = (uint16_t)(20000 + rng() % 12000);
+        if (std::find(v.begin(), v.end(), p) == v.end())
+            v.push_back(p);
+    }
+    return v;
+}
+
+struct Got {
+    uint16_t node;
+    uint64_t seq, type;
+    ts_addr dst, src;
+    std::vector<unsigned char> payload;
+};
+
+struct Node {
+    uint16_t id;
+    uint16_t port;
+    transport *t = nullptr;
+    std::vector<Got> got;
+    std::vector<std::pair<uint16_t, transport_event>> events;
+    std::vector<transport_peer> peers;
+    size_t max_msg = 8u << 20;
+
+    static void Deliver(void *arg, const frame_hdr *h, const void *p)
+    {
+        auto *n = static_cast<Node *>(arg);
+        auto *b = static_cast<const unsigned char *>(p);
+        n->got.push_back({h->src_node, h->seq, h->type, h->dst, h->src,
+                          std::vector<unsigned char>(b, b + h->len)});
+    }
+    static void Event(void *arg, uint16_t node, transport_event ev, int)
+    {
+        static_cast<Node *>(arg)->events.push_back({node, ev});
+    }
+    void AddPeer(uint16_t node, uint16_t to_port)
+    {
+        transport_peer p{};
+        p.node = node;
+        sockaddr_in a = Loopback(to_port);
+        std::memcpy(&p.addr, &a, sizeof a);
+        p.addrlen = sizeof a;
+        peers.push_back(p);
+    }
+    int Open()
+    {
+        sockaddr_in l = Loopback(port);
+        transport_config c{};
+        c.node = id;
+        c.listen = (sockaddr *)&l;
+        c.listen_len = sizeof l;
+        c.peers = peers.data();
+        c.npeers = (unsigned)peers.size();
+        c.max_msg = max_msg;
+        c.queue_limit = 16u << 20;
+        c.deliver = Deliver;
+        c.event = Event;
+        c.arg = this;
+        return transport_tcp.open(&c, &t);
+    }
+    size_t Malformed() const
+    {
+        size_t n = 0;
+        for (auto &e : events)
+            n += e.second == TRANSPORT_MALFORMED;
+        return n;
+    }
+    ~Node()
+    {
+        if (t)
+            transport_tcp.close(t);
+    }
+};
+
+// Polls every node until done() or the deadline: the wait ends on the
+// condition, never on a guess of how long things take.
+bool Pump(std::vector<Node *> nodes, const std::function<bool()> &done, int seconds = 30)
+{
+    auto end = Clock::now() + std::chrono::seconds(seconds);
+    while (Clock::now() < end) {
+        for (Node *n : nodes)
+            transport_tcp.poll(n->t);
+        if (done())
+            return true;
+    }
+    return false;
+}
+
+transport_msg Msg(ts_addr dst, uint64_t type, const void *p, uint32_t len)
+{
+    transport_msg m{};
+    m.dst = dst;
+    m.src = 0x0001000001000001;
+    m.type = type;
+    m.payload = p;
+    m.len = len;
+    return m;
+}
+
+// Sends count numbered messages from a to node b_id, polling while the
+// link's queue is full.
+void SendNumbered(Node &a, uint16_t b_id, std::vector<Node *> all, uint64_t from, uint64_t count)
+{
+    for (uint64_t i = from; i < from + count;) {
+        transport_msg m = Msg(0x0002000001000002, 7, &i, sizeof i);
+        int rc = transport_tcp.send(a.t, b_id, &m, 1);
+        if (rc == 1) {
+            i++;
+            continue;
+        }
+        ASSERT_EQ(rc, -EAGAIN) << ts_last_error();
+        for (Node *n : all)
+            transport_tcp.poll(n->t);
+    }
+}
+
+void ExpectNumbered(const Node &b, uint64_t count)
+{
+    ASSERT_EQ(b.got.size(), count);
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t v;
+        ASSERT_EQ(b.got[i].payload.size(), sizeof v);
+        std::memcpy(&v, b.got[i].payload.data(), sizeof v);
+        ASSERT_EQ(v, i) << "message " << i << " out of order or repeated";
+    }
+}
+
+class Tcp : public ::testing::Test {
+  protected:
+    void SetUp() override
+    {
+        for (int attempt = 0; attempt < 20; attempt++) {
+            a.reset(new Node);
+            b.reset(new Node);
+            std::vector<uint16_t> ports = PickPorts(2);
+            a->id = 1;
+            b->id = 2;
+            a->port = ports[0];
+            b->port = ports[1];
+            a->AddPeer(2, b->port);
+            b->AddPeer(1, a->port);
+            int rb = b->Open(), ra = rb == 0 ? a->Open() : rb;
+            if (ra == 0)
+                return;
+            ASSERT_EQ(ra, -EADDRINUSE) << ts_last_error();
+        }
+        FAIL() << "no free ports";
+    }
+    std::unique_ptr<Node> a, b;
+};
+TEST_F(Tcp, PingPongBothWays)
+{
+    const char ping[] = "ping";
+    transport_msg m = Msg(0x0002000001000005, 11, ping, sizeof ping);
+    ASSERT_EQ(transport_tcp.send(a->t, 2, &m, 1), 1) << ts_last_error();
+    ASSERT_TRUE(Pump({a.get(), b.get()}, [&] { return b->got.size() == 1; }));
+    EXPECT_EQ(b->got[0].node, 1);
+    EXPECT_EQ(b->got[0].seq, 1u);
+    EXPECT_EQ(b->got[0].type, 11u);
+    EXPECT_EQ(b->got[0].dst, ts_addr{0x0002000001000005});
+    EXPECT_EQ(b->got[0].src, ts_addr{0x0001000001000001});
+    EXPECT_EQ(std::string((char *)b->got[0].payload.data()), "ping");
+    const char pong[] = "pong";
+    transport_msg r = Msg(b->got[0].src, 12, pong, sizeof pong);
+    ASSERT_EQ(transport_tcp.send(b->t, 1, &r, 1), 1);
+    ASSERT_TRUE(Pump({a.get(), b.get()}, [&] { return a->got.size() == 1; }));
+    EXPECT_EQ(a->got[0].node, 2);
+    EXPECT_EQ(std::string((char *)a->got[0].payload.data()), "pong");
+    transport_link_stats st[4];
+    ASSERT_EQ(transport_tcp.stats(a->t, st, 4), 1u);
+    EXPECT_EQ(st[0].node, 2);
+    EXPECT_EQ(st[0].up, 1);
+    EXPECT_EQ(st[0].frames_out, 1u);
+    // Acknowledged: nothing is held for the peer any more.
+    ASSERT_TRUE(Pump({a.get(), b.get()}, [&] {
+        transport_tcp.stats(a->t, st, 4);
+        return st[0].queued_bytes == 0;
+    }));
+}
+
+TEST_F(Tcp, ManyMessagesArriveOnceInOrder)
+{
+    const uint64_t n = 200000;
+    SendNumbered(*a, 2, {a.get(), b.get()}, 0, n);
+    ASSERT_TRUE(Pump({a.get(), b.get()}, [&] { return b->got.size() >= n; }, 60));
+    ExpectNumbered(*b, n);
+}
+
+TEST_F(Tcp, LargeMessagesUpToTheMaximumIntact)
+{
+    std::vector<unsigned char> big(b->max_msg);
+    for (size_t i = 0; i < big.size(); i++)
+        big[i] = (unsigned char)(i * 131 + 7);
+    std::vector<uint32_t> sizes = {1u << 20, (uint32_t)b->max_msg, 3, 0, 70000};
+    for (uint32_t s : sizes) {
+        transport_msg m = Msg(1, 9, big.data(), s);
+        ASSERT_EQ(transport_tcp.send(a->t, 2, &m, 1), 1) << s << ": " << ts_last_error();
+    }
+    ASSERT_TRUE(Pump({a.get(), b.get()}, [&] { return b->got.size() == sizes.size(); }, 60));
+    for (size_t k = 0; k < sizes.size(); k++) {
+        ASSERT_EQ(b->got[k].payload.size(), sizes[k]);
+        if (sizes[k]) {
+            EXPECT_EQ(std::memcmp(b->got[k].payload.data(), big.data(), sizes[k]), 0) << sizes[k];
+        }
+    }
+    transport_msg over = Msg(1, 9, big.data(), (uint32_t)b->max_msg + 1);
+    std::vector<unsigned char> more(b->max_msg + 1);
+    over.payload = more.data();
+    EXPECT_EQ(transport_tcp.send(a->t, 2, &over, 1), -EMSGSIZE);
+}
+
+TEST_F(Tcp, UnknownNodeIsUnreachable)
+{
+    transport_msg m = Msg(1, 1, nullptr, 0);
+    EXPECT_EQ(transport_tcp.send(a->t, 99, &m, 1), -EHOSTUNREACH);
+    EXPECT_NE(std::string(ts_last_error()).find("99"), std::string::npos) << ts_last_error();
+}
+
+// A raw client of b's listener: what a bad peer sends.
+int RawConnect(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to = Loopback(port);
+    if (connect(fd, (sockaddr *)&to, sizeof to) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bool ClosedByPeer(int fd)
+{
+    pollfd p{fd, POLLIN, 0};
+    char c;
+    return poll(&p, 1, 0) == 1 && recv(fd, &c, 1, MSG_DONTWAIT) == 0;
+}
+
+std::vector<unsigned char> Hello(uint16_t node)
+{
+    frame_hdr h{};
+    h.kind = FRAME_HELLO;
+    h.src_node = node;
+    std::vector<unsigned char> b(FRAME_HDR);
+    frame_encode(b.data(), &h);
+    return b;
+}
+
+struct BadPeer {
+    const char *name;
+    std::function<std::vector<unsigned char>()> bytes;
+};
+
+class TcpBadPeer : public Tcp, public ::testing::WithParamInterface<int> {};
+
+TEST_P(TcpBadPeer, IsCutOffAndTheGoodLinkGoesOn)
+{
+    std::vector<BadPeer> cases = {
+        {"garbage", [] { return std::vector<unsigned char>(300, 'g'); }},
+        {"data before hello", [] {
+             frame_hdr h{};
+             h.kind = FRAME_DATA;
+             h.src_node = 1;
+             h.seq = 1;
+             std::vector<unsigned char> v(FRAME_HDR);
+             frame_encode(v.data(), &h);
+             return v;
+         }},
+        {"huge length", [] {
+             std::vector<unsigned char> v = Hello(1);
+             frame_hdr h{};
+             h.kind = FRAME_DATA;
+             h.src_node = 1;
+             h.seq = 1;
+             h.len = 0xfffffff0u;
+             std::vector<unsigned char> f(FRAME_HDR);
+             frame_encode(f.data(), &h);
+             v.insert(v.end(), f.begin(), f.end());
+             return v;
+         }},
+        {"unknown node", [] { return Hello(77); }},
+    };
+    const BadPeer &bp = cases[(size_t)GetParam()];
+    SCOPED_TRACE(bp.name);
+    int fd = RawConnect(b->port);
+    ASSERT_GE(fd, 0);
+    std::vector<unsigned char> v = bp.bytes();
+    ASSERT_EQ(send(fd, v.data(), v.size(), MSG_NOSIGNAL), (ssize_t)v.size());
+    ASSERT_TRUE(Pump({a.get(), b.get()}, [&] { return b->Malformed() == 1; })) << "no malformed event";
+    ASSERT_TRUE(Pump({a.get(), b.get()}, [&] { return ClosedByPeer(fd); })) << "the bad connection stays open";
+    close(fd);
+    SendNumbered(*a, 2, {a.get(), b.get()}, 0, 1000);
+    ASSERT_TRUE(Pump({a.get(), b.get()}, [&] { return b->got.size() == 1000; }));
+    ExpectNumbered(*b, 1000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, TcpBadPeer, ::testing::Range(0, 4));
+
+// A slow peer that sends part of a frame and stalls holds nothing up.
+TEST_F(Tcp, StalledPartialFrameHoldsNothingUp)
+{
+    int fd = RawConnect(b->port);
+    ASSERT_GE(fd, 0);
+    std::vector<unsigned char> v = Hello(1);
+    ASSERT_EQ(send(fd, v.data(), 20, MSG_NOSIGNAL), 20);
+    SendNumbered(*a, 2, {a.get(), b.get()}, 0, 5000);
+    ASSERT_TRUE(Pump({a.get(), b.get()}, [&] { return b->got.size() == 5000; }));
+    ExpectNumbered(*b, 5000);
+    EXPECT_EQ(b->Malformed(), 0u);
+    close(fd);
+}
+
+// A TCP relay between a and b (a's peer table names it) that can drop both
+// of its connections at once: a cut link.
+class Relay {
+  public:
+    Relay(uint16_t listen_port, uint16_t to_port) : to_(to_port)
+    {
+        lfd_ = socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        setsockopt(lfd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a = Loopback(listen_port);
+        ok_ = bind(lfd_, (sockaddr *)&a, sizeof a) == 0 && listen(lfd_, 8) == 0;
+        th_ = std::thread([this] { Run(); });
+    }
+    ~Relay()
+    {
+        stop_ = true;
+        th_.join();
+        close(lfd_);
+    }
+    bool ok() const { return ok_; }
+    void Cut() { cut_ = true; }
+    int cuts() const { return cuts_; }
+
+  private:
+    void Run()
+    {
+        int c = -1, s = -1;
+        while (!stop_) {
+            if (cut_ && c >= 0) {
+                close(c);
+                close(s);
+                c = s = -1;
+                cuts_++;
+                cut_ = false;
+            }
+            pollfd p[3] = {{lfd_, POLLIN, 0}, {c, POLLIN, 0}, {s, POLLIN, 0}};
+            if (poll(p, 3, 5) <= 0)
+                continue;
+            if (p[0].revents & POLLIN) {
+                int n = accept(lfd_, nullptr, nullptr);
+                if (c >= 0) {
+                    close(c);
+                    close(s);
+                }
+                c = n;
+                s = socket(AF_INET, SOCK_STREAM, 0);
+                sockaddr_in to = Loopback(to_);
+                connect(s, (sockaddr *)&to, sizeof to);
+            }
+            char buf[65536];
+            for (int k = 1; k <= 2; k++) {
+                if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                    continue;
+                int from = k == 1 ? c : s, to = k == 1 ? s : c;
+                ssize_t r = recv(from, buf, sizeof buf, 0);
+                if (r <= 0 || send(to, buf, (size_t)r, MSG_NOSIGNAL) != r) {
+                    close(c);
+                    close(s);
+                    c = s = -1;
+                    break;
+                }
+            }
+        }
+        if (c >= 0) {
+            close(c);
+            close(s);
+        }
+    }
+    int lfd_;
+    uint16_t to_;
+    bool ok_ = false;
+    std::atomic<bool> stop_{false}, cut_{false};
+    std::atomic<int> cuts_{0};
+    std::thread th_;
+};
+
+TEST(TcpCut, LinkCutUnderLoadRecoversWithNothingLostOrRepeated)
+{
+    std::unique_ptr<Node> pa, pb;
+    std::unique_ptr<Relay> relay;
+    for (int attempt = 0; attempt < 20 && !relay; attempt++) {
+        std::vector<uint16_t> ports = PickPorts(3);
+        pa.reset(new Node);
+        pb.reset(new Node);
+        pa->id = 1;
+        pb->id = 2;
+        pa->port = ports[0];
+        pb->port = ports[1];
+        pa->AddPeer(2, ports[2]); // through the relay
+        pb->AddPeer(1, pa->port);
+        int rb = pb->Open(), ra = rb == 0 ? pa->Open() : rb;
+        if (ra != 0) {
+            ASSERT_EQ(ra, -EADDRINUSE) << ts_last_error();
+            continue;
+        }
+        relay.reset(new Relay(ports[2], pb->port));
+        if (!relay->ok())
+            relay.reset();
+    }
+    ASSERT_TRUE(relay) << "no free ports";
+    Node &a = *pa, &b = *pb;
+    const uint64_t n = 60000, per = n / 6;
+    for (uint64_t k = 0; k < n / per; k++) {
+        SendNumbered(a, 2, {&a, &b}, k * per, per);
+        ASSERT_TRUE(Pump({&a, &b}, [&] { return b.got.size() >= k * per + per / 2; }));
+        relay->Cut(); // half of this batch is still on its way
+    }
+    ASSERT_TRUE(Pump({&a, &b}, [&] { return b.got.size() >= n; }, 60));
+    ExpectNumbered(b, n);
+    EXPECT_GE(relay->cuts(), 3);
+    transport_link_stats st[2];
+    transport_tcp.stats(a.t, st, 2);
+    EXPECT_GE(st[0].reconnects, 1u);
+}
+
+} // namespace

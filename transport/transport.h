@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * transport.h — the interface every backend between nodes implements
+ * (design §7): one const ops table {open, send batch, poll, close, stats},
+ * so a shard's run-to-completion loop drives tcp, udp or dpdk the same way.
+ * An instance belongs to one shard thread or process: nothing in it is
+ * thread-safe and nothing in it blocks. Links are per peer node; frames
+ * are those of frame.h, numbered per link and direction from 1.
+ */
+#ifndef TS_TRANSPORT_TRANSPORT_H
+#define TS_TRANSPORT_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "frame.h"
+
+struct transport;
+
+/* One message to send: the envelope and where its payload is. */
+struct transport_msg {
+    ts_addr dst, src;
+    uint64_t type;
+    const void *payload;
+    uint32_t len;
+};
+
+struct transport_peer {
+    uint16_t node;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+};
+
+enum transport_event {
+    TRANSPORT_LINK_UP,     /* a link to or from node is usable */
+    TRANSPORT_LINK_DOWN,   /* it broke (err): it reconnects by itself */
+    TRANSPORT_MALFORMED,   /* a peer sent a bad frame (err); its connection was closed */
+};
+
+struct transport_config {
+    uint16_t node;                  /* this node's id */
+    const struct sockaddr *listen;  /* NULL: accept nothing */
+    socklen_t listen_len;
+    const struct transport_peer *peers;
+    unsigned npeers;
+    size_t max_msg;     /* payload limit: a longer frame is malformed */
+    size_t queue_limit; /* bytes a link holds unacknowledged before send says -EAGAIN */
+    /* Called from poll for every message received, in order per sending
+     * node; payload is valid until it returns. */
+    void (*deliver)(void *arg, const struct frame_hdr *h, const void *payload);
+    /* Called from poll when a link changes (for logs and status). NULL-safe. */
+    void (*event)(void *arg, uint16_t node, enum transport_event ev, int err);
+    void *arg;
+};
+
+struct transport_link_stats {
+    uint16_t node;
+    uint8_t up;
+    uint64_t frames_in, frames_out, bytes_in, bytes_out;
+    uint64_t reconnects, malformed, retransmits, queued_bytes;
+};
+
+struct transport_ops {
+    const char *name;
+    /* Sets the backend up (sockets, rings, listener). Returns 0, or -errno
+     * with ts_last_error saying what failed (an address in use, a missing
+     * kernel feature). Blocks only on that setup. */
+    int (*open)(const struct transport_config *cfg, struct transport **out);
+    /* Queues n messages to node, in order, after everything queued before.
+     * The payloads are copied before it returns. Never blocks: a link that
+     * is down or still connecting keeps them until it is up. Returns how
+     * many were queued (from the first): fewer than n when the link's queue
+     * reached queue_limit; -EAGAIN when none fit, -EHOSTUNREACH for a node
+     * not in the peer table, -EMSGSIZE for a message above max_msg. */
+    int (*send)(struct transport *t, uint16_t node, const struct transport_msg *msgs, unsigned n);
+    /* Makes progress without blocking: sends what is queued, accepts,
+     * connects and reconnects, reads and hands every complete message to
+     * deliver. Returns how many events it handled (0: nothing to do). */
+    int (*poll)(struct transport *t);
+    /* Closes every link and frees the instance; queued messages are dropped. */
+    void (*close)(struct transport *t);
+    /* Fills up to max links' figures; returns how many links there are. */
+    unsigned (*stats)(struct transport *t, struct transport_link_stats *out, unsigned max);
+};
+
+extern const struct transport_ops transport_tcp;
+
+#endif
