@@ -126,13 +126,20 @@ struct link {
     struct bound { uint64_t seq, end; } *bounds; /* each unacknowledged frame's end */
     size_t bhead, btail, bcap;
     uint64_t next_seq;
-    uint64_t recv_seq;     /* the last frame delivered from this peer */
-    uint64_t acked_back;   /* the last one acknowledged to it */
-    int in_conn;           /* the connection its frames arrive on (for ACKs), or -1 */
     uint64_t retry_at;     /* ns: when to connect again */
     unsigned backoff_ms;
     bool was_up;
     struct transport_link_stats st;
+};
+
+/* What arrives from one sending instance (a peer node's shard). */
+struct inlink {
+    uint16_t node;
+    uint8_t shard;
+    int link;            /* the peer's entry, for its figures */
+    int conn;            /* the connection its frames arrive on (for ACKs), or -1 */
+    uint64_t recv_seq;   /* the last frame delivered from it */
+    uint64_t acked_back; /* the last one acknowledged to it */
 };
 
 struct conn {
@@ -140,6 +147,7 @@ struct conn {
     uint16_t gen;
     bool used, outbound, up, closing, send_busy;
     int link;          /* the peer's link; inbound: -1 until its HELLO */
+    int in;            /* inbound: its sender's inlink, -1 until its HELLO */
     unsigned inflight; /* requests the ring still holds */
     struct frame_reader rd;
     struct bq ctl;     /* HELLO and ACK frames, sent before data */
@@ -158,6 +166,8 @@ struct transport {
     bool accepting;
     struct link *links;
     unsigned nlinks;
+    struct inlink *in;
+    unsigned nin, capin;
     struct conn conns[MAX_CONNS];
     unsigned events;
 };
@@ -207,7 +217,8 @@ static int conn_new(struct transport *t, int fd, bool outbound, int link)
         if (c->used)
             continue;
         uint16_t gen = (uint16_t)(c->gen + 1);
-        *c = (struct conn){.fd = fd, .gen = gen, .used = true, .outbound = outbound, .link = link};
+        *c = (struct conn){.fd = fd, .gen = gen, .used = true, .outbound = outbound, .link = link,
+                           .in = -1};
         frame_reader_init(&c->rd, t->cfg.max_msg);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -248,9 +259,9 @@ static void conn_close(struct transport *t, unsigned i, int err)
                 event(t, l->peer.node, TRANSPORT_LINK_DOWN, err);
             l->st.up = 0;
         }
-        if (!c->outbound && l->in_conn == (int)i)
-            l->in_conn = -1;
     }
+    if (c->in >= 0 && t->in[c->in].conn == (int)i)
+        t->in[c->in].conn = -1;
 }
 
 static void conn_reap(struct transport *t, unsigned i)
@@ -267,7 +278,7 @@ static void conn_reap(struct transport *t, unsigned i)
 
 static void put_ctl(struct transport *t, unsigned i, uint8_t kind, uint64_t seq)
 {
-    struct frame_hdr h = {.kind = kind, .src_node = t->cfg.node, .seq = seq};
+    struct frame_hdr h = {.kind = kind, .src_node = t->cfg.node, .src = t->cfg.shard, .seq = seq};
     unsigned char b[FRAME_HDR];
     frame_encode(b, &h);
     bq_put(&t->conns[i].ctl, b, sizeof(b));
@@ -358,11 +369,26 @@ static int on_frame(void *arg, const struct frame_hdr *h, const void *payload)
     struct conn *c = &t->conns[rx->conn];
     if (h->kind == FRAME_HELLO && !c->outbound && c->link < 0) {
         int li = link_of(t, h->src_node);
-        if (li < 0)
+        if (li < 0 || h->src > UINT8_MAX)
             return -EPERM; /* a node this one does not know */
+        unsigned k = 0;
+        while (k < t->nin && !(t->in[k].node == h->src_node && t->in[k].shard == h->src))
+            k++;
+        if (k == t->nin) {
+            if (t->nin == t->capin) {
+                unsigned cap = t->capin ? 2 * t->capin : 8;
+                struct inlink *in = realloc(t->in, cap * sizeof(*in));
+                if (!in)
+                    return -ENOMEM;
+                t->in = in;
+                t->capin = cap;
+            }
+            t->in[t->nin++] = (struct inlink){.node = h->src_node, .shard = (uint8_t)h->src, .link = li};
+        }
         c->link = li;
-        t->links[li].in_conn = (int)rx->conn;
-        t->links[li].acked_back = 0; /* an acknowledgement goes out on it */
+        c->in = (int)k;
+        t->in[k].conn = (int)rx->conn;
+        t->in[k].acked_back = 0; /* an acknowledgement goes out on it */
         event(t, h->src_node, TRANSPORT_LINK_UP, 0);
         return 0;
     }
@@ -377,11 +403,12 @@ static int on_frame(void *arg, const struct frame_hdr *h, const void *payload)
     }
     if (h->kind != FRAME_DATA || c->outbound)
         return -EBADMSG;
-    if (h->seq <= l->recv_seq) /* sent again after a reconnection: had it */
+    struct inlink *in = &t->in[c->in];
+    if (h->seq <= in->recv_seq) /* sent again after a reconnection: had it */
         return 0;
-    if (h->seq != l->recv_seq + 1)
+    if (h->seq != in->recv_seq + 1)
         return -EBADMSG; /* a gap: the stream is not what the peer sent */
-    l->recv_seq = h->seq;
+    in->recv_seq = h->seq;
     t->cfg.deliver(t->cfg.arg, h, payload);
     return 0;
 }
@@ -504,13 +531,16 @@ static int tcp_poll(struct transport *t)
         io_uring_cq_advance(&t->ring, k);
         n += (int)k;
     }
+    for (unsigned k = 0; k < t->nin; k++) {
+        struct inlink *in = &t->in[k];
+        if (in->recv_seq > in->acked_back && in->conn >= 0) {
+            put_ctl(t, (unsigned)in->conn, FRAME_ACK, in->recv_seq);
+            in->acked_back = in->recv_seq;
+        }
+    }
     uint64_t now = 0;
     for (unsigned li = 0; li < t->nlinks; li++) {
         struct link *l = &t->links[li];
-        if (l->recv_seq > l->acked_back && l->in_conn >= 0) {
-            put_ctl(t, (unsigned)l->in_conn, FRAME_ACK, l->recv_seq);
-            l->acked_back = l->recv_seq;
-        }
         if (l->conn < 0 && l->out.end > l->out.base) {
             if (!now)
                 now = now_ns();
@@ -602,6 +632,7 @@ static void tcp_close(struct transport *t)
         free(t->links[i].bounds);
     }
     free(t->links);
+    free(t->in);
     if (t->bufs)
         munmap(t->bufs, (size_t)NBUFS * BUF_SIZE);
     free(t->br);
@@ -624,7 +655,7 @@ static int tcp_open(const struct transport_config *cfg, struct transport **out)
     }
     t->nlinks = cfg->npeers;
     for (unsigned i = 0; i < cfg->npeers; i++)
-        t->links[i] = (struct link){.peer = cfg->peers[i], .conn = -1, .in_conn = -1,
+        t->links[i] = (struct link){.peer = cfg->peers[i], .conn = -1,
                                     .st = {.node = cfg->peers[i].node}};
     t->bufs = mmap(NULL, (size_t)NBUFS * BUF_SIZE, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

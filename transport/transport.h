@@ -40,6 +40,8 @@ enum transport_event {
 
 struct transport_config {
     uint16_t node;                  /* this node's id */
+    uint8_t shard;                  /* this instance's shard: a peer keeps one
+                                       sequence per sending (node, shard) */
     const struct sockaddr *listen;  /* NULL: accept nothing */
     socklen_t listen_len;
     const struct transport_peer *peers;

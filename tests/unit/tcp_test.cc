@@ -62,6 +62,7 @@ struct Got {
 
 struct Node {
     uint16_t id;
+    uint8_t shard = 0;
     uint16_t port;
     transport *t = nullptr;
     std::vector<Got> got;
@@ -94,7 +95,8 @@ struct Node {
         sockaddr_in l = Loopback(port);
         transport_config c{};
         c.node = id;
-        c.listen = (sockaddr *)&l;
+        c.shard = shard;
+        c.listen = port ? (sockaddr *)&l : nullptr;
         c.listen_len = sizeof l;
         c.peers = peers.data();
         c.npeers = (unsigned)peers.size();
@@ -354,6 +356,40 @@ TEST_F(Tcp, StalledPartialFrameHoldsNothingUp)
     ExpectNumbered(*b, 5000);
     EXPECT_EQ(b->Malformed(), 0u);
     close(fd);
+}
+
+// Two shards of node 1 send to node 2 at once: each stream has its own
+// sequence, and each arrives whole and in order.
+TEST_F(Tcp, TwoSendingShardsOfOneNodeKeepTheirOwnOrder)
+{
+    Node a2;
+    a2.id = 1;
+    a2.shard = 1;
+    a2.port = 0; // sends only
+    a2.AddPeer(2, b->port);
+    ASSERT_EQ(a2.Open(), 0) << ts_last_error();
+    const uint64_t n = 20000;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t v[2] = {0, i}, w[2] = {1, i};
+        transport_msg m1 = Msg(1, 7, v, sizeof v), m2 = Msg(1, 7, w, sizeof w);
+        while (transport_tcp.send(a->t, 2, &m1, 1) != 1)
+            transport_tcp.poll(b->t), transport_tcp.poll(a->t);
+        while (transport_tcp.send(a2.t, 2, &m2, 1) != 1)
+            transport_tcp.poll(b->t), transport_tcp.poll(a2.t);
+    }
+    ASSERT_TRUE(Pump({a.get(), &a2, b.get()}, [&] { return b->got.size() >= 2 * n; }, 60));
+    ASSERT_EQ(b->got.size(), 2 * n);
+    uint64_t next[2] = {0, 0};
+    for (const Got &g : b->got) {
+        uint64_t v[2];
+        ASSERT_EQ(g.payload.size(), sizeof v);
+        std::memcpy(v, g.payload.data(), sizeof v);
+        ASSERT_LT(v[0], 2u);
+        ASSERT_EQ(v[1], next[v[0]]) << "shard " << v[0];
+        next[v[0]]++;
+    }
+    EXPECT_EQ(next[0], n);
+    EXPECT_EQ(next[1], n);
 }
 
 // A TCP relay between a and b (a's peer table names it) that can drop both
