@@ -411,6 +411,22 @@ class MultiprocTest : public ::testing::Test {
         return cfg;
     }
 
+    // Opens (starts) node `name` with cfg and waits until every shard runs.
+    void OpenNode(const std::string &name, ts_node_status *st)
+    {
+        ts_config cfg = Cfg(name.c_str());
+        ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
+        ASSERT_TRUE(StatusReady(name, st));
+    }
+
+    // Stops the node this test opened, cleanly.
+    void ShutdownNode()
+    {
+        EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
+        ts_system_close(sys_);
+        sys_ = nullptr;
+    }
+
     // Status, recording the node's processes for TearDown.
     int NodeStatus(const std::string &name, ts_node_status *st)
     {
@@ -499,10 +515,8 @@ TEST_F(CrashRestart, StreamSurvivesSigkill)
 {
     ResetObs();
     std::string name = NewName();
-    ts_config cfg = Cfg(name.c_str());
-    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
     ts_node_status st0;
-    ASSERT_TRUE(StatusReady(name, &st0));
+    ASSERT_NO_FATAL_FAILURE(OpenNode(name, &st0));
     ASSERT_EQ(st0.nshards, 2u);
 
     ts_addr collector = CreateOn("test.mp.Collector", st0.shards[0].core);
@@ -554,9 +568,7 @@ TEST_F(CrashRestart, StreamSurvivesSigkill)
     for (uint64_t w = 0; w < n / 64; w++)
         ASSERT_EQ(g_obs.bits[w].load(), ~UINT64_C(0)) << "numbers " << w * 64 << "..";
 
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    ShutdownNode();
     EXPECT_TRUE(WaitFor([&] { return !FileExists(SegPath(name)); }));
 }
 
@@ -568,10 +580,8 @@ TEST_F(CrashRestart, ParkedSendsSurviveSigkill)
     ResetObs();
     g_slow_ns = 20000;
     std::string name = NewName();
-    ts_config cfg = Cfg(name.c_str());
-    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
     ts_node_status st0;
-    ASSERT_TRUE(StatusReady(name, &st0));
+    ASSERT_NO_FATAL_FAILURE(OpenNode(name, &st0));
     ts_addr collector = CreateOn("test.mp.Collector", st0.shards[0].core);
     ts_addr seq = CreateOn("test.mp.Forwarder", st0.shards[1].core, &collector, sizeof collector);
     const uint64_t n = 20000; // about 1 MiB of forwarded messages: 4 rings' worth
@@ -592,9 +602,7 @@ TEST_F(CrashRestart, ParkedSendsSurviveSigkill)
         return counted == n;
     }, 30);
     EXPECT_EQ(counted, n) << "sent by the forwarder, parked in its process, lost with it";
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    ShutdownNode();
 }
 
 // A record a shard logged just before it was killed is still written (its
@@ -640,19 +648,15 @@ TEST_F(CrashRestart, LogsSurviveTheCrashAndTheRestartIsLogged)
     EXPECT_NE(line.find(addr), std::string::npos) << line;
     EXPECT_NE(line.find("pid " + std::to_string(st0.shards[1].pid)), std::string::npos) << line;
 
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    ShutdownNode();
     unlink(path.c_str());
 }
 
 TEST_F(CrashRestart, SegfaultingHandlerPoisonsAfterSecondCrash)
 {
     std::string name = NewName();
-    ts_config cfg = Cfg(name.c_str());
-    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
     ts_node_status st0;
-    ASSERT_TRUE(StatusReady(name, &st0));
+    ASSERT_NO_FATAL_FAILURE(OpenNode(name, &st0));
     int core1 = st0.shards[1].core;
     ts_addr crasher = CreateOn("test.mp.Crasher", core1);
     ts_addr other = CreateOn("test.mp.Crasher", core1);
@@ -696,9 +700,7 @@ TEST_F(CrashRestart, SegfaultingHandlerPoisonsAfterSecondCrash)
     ASSERT_TRUE(WaitFor([&] { return NodeStatus(name, &st) == 0 && st.shards[1].actors == 2; }));
     EXPECT_EQ(st.shards[1].restarts, 2u); // no further crash
 
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    ShutdownNode();
 }
 
 // Program A: starts the node, makes the global counter, adds to it, detaches.
@@ -790,9 +792,7 @@ TEST_F(Persistence, AnotherProgramAttaches)
     ASSERT_EQ(NodeStatus(name, &st2), 0);
     EXPECT_EQ(st2.actors, 1u) << "the global name created nothing new";
 
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    ShutdownNode();
     EXPECT_FALSE(FileExists(SegPath(name)));
     ts_node_status gone;
     EXPECT_EQ(ts_node_status_get(name.c_str(), &gone), -ENOENT);
@@ -803,10 +803,8 @@ TEST_F(Persistence, AnotherProgramAttaches)
 TEST_F(Stale, SegmentsOfAKilledAdminAreCleanedAtNextStart)
 {
     std::string name = NewName();
-    ts_config cfg = Cfg(name.c_str());
-    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
     ts_node_status st;
-    ASSERT_TRUE(StatusReady(name, &st));
+    ASSERT_NO_FATAL_FAILURE(OpenNode(name, &st));
     ts_system_close(sys_);
     sys_ = nullptr;
     ASSERT_EQ(NodeStatus(name, &st), 0) << "a named node outlives its system";
@@ -819,16 +817,13 @@ TEST_F(Stale, SegmentsOfAKilledAdminAreCleanedAtNextStart)
             << "shard " << i << " (pid " << st.shards[i].pid << ") outlived its admin";
     EXPECT_TRUE(FileExists(SegPath(name))) << "the stale segment is still there";
 
-    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
     ts_node_status st2;
-    ASSERT_TRUE(StatusReady(name, &st2));
+    ASSERT_NO_FATAL_FAILURE(OpenNode(name, &st2));
     EXPECT_NE(st2.pid, st.pid);
     EXPECT_EQ(st2.actors, 0u);
     for (uint32_t i = 0; i < st2.nshards; i++)
         EXPECT_EQ(st2.shards[i].restarts, 0u);
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    ShutdownNode();
     EXPECT_FALSE(FileExists(SegPath(name)));
     EXPECT_EQ(ts_node_status_get(name.c_str(), &tmp), -ENOENT);
 }
@@ -836,10 +831,8 @@ TEST_F(Stale, SegmentsOfAKilledAdminAreCleanedAtNextStart)
 TEST_F(Status, Fields)
 {
     std::string name = NewName();
-    ts_config cfg = Cfg(name.c_str());
-    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
     ts_node_status st;
-    ASSERT_TRUE(StatusReady(name, &st));
+    ASSERT_NO_FATAL_FAILURE(OpenNode(name, &st));
     int core0 = st.shards[0].core, core1 = st.shards[1].core;
     std::vector<ts_addr> made;
     for (int i = 0; i < 3; i++)
@@ -881,9 +874,7 @@ TEST_F(Status, Fields)
     EXPECT_GE(st.shards[0].msgs_in, 3u);
     EXPECT_GE(st.shards[1].msgs_in, 2u);
 
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    ShutdownNode();
     EXPECT_FALSE(FileExists(SegPath(name)));
 }
 
@@ -932,9 +923,7 @@ TEST_F(Status, NamedPinnedNodeRunsShardsAsAdminThreads)
     ASSERT_EQ(NodeStatus(name, &st), 0);
     EXPECT_EQ(st.actors, 4u);
 
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    ShutdownNode();
     EXPECT_FALSE(FileExists(SegPath(name)));
     EXPECT_TRUE(WaitFor([&] { return ProcessGone(st.pid); }));
 }
@@ -985,10 +974,8 @@ int RacingProgram(const std::string &name, unsigned k)
 TEST_F(Persistence, ProgramsAttachingAtOnceGetTheirOwnMailboxes)
 {
     std::string name = NewName();
-    ts_config cfg = Cfg(name.c_str());
-    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
     ts_node_status st;
-    ASSERT_TRUE(StatusReady(name, &st));
+    ASSERT_NO_FATAL_FAILURE(OpenNode(name, &st));
     constexpr unsigned kProgs = 8;
     g_race.go = 0;
     g_race.ready = 0;
@@ -1024,9 +1011,7 @@ TEST_F(Persistence, ProgramsAttachingAtOnceGetTheirOwnMailboxes)
     ASSERT_EQ(st_rc, 0);
     EXPECT_GE(during.clients, kProgs + 1) << "each program has a mailbox of its own";
 
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    ShutdownNode();
 }
 
 } // namespace
@@ -1064,10 +1049,8 @@ using LargeMessages = MultiprocTest;
 TEST_F(LargeMessages, CrossProcessesIntactAndCleanedUp)
 {
     std::string name = NewName();
-    ts_config cfg = Cfg(name.c_str());
-    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
     ts_node_status st;
-    ASSERT_TRUE(StatusReady(name, &st));
+    ASSERT_NO_FATAL_FAILURE(OpenNode(name, &st));
     ts_addr echo = CreateOn("test.mp.BigEcho", st.shards[0].core);
     ts_addr relay = CreateOn("test.mp.BigRelay", st.shards[1].core, &echo, sizeof echo);
     ASSERT_EQ(ts_addr_shard(relay), 1);
@@ -1085,9 +1068,7 @@ TEST_F(LargeMessages, CrossProcessesIntactAndCleanedUp)
     }
     ASSERT_EQ(ts_run(sys_, 30 * kSec), 0) << ts_last_error();
     EXPECT_EQ(BlobFiles(name), 0u) << "every blob is removed once handled";
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    ShutdownNode();
     EXPECT_EQ(BlobFiles(name), 0u);
 }
 
@@ -1096,10 +1077,8 @@ TEST_F(LargeMessages, CrossProcessesIntactAndCleanedUp)
 TEST_F(LargeMessages, SurviveTheConsumersCrash)
 {
     std::string name = NewName();
-    ts_config cfg = Cfg(name.c_str());
-    ASSERT_EQ(ts_system_open(&cfg, &sys_), 0) << ts_last_error();
     ts_node_status st;
-    ASSERT_TRUE(StatusReady(name, &st));
+    ASSERT_NO_FATAL_FAILURE(OpenNode(name, &st));
     ts_addr echo = CreateOn("test.mp.BigEcho", st.shards[1].core);
     std::vector<unsigned char> want = Pattern(size_t{1} << 20, 7);
     g_die_once = 1;
@@ -1113,9 +1092,7 @@ TEST_F(LargeMessages, SurviveTheConsumersCrash)
     EXPECT_EQ(after.shards[1].restarts, 1u);
     ASSERT_EQ(ts_run(sys_, 30 * kSec), 0) << ts_last_error();
     EXPECT_EQ(BlobFiles(name), 0u);
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    ShutdownNode();
 }
 
 } // namespace

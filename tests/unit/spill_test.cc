@@ -52,6 +52,18 @@ struct Fixture {
         memset(m + 1, (int)(m->type & 0xff), len);
         return true;
     }
+    void PushN(int n, size_t len)
+    {
+        for (int i = 0; i < n; i++)
+            ASSERT_TRUE(Push(len));
+    }
+    // A whole flush: the queue as it is becomes the committed one.
+    void Flush()
+    {
+        spill_pend(sp, r);
+        ring_publish(r);
+        spill_commit(sp);
+    }
     // Moves what fits into the ring (reserved, not published), like unspill.
     void Unspill()
     {
@@ -95,9 +107,7 @@ struct Fixture {
             if (sp->q.count == 0 && ring_empty(r))
                 return;
             Unspill();
-            spill_pend(sp, r);
-            ring_publish(r);
-            spill_commit(sp);
+            Flush();
         }
         FAIL() << "did not drain";
     }
@@ -134,11 +144,8 @@ TEST(Spill, UncommittedPushesVanish)
 TEST(Spill, CommittedSurviveInOrder)
 {
     Fixture f(8);
-    for (int i = 0; i < 5; i++)
-        ASSERT_TRUE(f.Push(64));
-    spill_pend(f.sp, f.r); // nothing moved: the ring is left alone
-    ring_publish(f.r);
-    spill_commit(f.sp);
+    f.PushN(5, 64);
+    f.Flush(); // nothing moved: the ring is left alone
     ASSERT_TRUE(f.Push(64)); // in flight at the crash
     EXPECT_EQ(f.Crash(), 5u);
     f.DrainAll();
@@ -148,11 +155,8 @@ TEST(Spill, CommittedSurviveInOrder)
 TEST(Spill, MovedButUnpublishedStayQueued)
 {
     Fixture f(8);
-    for (int i = 0; i < 5; i++)
-        ASSERT_TRUE(f.Push(64));
-    spill_pend(f.sp, f.r);
-    ring_publish(f.r);
-    spill_commit(f.sp);
+    f.PushN(5, 64);
+    f.Flush();
     f.Unspill();
     spill_pend(f.sp, f.r); // killed before ring_publish
     EXPECT_EQ(f.Crash(), 5u);
@@ -163,11 +167,8 @@ TEST(Spill, MovedButUnpublishedStayQueued)
 TEST(Spill, PublishedButUncommittedAreNotQueuedAgain)
 {
     Fixture f(8);
-    for (int i = 0; i < 5; i++)
-        ASSERT_TRUE(f.Push(64));
-    spill_pend(f.sp, f.r);
-    ring_publish(f.r);
-    spill_commit(f.sp);
+    f.PushN(5, 64);
+    f.Flush();
     f.Unspill();
     spill_pend(f.sp, f.r);
     ring_publish(f.r); // killed before spill_commit
@@ -211,13 +212,9 @@ TEST(Spill, InFlightSendsAlreadyPublishedAreKept)
     // flush moved all 5 into the ring and published them: the queue is empty
     // and the successor's redelivery starts numbering after the 5.
     Fixture f(8);
-    ASSERT_TRUE(f.Push(64));
-    ASSERT_TRUE(f.Push(64));
-    spill_pend(f.sp, f.r);
-    ring_publish(f.r);
-    spill_commit(f.sp);
-    for (int i = 0; i < 3; i++)
-        ASSERT_TRUE(f.Push(64));
+    f.PushN(2, 64);
+    f.Flush();
+    f.PushN(3, 64);
     f.Unspill();
     spill_pend(f.sp, f.r);
     ring_publish(f.r);
