@@ -737,11 +737,13 @@ static int admin_main(struct ts_system *sys, const char *segname)
     admin_loop(sys, v, w, sfd);
     atomic_store(&nd->state, MP_STOPPING);
     stop_shards(v, w);
-    atomic_store(&nd->state, MP_STOPPED);
     /* The last records: an owner still attached drains them itself. */
     logger_flush(&sys->log);
     blob_remove_all(v->blobs.prefix); /* sent and never handled, or orphaned by a crash */
     shm_named_unlink(segname);
+    /* Only now: whoever waits for the stop finds nothing left in /dev/shm
+     * (the mappings stay valid until each process lets go). */
+    atomic_store(&nd->state, MP_STOPPED);
     return 0;
 }
 

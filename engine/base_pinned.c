@@ -318,6 +318,28 @@ int pinned_start_thread(struct pshard *ps, int cpu)
     return 0;
 }
 
+static bool pinned_node_known(struct shard *sh, uint16_t node)
+{
+    struct pshard *ps = sh->base;
+    return ps->net && net_config_peer(&ps->p->net, node);
+}
+
+/* Links to other nodes (net.h): one transport per shard, when configured. */
+static int open_nets(struct ts_system *sys, struct pinned *p)
+{
+    int rc = net_config_parse(sys->cfg.listen, sys->cfg.peers, sys->cfg.node_id, &p->net);
+    if (rc < 0 || (!p->net.listen_set && !p->net.npeers))
+        return rc;
+    for (unsigned i = 0; rc == 0 && i < p->n; i++) {
+        struct pshard *ps = &p->shards[i];
+        if (!(ps->net = calloc(1, sizeof(*ps->net))))
+            return err_set(-ENOMEM, "out of memory");
+        rc = net_open(ps->net, &ps->sh, &p->net);
+        ps->sh.other_nodes = true;
+    }
+    return rc;
+}
+
 static int pinned_open(struct ts_system *sys)
 {
     cpu_set_t allowed;
@@ -351,6 +373,8 @@ static int pinned_open(struct ts_system *sys)
         rc = pshard_init(p, i);
     if (rc == 0)
         rc = ring_layout(p, sys->cfg.ring_size);
+    if (rc == 0)
+        rc = open_nets(sys, p);
     for (unsigned i = 0; rc == 0 && i < p->n; i++)
         rc = pinned_start_thread(&p->shards[i], cpus[i]);
     if (rc == 0)
@@ -374,6 +398,13 @@ static void pinned_close(struct ts_system *sys)
         futex_wake(ps->sleeping);
         pthread_join(ps->thread, NULL);
     }
+    for (unsigned i = 0; p->shards && i < p->n; i++) {
+        if (p->shards[i].net) {
+            net_close(p->shards[i].net);
+            free(p->shards[i].net);
+        }
+    }
+    net_config_free(&p->net);
     logger_stop(&sys->log); /* the last records, before their rings go */
     for (unsigned i = 0; p->shards && i < p->n; i++)
         pshard_fini(&p->shards[i]);
@@ -402,4 +433,5 @@ const struct base_ops base_pinned_ops = {
     .reserve_remote = pinned_reserve_remote,
     .control = pinned_control,
     .client_known = pinned_client_known,
+    .node_known = pinned_node_known,
 };

@@ -179,6 +179,17 @@ static void undeliverable(struct shard *sh, const ts_msg *m)
     const struct actor *tomb = shard_tombstone(sh, m->dst);
     if (tomb) {
         shard_poison_back(sh, m, -(int)tomb->init_err, "the actor's init failed");
+    } else if (ts_addr_node(m->dst) != sh->node) {
+        if (ops->node_known && ops->node_known(sh, ts_addr_node(m->dst))) {
+            /* A caller's message to another node: on over this shard's link. */
+            shard_enqueue(sh, m->dst, m->src, m->type, ts_msg_data(m), m->len, 0);
+        } else {
+            if (sh->other_nodes)
+                system_log(sh->sys, TS_LOG_WARNING, "TS-NET-UNKNOWN", m->dst, "",
+                           "no link to node %u: it is not in this node's peer table; a dead "
+                           "letter", ts_addr_node(m->dst));
+            dead_letter(sh, m);
+        }
     } else if (ts_addr_shard(m->dst) == SHARD_CLIENT && ops->client_known &&
                ops->client_known(sh, m->dst)) {
         shard_enqueue(sh, m->dst, m->src, m->type, ts_msg_data(m), m->len, 0);

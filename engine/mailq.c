@@ -74,9 +74,16 @@ ts_msg *mailq_push(struct mailq *q, size_t len)
         struct mq_chunk *n = chunk_new(q, need);
         if (!n)
             return NULL;
+        if (c && q->count == 0 && !q->pool) { /* the only chunk, and empty: n replaces it */
+            if (!q->spare && c->cap == MAILQ_CHUNK)
+                q->spare = c;
+            else
+                free(c);
+            c = NULL;
+        }
         if (c)
-            c->next = n;
-        if (!c || (q->pool && q->count == 0)) /* a pooled queue's emptied chunk stays linked */
+            c->next = n; /* a pooled queue's emptied chunk stays linked */
+        if (!c || q->count == 0)
             q->first = n;
         q->last = c = n;
     }

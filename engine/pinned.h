@@ -15,6 +15,7 @@
 #include "../shm/ring.h"
 #include "../shm/segment.h"
 #include "blob.h"
+#include "net.h"
 #include "spill.h"
 #include "system.h"
 
@@ -96,6 +97,7 @@ struct pshard {
     unsigned nspilled;
     struct port **wakes;       /* ports published, their consumers not yet woken */
     unsigned nwakes;
+    struct shard_net *net;     /* its transport to other nodes; NULL: none */
     struct blob_map *maps;     /* large messages written since the last publish */
     unsigned nmaps, capmaps;
 };
@@ -129,6 +131,7 @@ struct pinned {
      * (blob.h). NULL: as heap pointers (REC_BLOB), within one process. */
     const struct blob_store *blobs;
     size_t blob_min;
+    struct net_config net; /* the listen endpoint and peer table */
     pthread_mutex_t client_lock;
     _Atomic uint32_t *stop; /* own_stop, or the node's shared memory */
     _Atomic uint32_t own_stop;

@@ -146,6 +146,14 @@ ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len)
 {
     struct pshard *ps = pshard_of(sh);
     struct port *pt;
+    if (ts_addr_node(dst) != sh->node) {
+        if (ps->net && net_config_peer(&ps->p->net, ts_addr_node(dst)))
+            return net_reserve(ps->net, len);
+        ts_msg *m = mailq_push(&sh->runq, len); /* a dead letter at dispatch */
+        if (m)
+            STAT_INC(sh, pending);
+        return m;
+    }
     if (ts_addr_shard(dst) == SHARD_CLIENT) {
         if (!(pt = pinned_client_port(ps, dst))) { /* a caller that never was: dead letter here */
             ts_msg *m = mailq_push(&sh->runq, len);
@@ -351,6 +359,10 @@ static unsigned poll_once(struct pshard *ps)
             n += k;
         }
     }
+    if (ps->net && (k = (unsigned)net_poll(ps->net))) {
+        flush(ps); /* what arrived went into rings */
+        n += k;
+    }
     if (sh->timers.n) {
         uint64_t now = clock_now_ns();
         for (unsigned t = 0; t < DRAIN_BATCH && shard_fire_timer(sh, now); t++)
@@ -389,7 +401,8 @@ static void shard_sleep(struct pshard *ps)
         atomic_store_explicit(ps->sleeping, 0, memory_order_relaxed);
         return;
     }
-    uint64_t timeout = ps->nspilled ? 100000 : UINT64_MAX;
+    /* With overflow to retry, or a network to poll, only briefly. */
+    uint64_t timeout = ps->nspilled || ps->net ? 100000 : UINT64_MAX;
     struct th_node *t = th_peek(&ps->sh.timers);
     if (t) {
         uint64_t now = clock_now_ns();

@@ -10,11 +10,13 @@
 ts_msg *shard_reserve(struct shard *sh, ts_addr dst, size_t len)
 {
     ts_msg *m;
-    /* Another node's address stays here and turns into a dead letter at
-     * dispatch (there is no transport yet); so does a shard that does not
-     * exist. */
-    bool here = (ts_addr_shard(dst) == sh->id && !sh->self_ring) || ts_addr_node(dst) != sh->node ||
-                (ts_addr_shard(dst) >= sh->nshards && ts_addr_shard(dst) != SHARD_CLIENT);
+    /* Another node's address goes to the base when it has links to other
+     * nodes, else it stays here and turns into a dead letter at dispatch;
+     * so does a shard that does not exist. */
+    bool other = ts_addr_node(dst) != sh->node;
+    bool here = other ? !sh->other_nodes
+                      : (ts_addr_shard(dst) == sh->id && !sh->self_ring) ||
+                            (ts_addr_shard(dst) >= sh->nshards && ts_addr_shard(dst) != SHARD_CLIENT);
     if (here) {
         m = mailq_push(&sh->runq, len);
         if (m) {

@@ -114,6 +114,7 @@ struct shard {
     uint32_t slot_limit;             /* slots handed out stay below it */
     uint32_t start_max;              /* largest Start payload (0: no limit) */
     bool self_ring;                  /* messages to itself go through the base too */
+    bool other_nodes;                /* messages to other nodes go through the base too */
     void *base;                      /* the base's per-shard state */
 };
 

@@ -59,6 +59,8 @@ struct base_ops {
     /* Shard side: whether dst is a live external caller's mailbox (a message
      * to it that reached a shard, from another caller, is passed on). */
     bool (*client_known)(struct shard *sh, ts_addr dst);
+    /* Whether this shard has a link to node (NULL: to none). */
+    bool (*node_known)(struct shard *sh, uint16_t node);
     /* Optional: whether what open made outlives this system (a named
      * node), so that close only detaches. */
     bool (*persists)(struct ts_system *sys);

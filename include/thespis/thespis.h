@@ -216,6 +216,12 @@ typedef struct ts_config {
     /* A node's capabilities as "KEY=VALUE,KEY=VALUE" (shown in its status;
      * placement by requirements uses them). NULL: none. */
     const char *caps;
+    /* pinned: other nodes (design §7). listen: "tcp://HOST:PORT" where this
+     * node takes messages in; peers: "ID=HOST:PORT,..." the nodes it can
+     * send to (an address whose node is not listed is a dead letter). HOST
+     * is a name, an IPv4 address or [an IPv6 one]. NULL: none. */
+    const char *listen;
+    const char *peers;
 } ts_config;
 
 /* Fills *cfg with the defaults: simple base, node 0, 64 MiB messages,

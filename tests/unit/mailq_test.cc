@@ -72,3 +72,25 @@ TEST(Mailq, ForeachVisitsEveryQueuedMessage)
     mailq_foreach(&q.q, count_type, &n);
     EXPECT_EQ(n, 200);
 }
+
+// A message larger than a chunk pushed after the queue was emptied comes out
+// (the emptied chunk must not stay in front of it).
+TEST(Mailq, LargeMessageAfterEmptyingIsSeen)
+{
+    Q q;
+    ts_msg *m = mailq_push(&q.q, 100);
+    ASSERT_NE(m, nullptr);
+    mailq_pop(&q.q);
+    EXPECT_EQ(mailq_peek(&q.q), nullptr);
+    ts_msg *big = mailq_push(&q.q, 2 * MAILQ_CHUNK);
+    ASSERT_NE(big, nullptr);
+    big->type = 42;
+    EXPECT_EQ(mailq_peek(&q.q), big);
+    mailq_pop(&q.q);
+    ts_msg *small = mailq_push(&q.q, 8);
+    ASSERT_NE(small, nullptr);
+    EXPECT_EQ(mailq_peek(&q.q), small);
+    mailq_pop(&q.q);
+    EXPECT_EQ(mailq_peek(&q.q), nullptr);
+    EXPECT_EQ(q.q.count, 0u);
+}

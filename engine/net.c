@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/* net.c — a shard's way to other nodes (net.h). */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "net.h"
+#include "system.h"
+
+/* "HOST:PORT" or "[V6]:PORT" into *ss. */
+static int parse_endpoint(const char *what, const char *s, size_t len, struct sockaddr_storage *ss,
+                          socklen_t *sl)
+{
+    char buf[256];
+    if (len >= sizeof(buf))
+        return err_set(-EINVAL, "%s: '%.*s' is too long", what, (int)len, s);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *host = buf, *colon = strrchr(buf, ':');
+    if (!colon || colon == buf || !colon[1])
+        return err_set(-EINVAL, "%s: '%s' is not HOST:PORT", what, buf);
+    *colon = '\0';
+    const char *port = colon + 1;
+    if (host[0] == '[') {
+        size_t hl = strlen(host);
+        if (hl < 3 || host[hl - 1] != ']')
+            return err_set(-EINVAL, "%s: '%s' has a bad [IPv6] host", what, s);
+        host[hl - 1] = '\0';
+        host++;
+    }
+    char *end;
+    long p = strtol(port, &end, 10);
+    if (*end || p < 0 || p > 65535)
+        return err_set(-EINVAL, "%s: port '%s' is not a number from 0 to 65535", what, port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0 || !ai)
+        return err_set(-EINVAL, "%s: cannot resolve '%s': %s", what, host, gai_strerror(rc));
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *sl = (socklen_t)ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+int net_config_parse(const char *listen, const char *peers, uint16_t self, struct net_config *out)
+{
+    *out = (struct net_config){0};
+    int rc = 0;
+    if (listen) {
+        if (strncmp(listen, "tcp://", 6) != 0)
+            return err_set(-EINVAL, "listen: '%s' is not tcp://HOST:PORT", listen);
+        rc = parse_endpoint("listen", listen + 6, strlen(listen + 6), &out->listen, &out->listen_len);
+        if (rc < 0)
+            return rc;
+        out->listen_set = true;
+    }
+    for (const char *s = peers; rc == 0 && s && *s;) {
+        const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s);
+        const char *eq = memchr(s, '=', (size_t)(end - s));
+        char *idend;
+        long id = eq ? strtol(s, &idend, 10) : -1;
+        if (!eq || idend != eq || id < 0 || id > UINT16_MAX)
+            rc = err_set(-EINVAL, "peers: '%.*s' is not ID=HOST:PORT with ID from 0 to 65535",
+                         (int)(end - s), s);
+        else if (id == self)
+            rc = err_set(-EINVAL, "peers: node %ld is this node", id);
+        else if (net_config_peer(out, (uint16_t)id))
+            rc = err_set(-EINVAL, "peers: node %ld is listed twice", id);
+        if (rc == 0) {
+            struct transport_peer *p = realloc(out->peers, (out->npeers + 1) * sizeof(*p));
+            if (!p) {
+                rc = err_set(-ENOMEM, "out of memory");
+                break;
+            }
+            out->peers = p;
+            p = &out->peers[out->npeers];
+            *p = (struct transport_peer){.node = (uint16_t)id};
+            rc = parse_endpoint("peers", eq + 1, (size_t)(end - eq - 1), &p->addr, &p->addrlen);
+            if (rc == 0)
+                out->npeers++;
+        }
+        s = comma ? comma + 1 : end;
+    }
+    if (rc < 0)
+        net_config_free(out);
+    return rc;
+}
+
+void net_config_free(struct net_config *c)
+{
+    free(c->peers);
+    *c = (struct net_config){0};
+}
+
+bool net_config_peer(const struct net_config *c, uint16_t node)
+{
+    for (unsigned i = 0; i < c->npeers; i++)
+        if (c->peers[i].node == node)
+            return true;
+    return false;
+}
+
+/* A message from another node: into this node's rings like any other. */
+static void deliver(void *arg, const struct frame_hdr *h, const void *payload)
+{
+    struct shard_net *n = arg;
+    struct shard *sh = n->sh;
+    if (ts_addr_node(h->dst) != sh->node) {
+        system_log(sh->sys, TS_LOG_WARNING, "TS-NET-MISROUTED", 0, "",
+                   "node %u sent a message for node %u here; dropped", h->src_node,
+                   ts_addr_node(h->dst));
+        return;
+    }
+    if (shard_enqueue(sh, h->dst, h->src, h->type, payload, h->len, 0) < 0)
+        system_log(sh->sys, TS_LOG_ERROR, "TS-NET-DROP", h->dst, "",
+                   "out of memory for a message from node %u", h->src_node);
+}
+
+static void on_event(void *arg, uint16_t node, enum transport_event ev, int err)
+{
+    struct shard_net *n = arg;
+    if (ev == TRANSPORT_MALFORMED)
+        system_log(n->sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",
+                   "shard %u closed a connection from node %u: %s", n->sh->id, node,
+                   frame_error(err));
+    else if (ev == TRANSPORT_LINK_DOWN)
+        system_log(n->sh->sys, TS_LOG_INFO, "TS-NET-DOWN", 0, "",
+                   "shard %u lost its link to node %u (%s); reconnecting", n->sh->id, node,
+                   strerror(-err));
+}
+
+int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg)
+{
+    *n = (struct shard_net){.ops = &transport_tcp, .sh = sh, .cfg = cfg};
+    struct transport_config tc = {
+        .node = sh->node,
+        .shard = sh->id,
+        .listen = sh->id == 0 && cfg->listen_set ? (const struct sockaddr *)&cfg->listen : NULL,
+        .listen_len = cfg->listen_len,
+        .peers = cfg->peers,
+        .npeers = cfg->npeers,
+        .max_msg = sh->sys->cfg.max_msg_size,
+        .queue_limit = (size_t)64 << 20,
+        .deliver = deliver,
+        .event = on_event,
+        .arg = n,
+    };
+    if (tc.queue_limit < tc.max_msg + FRAME_HDR)
+        tc.queue_limit = tc.max_msg + FRAME_HDR;
+    return n->ops->open(&tc, &n->t);
+}
+
+void net_close(struct shard_net *n)
+{
+    if (n->t)
+        n->ops->close(n->t);
+    mailq_fini(&n->out);
+    n->t = NULL;
+}
+
+ts_msg *net_reserve(struct shard_net *n, size_t len)
+{
+    return mailq_push(&n->out, len);
+}
+
+int net_poll(struct shard_net *n)
+{
+    int k = 0;
+    for (ts_msg *m; (m = mailq_peek(&n->out));) {
+        struct transport_msg tm = {.dst = m->dst, .src = m->src, .type = m->type,
+                                   .payload = m + 1, .len = m->len};
+        int rc = n->ops->send(n->t, ts_addr_node(m->dst), &tm, 1);
+        if (rc == -EAGAIN)
+            break; /* the link is full: the rest waits, in order */
+        if (rc < 0)
+            system_log(n->sh->sys, TS_LOG_ERROR, "TS-NET-DROP", m->dst, "",
+                       "a message to node %u cannot be sent: %s", ts_addr_node(m->dst),
+                       ts_last_error());
+        mailq_pop(&n->out);
+        k++;
+    }
+    return k + n->ops->poll(n->t);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * net.h — a shard's way to other nodes (design §7): the node's listen
+ * endpoint and peer table parsed from ts_config, and per shard one
+ * transport instance that its loop polls, with the messages for other nodes
+ * queued in send order until the transport takes them.
+ */
+#ifndef TS_ENGINE_NET_H
+#define TS_ENGINE_NET_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "../transport/transport.h"
+#include "mailq.h"
+
+struct shard;
+
+struct net_config {
+    bool listen_set;
+    struct sockaddr_storage listen;
+    socklen_t listen_len;
+    struct transport_peer *peers;
+    unsigned npeers;
+};
+
+/* Parses "tcp://HOST:PORT" and "ID=HOST:PORT,ID=HOST:PORT" (HOST: a name,
+ * an IPv4 address, or [an IPv6 one]). Neither set: *out stays empty (no
+ * network). 0 or -EINVAL with ts_last_error naming the bad part. */
+int net_config_parse(const char *listen, const char *peers, uint16_t self, struct net_config *out);
+void net_config_free(struct net_config *c);
+bool net_config_peer(const struct net_config *c, uint16_t node);
+
+struct shard_net {
+    const struct transport_ops *ops;
+    struct transport *t;
+    struct shard *sh;
+    const struct net_config *cfg;
+    struct mailq out; /* for other nodes, in send order, not yet taken */
+};
+
+/* Opens shard sh's transport; the listener only on shard 0, which takes
+ * in everything this node receives and routes it to the shards' rings. */
+int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg);
+void net_close(struct shard_net *n);
+/* Room for a message to another node's dst; NULL when out of memory. */
+ts_msg *net_reserve(struct shard_net *n, size_t len);
+/* Hands what is queued to the transport, and lets it work. Returns how
+ * many events it handled (0: nothing happened). */
+int net_poll(struct shard_net *n);
+
+#endif

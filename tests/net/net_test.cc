@@ -1,0 +1,260 @@
+// Two nodes in one process, each a pinned system with its own node id,
+// joined over io_uring TCP on loopback (ts_config.listen / peers): the same
+// actor code talks across nodes as within one (design §3, §7).
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <thespis/log.h>
+#include <thespis/sysmsg.h>
+#include <thespis/thespis.h>
+
+#include "ts_test.h"
+
+namespace {
+
+constexpr uint64_t kSec = UINT64_C(1000) * 1000 * 1000;
+
+// test.net.Seq: counts numbers, checks their order, answers Count.
+struct SeqState {
+    uint64_t next, bad;
+};
+uint64_t kNum() { static uint64_t id = ts_type_id("test.net.Num"); return id; }
+uint64_t kCount() { static uint64_t id = ts_type_id("test.net.Count"); return id; }
+int SeqNum(ts_ctx *, void *state, const ts_msg *m)
+{
+    auto *st = static_cast<SeqState *>(state);
+    uint64_t v;
+    if (m->len != sizeof v)
+        return -EBADMSG;
+    std::memcpy(&v, ts_msg_data(m), sizeof v);
+    st->bad += v != st->next;
+    st->next = v + 1;
+    return 0;
+}
+int SeqCount(ts_ctx *ctx, void *state, const ts_msg *)
+{
+    auto *st = static_cast<SeqState *>(state);
+    uint64_t r[2] = {st->next, st->bad};
+    return ts_reply(ctx, kCount(), r, sizeof r);
+}
+const ts_handler_entry kSeqHandlers[] = {
+    TS_ON("test.net.Num", SeqNum),
+    TS_ON("test.net.Count", SeqCount),
+    TS_HANDLERS_END,
+};
+const ts_actor_type kSeqType = {"test.net.Seq", sizeof(SeqState), nullptr, nullptr, kSeqHandlers,
+                                nullptr};
+
+// test.net.Relay: passes Ping (payload: the echo's address, then the rest)
+// to that echo, and the Pong back to whoever asked: an actor on one node
+// talking to an actor on the other.
+struct RelayState {
+    ts_addr caller;
+};
+int RelayPing(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    auto *st = static_cast<RelayState *>(state);
+    ts_addr echo;
+    if (m->len < sizeof echo)
+        return -EBADMSG;
+    std::memcpy(&echo, ts_msg_data(m), sizeof echo);
+    st->caller = ts_sender(ctx);
+    return ts_send(ctx, echo, tst::kPing(), ts_msg_data(m), m->len);
+}
+int RelayPong(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    auto *st = static_cast<RelayState *>(state);
+    return ts_send(ctx, st->caller, tst::kPong(), ts_msg_data(m), m->len);
+}
+const ts_handler_entry kRelayHandlers[] = {
+    TS_ON("test.net.RelayPing", RelayPing),
+    TS_ON("test.common.Pong", RelayPong),
+    TS_HANDLERS_END,
+};
+const ts_actor_type kRelayType = {"test.net.Relay", sizeof(RelayState), nullptr, nullptr,
+                                  kRelayHandlers, nullptr};
+
+struct MsgFree {
+    void operator()(ts_msg *m) const { ts_msg_free(m); }
+};
+using Msg = std::unique_ptr<ts_msg, MsgFree>;
+
+class TwoNodes : public ::testing::Test {
+  protected:
+    void SetUp() override
+    {
+        ASSERT_EQ(tst::RegisterCommonActors(), 0) << ts_last_error();
+        ASSERT_EQ(ts_register_actor_type(&kSeqType), 0) << ts_last_error();
+        ASSERT_EQ(ts_register_actor_type(&kRelayType), 0) << ts_last_error();
+        std::vector<int> cpus = tst::AllowedCpus();
+        static std::mt19937 rng((unsigned)getpid());
+        for (int attempt = 0; attempt < 20; attempt++) {
+            uint16_t pa = (uint16_t)(20000 + rng() % 12000), pb = (uint16_t)(pa + 1);
+            Open(&a_, 1, pa, 2, pb, cpus.front());
+            if (!a_)
+                continue;
+            Open(&b_, 2, pb, 1, pa, cpus.back());
+            if (b_)
+                return;
+            ts_system_close(a_);
+            a_ = nullptr;
+        }
+        FAIL() << "no two free ports";
+    }
+    void TearDown() override
+    {
+        ts_system_close(a_);
+        ts_system_close(b_);
+    }
+    void Open(ts_system **out, uint16_t id, uint16_t port, uint16_t peer, uint16_t peer_port, int cpu)
+    {
+        ts_config cfg;
+        ts_config_init(&cfg);
+        cfg.base = TS_BASE_PINNED;
+        cfg.node_id = id;
+        std::string cores = std::to_string(cpu), listen = "tcp://127.0.0.1:" + std::to_string(port);
+        std::string peers = std::to_string(peer) + "=127.0.0.1:" + std::to_string(peer_port);
+        cfg.cores = cores.c_str();
+        cfg.listen = listen.c_str();
+        cfg.peers = peers.c_str();
+        *out = nullptr;
+        int rc = ts_system_open(&cfg, out);
+        if (rc != 0) {
+            ASSERT_EQ(rc, -EADDRINUSE) << ts_last_error();
+        }
+    }
+    Msg Ask(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len, uint64_t wait = 30 * kSec)
+    {
+        ts_msg *r = nullptr;
+        int rc = ts_ask(sys, to, type, p, len, wait, &r);
+        EXPECT_EQ(rc, 0) << ts_last_error();
+        return Msg(r);
+    }
+    ts_system *a_ = nullptr, *b_ = nullptr;
+};
+
+TEST_F(TwoNodes, AskAnActorOnTheOtherNode)
+{
+    ts_addr echo;
+    ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
+    EXPECT_EQ(ts_addr_node(echo), 2);
+    const char hi[] = "across nodes";
+    Msg r = Ask(a_, echo, tst::kPing(), hi, sizeof hi);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->type, tst::kPong());
+    ASSERT_EQ(r->len, sizeof hi);
+    EXPECT_STREQ((const char *)ts_msg_data(r.get()), hi);
+}
+
+TEST_F(TwoNodes, ActorsTalkAcrossNodesAndAddressesTravelInPayloads)
+{
+    ts_addr echo, relay;
+    ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(a_, "test.net.Relay", nullptr, &relay), 0) << ts_last_error();
+    // The relay on node 1 gets the echo's node-2 address in the payload.
+    std::vector<unsigned char> p(sizeof echo + 100, 'x');
+    std::memcpy(p.data(), &echo, sizeof echo);
+    Msg r = Ask(a_, relay, ts_type_id("test.net.RelayPing"), p.data(), p.size());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->type, tst::kPong());
+    ASSERT_EQ(r->len, p.size());
+    EXPECT_EQ(std::memcmp(ts_msg_data(r.get()), p.data(), p.size()), 0);
+}
+
+TEST_F(TwoNodes, ManyMessagesArriveInOrder)
+{
+    ts_addr seq;
+    ASSERT_EQ(ts_system_create(b_, "test.net.Seq", nullptr, &seq), 0) << ts_last_error();
+    const uint64_t n = 100000;
+    for (uint64_t i = 0; i < n;) {
+        int rc = ts_tell(a_, seq, kNum(), &i, sizeof i);
+        if (rc == 0)
+            i++;
+        else
+            ASSERT_EQ(rc, -EAGAIN) << ts_last_error();
+    }
+    // Counted once all have arrived: a Count sent after them comes after them.
+    Msg r = Ask(a_, seq, kCount(), nullptr, 0);
+    ASSERT_TRUE(r);
+    uint64_t got[2];
+    ASSERT_EQ(r->len, sizeof got);
+    std::memcpy(got, ts_msg_data(r.get()), sizeof got);
+    EXPECT_EQ(got[0], n) << "numbers arrived";
+    EXPECT_EQ(got[1], 0u) << "numbers out of order";
+}
+
+TEST_F(TwoNodes, LargeMessagesCrossIntact)
+{
+    ts_addr echo;
+    ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
+    for (size_t size : {size_t{60000}, size_t{70000}, size_t{1} << 20, size_t{8} << 20}) {
+        std::vector<unsigned char> p(size);
+        for (size_t i = 0; i < size; i++)
+            p[i] = (unsigned char)(i * 7 + size);
+        Msg r = Ask(a_, echo, tst::kPing(), p.data(), p.size());
+        ASSERT_TRUE(r) << size << " bytes";
+        ASSERT_EQ(r->len, size);
+        EXPECT_EQ(std::memcmp(ts_msg_data(r.get()), p.data(), size), 0) << size;
+    }
+}
+
+// Node 3 is in nobody's peer table: what is sent there is a dead letter
+// (the log says why), and the link to node 2 is not disturbed.
+TEST_F(TwoNodes, UnknownNodeIsADeadLetter)
+{
+    ts_addr nowhere = ts_addr_make(3, 0, 5, 1);
+    ts_system_stats before, after;
+    ASSERT_EQ(ts_system_stats_get(a_, &before), 0);
+    ASSERT_EQ(ts_tell(a_, nowhere, tst::kPing(), "x", 1), 0) << ts_last_error();
+    ASSERT_EQ(ts_run(a_, 30 * kSec), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_stats_get(a_, &after), 0);
+    EXPECT_EQ(after.dead_letters, before.dead_letters + 1);
+    ts_addr echo;
+    ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
+    Msg r = Ask(a_, echo, tst::kPing(), "y", 1);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->type, tst::kPong());
+}
+
+TEST(NetConfig, BadConfigurationsAreClearErrors)
+{
+    struct Case {
+        ts_base base;
+        const char *listen, *peers;
+        int rc;
+        const char *says;
+    } cases[] = {
+        {TS_BASE_PINNED, "udp://127.0.0.1:1", nullptr, -EINVAL, "tcp://"},
+        {TS_BASE_PINNED, "tcp://127.0.0.1", nullptr, -EINVAL, "HOST:PORT"},
+        {TS_BASE_PINNED, "tcp://127.0.0.1:99999", nullptr, -EINVAL, "port"},
+        {TS_BASE_PINNED, nullptr, "2127.0.0.1:5", -EINVAL, "ID=HOST:PORT"},
+        {TS_BASE_PINNED, nullptr, "70000=127.0.0.1:5", -EINVAL, "ID=HOST:PORT"},
+        {TS_BASE_PINNED, nullptr, "0=127.0.0.1:5", -EINVAL, "this node"},
+        {TS_BASE_PINNED, nullptr, "2=127.0.0.1:5,2=127.0.0.1:6", -EINVAL, "twice"},
+        {TS_BASE_PINNED, nullptr, "2=no.such.host.invalid:5", -EINVAL, "resolve"},
+        {TS_BASE_SIMPLE, nullptr, "2=127.0.0.1:5", -EOPNOTSUPP, "pinned"},
+    };
+    for (const Case &c : cases) {
+        ts_config cfg;
+        ts_config_init(&cfg);
+        cfg.base = c.base;
+        cfg.listen = c.listen;
+        cfg.peers = c.peers;
+        ts_system *sys = nullptr;
+        EXPECT_EQ(ts_system_open(&cfg, &sys), c.rc) << (c.listen ? c.listen : c.peers);
+        EXPECT_NE(std::string(ts_last_error()).find(c.says), std::string::npos)
+            << (c.listen ? c.listen : c.peers) << ": " << ts_last_error();
+        EXPECT_EQ(sys, nullptr);
+    }
+}
+
+} // namespace
