@@ -18,6 +18,7 @@
 #include <thespis/thespis.h>
 
 #include "bare_ring.h"
+#include "bare_tcp.h"
 #include "mailq.h"
 #include "perf.h"
 
@@ -389,6 +390,80 @@ int scen_bare_pingpong(ts_system *sys, const struct perf_env *env, struct result
                                 record, r, &b);
     r->msgs = b.msgs;
     r->seconds = b.seconds;
+    return rc;
+}
+
+int scen_bare_tcp(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    (void)sys;
+    if (env->cores_n < 2)
+        return -ENOTSUP;
+    struct bare_result b = {0};
+    uint64_t rounds = env->duration_ns / 20000 + 500; /* about 20 us a round trip here */
+    int rc = bare_tcp_pingpong(env->cores[0], env->cores[1], rounds, sizeof(struct ping), record,
+                               r, &b);
+    r->msgs = b.msgs;
+    r->seconds = b.seconds;
+    return rc;
+}
+
+/* Opens a one-shard pinned node `id` on cpu, listening on port and linked
+ * to node `peer` at peer_port on loopback. */
+static int open_node(uint16_t id, int cpu, unsigned port, uint16_t peer, unsigned peer_port,
+                     ts_system **out)
+{
+    char cores[16], listen[48], peers[48];
+    snprintf(cores, sizeof(cores), "%d", cpu);
+    snprintf(listen, sizeof(listen), "tcp://127.0.0.1:%u", port);
+    snprintf(peers, sizeof(peers), "%u=127.0.0.1:%u", peer, peer_port);
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.base = TS_BASE_PINNED;
+    cfg.idle = TS_IDLE_BUSY;
+    cfg.node_id = id;
+    cfg.cores = cores;
+    cfg.listen = listen;
+    cfg.peers = peers;
+    return ts_system_open(&cfg, out);
+}
+
+/* Round trips between an actor on node 1 and one on node 2, two pinned
+ * systems in this process joined over loopback TCP. */
+int scen_pingpong_tcp(ts_system *unused, const struct perf_env *env, struct result *r)
+{
+    (void)unused;
+    if (env->cores_n < 2)
+        return -ENOTSUP;
+    ts_system *n1 = NULL, *n2 = NULL;
+    int rc = -EADDRINUSE;
+    for (unsigned attempt = 0; rc == -EADDRINUSE && attempt < 20; attempt++) {
+        unsigned port = 21000 + (unsigned)((getpid() * 7 + (int)attempt * 131) % 9000);
+        if ((rc = open_node(1, env->cores[0], port, 2, port + 1, &n1)) == 0 &&
+            (rc = open_node(2, env->cores[1], port + 1, 1, port, &n2)) < 0) {
+            ts_system_close(n1);
+            n1 = NULL;
+        }
+    }
+    ts_addr a, b;
+    if (rc == 0)
+        rc = ts_system_create(n1, "perf.PingPong", NULL, &a);
+    if (rc == 0)
+        rc = ts_system_create(n2, "perf.PingPong", NULL, &b);
+    if (rc == 0) {
+        struct ping p = {.deadline_ns = now_ns() + env->duration_ns, .peer = b};
+        ts_msg *reply = NULL;
+        uint64_t t0 = now_ns();
+        rc = ts_ask(n1, a, T_START, &p, sizeof(p), ASK_LIMIT, &reply);
+        r->seconds = (double)(now_ns() - t0) / 1e9;
+        if (rc == 0 && reply->type == T_DONE)
+            memcpy(&r->msgs, ts_msg_data(reply), sizeof(r->msgs));
+        r->msgs *= 2;
+        ts_msg_free(reply);
+    }
+    if (rc < 0)
+        fprintf(stderr, "thespis-perf: pingpong.tcp: %s\n", ts_last_error());
+    ts_system_close(n2);
+    ts_system_close(n1);
     return rc;
 }
 

@@ -42,6 +42,8 @@ static const struct scenario all[] = {
     {"pingpong.cross_process", scen_pingpong_cross, PROCS, "pingpong.bare_ring", LATENCY},
     {"throughput.cross_process", scen_throughput_cross, PROCS, "throughput.bare_ring", THROUGHPUT},
     {"recovery.kill", scen_kill_recovery, 0, NULL, LATENCY},
+    {"pingpong.bare_tcp", scen_bare_tcp, 0, NULL, LATENCY},
+    {"pingpong.tcp", scen_pingpong_tcp, 0, "pingpong.bare_tcp", LATENCY},
     {"spawn.local", scen_spawn_local, 1, NULL, RATE},
     {"memory.idle_actor", scen_memory_idle, 1, NULL, VALUE},
 };
