@@ -42,6 +42,7 @@ int scen_ask(ts_system *, const struct perf_env *, struct result *);
 int scen_kill_recovery(ts_system *, const struct perf_env *, struct result *);
 int scen_bare_tcp(ts_system *, const struct perf_env *, struct result *);
 int scen_pingpong_tcp(ts_system *, const struct perf_env *, struct result *);
+int scen_throughput_tcp(ts_system *, const struct perf_env *, struct result *);
 
 /* Registers the scenarios' actor types and message ids. */
 int scen_register(void);

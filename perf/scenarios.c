@@ -126,6 +126,7 @@ int scen_pingpong_cross(ts_system *sys, const struct perf_env *env, struct resul
 struct tp_start {
     ts_addr consumer;
     uint64_t deadline_ns;
+    uint32_t payload; /* bytes per message, 16 to 64 */
 };
 
 struct producer {
@@ -146,8 +147,8 @@ static int tp_burst(ts_ctx *ctx, struct producer *p)
     while (p->credits && now_ns() < p->st.deadline_ns) {
         p->credits--;
         for (unsigned i = 0; i < TP_BURST; i++) {
-            uint64_t msg[2] = {p->seq++, 0}; /* 16-byte payloads */
-            int rc = ts_send(ctx, p->st.consumer, T_PING, msg, sizeof(msg));
+            uint64_t msg[8] = {p->seq++};
+            int rc = ts_send(ctx, p->st.consumer, T_PING, msg, p->st.payload);
             if (rc < 0)
                 return rc;
         }
@@ -206,20 +207,16 @@ static const ts_handler_entry consumer_handlers[] = {
 static const ts_actor_type consumer_type = {
     .name = "perf.Consumer", .state_size = sizeof(struct consumer), .handlers = consumer_handlers};
 
-int scen_throughput_cross(ts_system *sys, const struct perf_env *env, struct result *r)
+/* Producer prod streams payload-byte messages to cons until the duration
+ * is up, through sys's caller. */
+static int throughput(ts_system *sys, ts_addr prod, ts_addr cons, uint32_t payload,
+                      const struct perf_env *env, struct result *r)
 {
-    if (env->shards < 2)
-        return -ENOTSUP;
-    ts_addr prod, cons;
-    int rc = create_on(sys, "perf.Producer", 0, env, &prod);
-    if (rc == 0)
-        rc = create_on(sys, "perf.Consumer", 1, env, &cons);
-    if (rc < 0)
-        return rc;
-    struct tp_start st = {.consumer = cons, .deadline_ns = now_ns() + env->duration_ns};
+    struct tp_start st = {.consumer = cons, .deadline_ns = now_ns() + env->duration_ns,
+                          .payload = payload};
     ts_msg *reply = NULL;
     uint64_t t0 = now_ns();
-    rc = ts_ask(sys, prod, T_START, &st, sizeof(st), ASK_LIMIT, &reply);
+    int rc = ts_ask(sys, prod, T_START, &st, sizeof(st), ASK_LIMIT, &reply);
     r->seconds = (double)(now_ns() - t0) / 1e9;
     if (rc == 0) {
         uint64_t out[2];
@@ -230,6 +227,17 @@ int scen_throughput_cross(ts_system *sys, const struct perf_env *env, struct res
     }
     ts_msg_free(reply);
     return rc;
+}
+
+int scen_throughput_cross(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    if (env->shards < 2)
+        return -ENOTSUP;
+    ts_addr prod, cons;
+    int rc = create_on(sys, "perf.Producer", 0, env, &prod);
+    if (rc == 0)
+        rc = create_on(sys, "perf.Consumer", 1, env, &cons);
+    return rc < 0 ? rc : throughput(sys, prod, cons, 16, env, r);
 }
 
 /* ---- spawn and memory ---------------------------------------------------- */
@@ -427,24 +435,33 @@ static int open_node(uint16_t id, int cpu, unsigned port, uint16_t peer, unsigne
     return ts_system_open(&cfg, out);
 }
 
-/* Round trips between an actor on node 1 and one on node 2, two pinned
- * systems in this process joined over loopback TCP. */
+/* Nodes 1 and 2: one-shard pinned systems on the run's two cores, joined
+ * over loopback TCP (ports chosen again while taken). */
+static int two_nodes(const struct perf_env *env, ts_system **n1, ts_system **n2)
+{
+    int rc = -EADDRINUSE;
+    for (unsigned attempt = 0; rc == -EADDRINUSE && attempt < 20; attempt++) {
+        unsigned port = 21000 + (unsigned)((getpid() * 7 + (int)attempt * 131) % 9000);
+        if ((rc = open_node(1, env->cores[0], port, 2, port + 1, n1)) == 0 &&
+            (rc = open_node(2, env->cores[1], port + 1, 1, port, n2)) < 0) {
+            ts_system_close(*n1);
+            *n1 = NULL;
+        }
+    }
+    if (rc < 0)
+        fprintf(stderr, "thespis-perf: two nodes: %s\n", ts_last_error());
+    return rc;
+}
+
+/* Round trips between an actor on node 1 and one on node 2. */
 int scen_pingpong_tcp(ts_system *unused, const struct perf_env *env, struct result *r)
 {
     (void)unused;
     if (env->cores_n < 2)
         return -ENOTSUP;
     ts_system *n1 = NULL, *n2 = NULL;
-    int rc = -EADDRINUSE;
-    for (unsigned attempt = 0; rc == -EADDRINUSE && attempt < 20; attempt++) {
-        unsigned port = 21000 + (unsigned)((getpid() * 7 + (int)attempt * 131) % 9000);
-        if ((rc = open_node(1, env->cores[0], port, 2, port + 1, &n1)) == 0 &&
-            (rc = open_node(2, env->cores[1], port + 1, 1, port, &n2)) < 0) {
-            ts_system_close(n1);
-            n1 = NULL;
-        }
-    }
     ts_addr a, b;
+    int rc = two_nodes(env, &n1, &n2);
     if (rc == 0)
         rc = ts_system_create(n1, "perf.PingPong", NULL, &a);
     if (rc == 0)
@@ -460,8 +477,26 @@ int scen_pingpong_tcp(ts_system *unused, const struct perf_env *env, struct resu
         r->msgs *= 2;
         ts_msg_free(reply);
     }
-    if (rc < 0)
-        fprintf(stderr, "thespis-perf: pingpong.tcp: %s\n", ts_last_error());
+    ts_system_close(n2);
+    ts_system_close(n1);
+    return rc;
+}
+
+/* 64-byte messages from a producer on node 1 to a consumer on node 2. */
+int scen_throughput_tcp(ts_system *unused, const struct perf_env *env, struct result *r)
+{
+    (void)unused;
+    if (env->cores_n < 2)
+        return -ENOTSUP;
+    ts_system *n1 = NULL, *n2 = NULL;
+    ts_addr prod, cons;
+    int rc = two_nodes(env, &n1, &n2);
+    if (rc == 0)
+        rc = ts_system_create(n1, "perf.Producer", NULL, &prod);
+    if (rc == 0)
+        rc = ts_system_create(n2, "perf.Consumer", NULL, &cons);
+    if (rc == 0)
+        rc = throughput(n1, prod, cons, 64, env, r);
     ts_system_close(n2);
     ts_system_close(n1);
     return rc;

@@ -44,6 +44,7 @@ static const struct scenario all[] = {
     {"recovery.kill", scen_kill_recovery, 0, NULL, LATENCY},
     {"pingpong.bare_tcp", scen_bare_tcp, 0, NULL, LATENCY},
     {"pingpong.tcp", scen_pingpong_tcp, 0, "pingpong.bare_tcp", LATENCY},
+    {"throughput.tcp", scen_throughput_tcp, 0, NULL, THROUGHPUT},
     {"spawn.local", scen_spawn_local, 1, NULL, RATE},
     {"memory.idle_actor", scen_memory_idle, 1, NULL, VALUE},
 };
