@@ -130,15 +130,34 @@ void mailq_pop(struct mailq *q)
     }
 }
 
-void mailq_foreach(struct mailq *q, void (*fn)(ts_msg *m, void *arg), void *arg)
+void mailq_foreach_until(struct mailq *q, int (*fn)(ts_msg *m, void *arg), void *arg)
 {
     for (struct mq_chunk *c = q->first; c; c = c->next) {
         for (size_t off = c->head; off < c->tail;) {
             ts_msg *m = (ts_msg *)(void *)(c->data + off);
             off += mailq_record_size(m->len);
-            fn(m, arg);
+            if (fn(m, arg))
+                return;
         }
     }
+}
+
+struct each {
+    void (*fn)(ts_msg *m, void *arg);
+    void *arg;
+};
+
+static int each_one(ts_msg *m, void *arg)
+{
+    struct each *e = arg;
+    e->fn(m, e->arg);
+    return 0;
+}
+
+void mailq_foreach(struct mailq *q, void (*fn)(ts_msg *m, void *arg), void *arg)
+{
+    struct each e = {fn, arg};
+    mailq_foreach_until(q, each_one, &e);
 }
 
 void mailq_fini(struct mailq *q)

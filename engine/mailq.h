@@ -56,6 +56,8 @@ ts_msg *mailq_peek(const struct mailq *q);
 void mailq_pop(struct mailq *q);
 /* Calls fn on every queued message, oldest first. */
 void mailq_foreach(struct mailq *q, void (*fn)(ts_msg *m, void *arg), void *arg);
+/* The same until fn returns non-zero. */
+void mailq_foreach_until(struct mailq *q, int (*fn)(ts_msg *m, void *arg), void *arg);
 /* A pool over size bytes at mem (8-aligned); a pooled queue on it. */
 void mq_pool_init(struct mq_pool *pool, void *mem, size_t size);
 void mailq_init_pooled(struct mailq *q, struct mq_pool *pool);

@@ -166,21 +166,45 @@ ts_msg *net_reserve(struct shard_net *n, size_t len)
     return mailq_push(&n->out, len);
 }
 
+/* The next run of messages to one node, oldest first, at most NET_BATCH. */
+#define NET_BATCH 64
+struct run {
+    struct transport_msg msgs[NET_BATCH];
+    unsigned n;
+    uint16_t node;
+};
+
+static int gather_run(ts_msg *m, void *arg)
+{
+    struct run *r = arg;
+    uint16_t node = ts_addr_node(m->dst);
+    if (r->n == NET_BATCH || (r->n && node != r->node))
+        return 1;
+    r->node = node;
+    r->msgs[r->n++] = (struct transport_msg){.dst = m->dst, .src = m->src, .type = m->type,
+                                             .payload = m + 1, .len = m->len};
+    return 0;
+}
+
 int net_poll(struct shard_net *n)
 {
     int k = 0;
-    for (ts_msg *m; (m = mailq_peek(&n->out));) {
-        struct transport_msg tm = {.dst = m->dst, .src = m->src, .type = m->type,
-                                   .payload = m + 1, .len = m->len};
-        int rc = n->ops->send(n->t, ts_addr_node(m->dst), &tm, 1);
+    while (n->out.count) {
+        struct run r = {.n = 0};
+        mailq_foreach_until(&n->out, gather_run, &r);
+        int rc = n->ops->send(n->t, r.node, r.msgs, r.n);
         if (rc == -EAGAIN)
             break; /* the link is full: the rest waits, in order */
-        if (rc < 0)
-            system_log(n->sh->sys, TS_LOG_ERROR, "TS-NET-DROP", m->dst, "",
-                       "a message to node %u cannot be sent: %s", ts_addr_node(m->dst),
-                       ts_last_error());
-        mailq_pop(&n->out);
-        k++;
+        if (rc < 0) { /* the first cannot go (its size): dropped, said in the log */
+            system_log(n->sh->sys, TS_LOG_ERROR, "TS-NET-DROP", r.msgs[0].dst, "",
+                       "a message to node %u cannot be sent: %s", r.node, ts_last_error());
+            rc = 1;
+        }
+        for (int i = 0; i < rc; i++)
+            mailq_pop(&n->out);
+        k += rc;
+        if ((unsigned)rc < r.n)
+            break; /* the link took what it had room for */
     }
     return k + n->ops->poll(n->t);
 }
