@@ -66,18 +66,16 @@ unsigned Scale()
     return v >= 1 ? static_cast<unsigned>(v) : 1u;
 }
 
-#define TYPE_ID(fn, name) \
-    uint64_t fn() { static const uint64_t id = ts_type_id(name); return id; }
-TYPE_ID(kSeq, "test.mp.Seq")
-TYPE_ID(kCount, "test.mp.Count")
-TYPE_ID(kCounted, "test.mp.Counted")
-TYPE_ID(kCrash, "test.mp.Crash")
-TYPE_ID(kPing, "test.mp.Ping")
-TYPE_ID(kPong, "test.mp.Pong")
-TYPE_ID(kLastWords, "test.mp.LastWords")
-TYPE_ID(kAdd, "test.mp.Add")
-TYPE_ID(kGet, "test.mp.Get")
-TYPE_ID(kValue, "test.mp.Value")
+TS_TYPE_ID(kSeq, "test.mp.Seq")
+TS_TYPE_ID(kCount, "test.mp.Count")
+TS_TYPE_ID(kCounted, "test.mp.Counted")
+TS_TYPE_ID(kCrash, "test.mp.Crash")
+TS_TYPE_ID(kPing, "test.mp.Ping")
+TS_TYPE_ID(kPong, "test.mp.Pong")
+TS_TYPE_ID(kLastWords, "test.mp.LastWords")
+TS_TYPE_ID(kAdd, "test.mp.Add")
+TS_TYPE_ID(kGet, "test.mp.Get")
+TS_TYPE_ID(kValue, "test.mp.Value")
 
 // ---- what the collector sees, in memory shared with the shards ---------
 

@@ -27,8 +27,8 @@ constexpr uint64_t kSec = UINT64_C(1000) * 1000 * 1000;
 struct SeqState {
     uint64_t next, bad;
 };
-uint64_t kNum() { static uint64_t id = ts_type_id("test.net.Num"); return id; }
-uint64_t kCount() { static uint64_t id = ts_type_id("test.net.Count"); return id; }
+TS_TYPE_ID(kNum, "test.net.Num")
+TS_TYPE_ID(kCount, "test.net.Count")
 int SeqNum(ts_ctx *, void *state, const ts_msg *m)
 {
     auto *st = static_cast<SeqState *>(state);

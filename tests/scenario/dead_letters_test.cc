@@ -12,16 +12,15 @@ using tst::Text;
 
 namespace {
 
-uint64_t kHi() { static const uint64_t id = ts_type_id("test.dl.Hi"); return id; }
-uint64_t kStart() { static const uint64_t id = ts_type_id("test.dl.Start"); return id; }
-uint64_t kResign() { static const uint64_t id = ts_type_id("test.dl.Resign"); return id; }
-uint64_t kSetReporter() { static const uint64_t id = ts_type_id("test.dl.SetReporter"); return id; }
-uint64_t kRc() { static const uint64_t id = ts_type_id("test.dl.Rc"); return id; }
-uint64_t kSeen() { static const uint64_t id = ts_type_id("test.dl.Seen"); return id; }
-uint64_t kCount() { static const uint64_t id = ts_type_id("test.dl.Count"); return id; }
-uint64_t kCounted() { static const uint64_t id = ts_type_id("test.dl.Counted"); return id; }
-uint64_t kSendTo() { static const uint64_t id = ts_type_id("test.dl.SendTo"); return id; }
-
+TS_TYPE_ID(kHi, "test.dl.Hi")
+TS_TYPE_ID(kStart, "test.dl.Start")
+TS_TYPE_ID(kResign, "test.dl.Resign")
+TS_TYPE_ID(kSetReporter, "test.dl.SetReporter")
+TS_TYPE_ID(kRc, "test.dl.Rc")
+TS_TYPE_ID(kSeen, "test.dl.Seen")
+TS_TYPE_ID(kCount, "test.dl.Count")
+TS_TYPE_ID(kCounted, "test.dl.Counted")
+TS_TYPE_ID(kSendTo, "test.dl.SendTo")
 struct DlReport {
     ts_addr collector;
     ts_addr dst;

@@ -26,10 +26,9 @@ namespace {
 
 const char *const kNoSuchType = "test.err.NoSuchType";
 
-uint64_t kHi() { static const uint64_t id = ts_type_id("test.err.Hi"); return id; }
-uint64_t kProbeOp() { static const uint64_t id = ts_type_id("test.err.ProbeOp"); return id; }
-uint64_t kProbeRes() { static const uint64_t id = ts_type_id("test.err.ProbeRes"); return id; }
-
+TS_TYPE_ID(kHi, "test.err.Hi")
+TS_TYPE_ID(kProbeOp, "test.err.ProbeOp")
+TS_TYPE_ID(kProbeRes, "test.err.ProbeRes")
 // Prober performs one API call inside its handler and reports the result
 // and ts_last_error() as the handler's thread saw them.
 enum ProbeOp : int32_t {

@@ -11,12 +11,11 @@ using tst::Text;
 
 namespace {
 
-uint64_t kGreet() { static const uint64_t id = ts_type_id("test.hello.Greet"); return id; }
-uint64_t kGoodbye() { static const uint64_t id = ts_type_id("test.hello.Goodbye"); return id; }
-uint64_t kText() { static const uint64_t id = ts_type_id("test.hello.Text"); return id; }
-uint64_t kRelay() { static const uint64_t id = ts_type_id("test.hello.Relay"); return id; }
-uint64_t kGreeting() { static const uint64_t id = ts_type_id("test.hello.Greeting"); return id; }
-
+TS_TYPE_ID(kGreet, "test.hello.Greet")
+TS_TYPE_ID(kGoodbye, "test.hello.Goodbye")
+TS_TYPE_ID(kText, "test.hello.Text")
+TS_TYPE_ID(kRelay, "test.hello.Relay")
+TS_TYPE_ID(kGreeting, "test.hello.Greeting")
 int SendText(ts_ctx *ctx, ts_addr to, const std::string &s)
 {
     return ts_send(ctx, to, kText(), s.data(), s.size());

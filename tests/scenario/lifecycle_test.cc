@@ -14,11 +14,10 @@ using tst::Text;
 
 namespace {
 
-uint64_t kGrow() { static const uint64_t id = ts_type_id("test.tree.Grow"); return id; }
-uint64_t kGrown() { static const uint64_t id = ts_type_id("test.tree.Grown"); return id; }
-uint64_t kFind() { static const uint64_t id = ts_type_id("test.names.Find"); return id; }
-uint64_t kFound() { static const uint64_t id = ts_type_id("test.names.Found"); return id; }
-
+TS_TYPE_ID(kGrow, "test.tree.Grow")
+TS_TYPE_ID(kGrown, "test.tree.Grown")
+TS_TYPE_ID(kFind, "test.names.Find")
+TS_TYPE_ID(kFound, "test.names.Found")
 // Every tree node appends "exit:<name>" when it exits (fini), and
 // "child-exited:<name>" when it gets a child's ChildExited.
 tst::SharedLog g_tree_log;

@@ -12,15 +12,14 @@ using tst::Text;
 
 namespace {
 
-uint64_t kText() { static const uint64_t id = ts_type_id("test.msg.Text"); return id; }
-uint64_t kIntroduce() { static const uint64_t id = ts_type_id("test.msg.Introduce"); return id; }
-uint64_t kIntroduced() { static const uint64_t id = ts_type_id("test.msg.Introduced"); return id; }
-uint64_t kForward() { static const uint64_t id = ts_type_id("test.msg.Forward"); return id; }
-uint64_t kAnswerTo() { static const uint64_t id = ts_type_id("test.msg.AnswerTo"); return id; }
-uint64_t kKnown() { static const uint64_t id = ts_type_id("test.msg.Known"); return id; }
-uint64_t kUnknown() { static const uint64_t id = ts_type_id("test.msg.Unknown"); return id; }
-uint64_t kFallbackSeen() { static const uint64_t id = ts_type_id("test.msg.FallbackSeen"); return id; }
-
+TS_TYPE_ID(kText, "test.msg.Text")
+TS_TYPE_ID(kIntroduce, "test.msg.Introduce")
+TS_TYPE_ID(kIntroduced, "test.msg.Introduced")
+TS_TYPE_ID(kForward, "test.msg.Forward")
+TS_TYPE_ID(kAnswerTo, "test.msg.AnswerTo")
+TS_TYPE_ID(kKnown, "test.msg.Known")
+TS_TYPE_ID(kUnknown, "test.msg.Unknown")
+TS_TYPE_ID(kFallbackSeen, "test.msg.FallbackSeen")
 int SendText(ts_ctx *ctx, ts_addr to, const std::string &s)
 {
     return ts_send(ctx, to, kText(), s.data(), s.size());
@@ -141,12 +140,11 @@ constexpr uint32_t kWorkers = 4;
 constexpr uint32_t kItems = 16;
 constexpr uint32_t kTraceLen = 2 * kWorkers * kItems;
 
-uint64_t kDetGo() { static const uint64_t id = ts_type_id("test.det.Go"); return id; }
-uint64_t kDetStart() { static const uint64_t id = ts_type_id("test.det.Start"); return id; }
-uint64_t kDetItem() { static const uint64_t id = ts_type_id("test.det.Item"); return id; }
-uint64_t kDetNudge() { static const uint64_t id = ts_type_id("test.det.Nudge"); return id; }
-uint64_t kDetTrace() { static const uint64_t id = ts_type_id("test.det.Trace"); return id; }
-
+TS_TYPE_ID(kDetGo, "test.det.Go")
+TS_TYPE_ID(kDetStart, "test.det.Start")
+TS_TYPE_ID(kDetItem, "test.det.Item")
+TS_TYPE_ID(kDetNudge, "test.det.Nudge")
+TS_TYPE_ID(kDetTrace, "test.det.Trace")
 struct DetItem {
     uint32_t worker;
     uint32_t seq;

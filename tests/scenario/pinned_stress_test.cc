@@ -43,17 +43,15 @@ uint64_t Scaled(uint64_t n, uint64_t floor = 1)
 }
 
 
-#define TYPE_ID(fn, name) \
-    uint64_t fn() { static const uint64_t id = ts_type_id(name); return id; }
-TYPE_ID(kGo, "test.pstress.Go")
-TYPE_ID(kNext, "test.pstress.Next")
-TYPE_ID(kSeq, "test.pstress.Seq")
-TYPE_ID(kResult, "test.pstress.Result")
-TYPE_ID(kCount, "test.pstress.Count")
-TYPE_ID(kSendError, "test.pstress.SendError")
-TYPE_ID(kPoke, "test.pstress.Poke")
-TYPE_ID(kKill, "test.pstress.Kill")
-TYPE_ID(kGrandGone, "test.pstress.GrandGone")
+TS_TYPE_ID(kGo, "test.pstress.Go")
+TS_TYPE_ID(kNext, "test.pstress.Next")
+TS_TYPE_ID(kSeq, "test.pstress.Seq")
+TS_TYPE_ID(kResult, "test.pstress.Result")
+TS_TYPE_ID(kCount, "test.pstress.Count")
+TS_TYPE_ID(kSendError, "test.pstress.SendError")
+TS_TYPE_ID(kPoke, "test.pstress.Poke")
+TS_TYPE_ID(kKill, "test.pstress.Kill")
+TS_TYPE_ID(kGrandGone, "test.pstress.GrandGone")
 #undef TYPE_ID
 
 struct SendError {
@@ -504,9 +502,8 @@ const ts_actor_type kKiller = {"test.pstress.Killer", 0, nullptr, nullptr, kKill
 
 std::atomic<uint64_t> g_tree_finis{0};
 
-uint64_t kGrow() { static const uint64_t id = ts_type_id("test.pstress.Grow"); return id; }
-uint64_t kLeafed() { static const uint64_t id = ts_type_id("test.pstress.Leafed"); return id; }
-
+TS_TYPE_ID(kGrow, "test.pstress.Grow")
+TS_TYPE_ID(kLeafed, "test.pstress.Leafed")
 struct GrowMsg {
     ts_addr watcher;
     uint32_t depth;

@@ -64,25 +64,23 @@ OpenResult TryOpen(const ts_config &cfg)
 // Message types
 // ------------------------------------------------------------------------
 
-#define TYPE_ID(fn, name) \
-    uint64_t fn() { static const uint64_t id = ts_type_id(name); return id; }
-TYPE_ID(kMake, "test.pinned.Make")
-TYPE_ID(kMade, "test.pinned.Made")
-TYPE_ID(kGo, "test.pinned.Go")
-TYPE_ID(kResult, "test.pinned.Result")
-TYPE_ID(kBlock, "test.pinned.Block")
-TYPE_ID(kReleased, "test.pinned.Released")
-TYPE_ID(kCount, "test.pinned.Count")
-TYPE_ID(kGet, "test.pinned.Get")
-TYPE_ID(kBig, "test.pinned.Big")
-TYPE_ID(kBigBack, "test.pinned.BigBack")
-TYPE_ID(kChunk, "test.pinned.Chunk")
-TYPE_ID(kMakeLate, "test.pinned.MakeLate")
-TYPE_ID(kForward, "test.pinned.Forward")
-TYPE_ID(kHello, "test.pinned.Hello")
-TYPE_ID(kCreated, "test.pinned.Created")
-TYPE_ID(kReport, "test.pinned.Report")
-TYPE_ID(kFailed, "test.pinned.Failed")
+TS_TYPE_ID(kMake, "test.pinned.Make")
+TS_TYPE_ID(kMade, "test.pinned.Made")
+TS_TYPE_ID(kGo, "test.pinned.Go")
+TS_TYPE_ID(kResult, "test.pinned.Result")
+TS_TYPE_ID(kBlock, "test.pinned.Block")
+TS_TYPE_ID(kReleased, "test.pinned.Released")
+TS_TYPE_ID(kCount, "test.pinned.Count")
+TS_TYPE_ID(kGet, "test.pinned.Get")
+TS_TYPE_ID(kBig, "test.pinned.Big")
+TS_TYPE_ID(kBigBack, "test.pinned.BigBack")
+TS_TYPE_ID(kChunk, "test.pinned.Chunk")
+TS_TYPE_ID(kMakeLate, "test.pinned.MakeLate")
+TS_TYPE_ID(kForward, "test.pinned.Forward")
+TS_TYPE_ID(kHello, "test.pinned.Hello")
+TS_TYPE_ID(kCreated, "test.pinned.Created")
+TS_TYPE_ID(kReport, "test.pinned.Report")
+TS_TYPE_ID(kFailed, "test.pinned.Failed")
 #undef TYPE_ID
 
 // ------------------------------------------------------------------------

@@ -13,12 +13,11 @@ namespace {
 
 constexpr uint64_t kStressWait = UINT64_C(240) * 1000 * 1000 * 1000;
 
-uint64_t kGo() { static const uint64_t id = ts_type_id("test.stress.Go"); return id; }
-uint64_t kResult() { static const uint64_t id = ts_type_id("test.stress.Result"); return id; }
-uint64_t kCount() { static const uint64_t id = ts_type_id("test.stress.Count"); return id; }
-uint64_t kSeq() { static const uint64_t id = ts_type_id("test.stress.Seq"); return id; }
-uint64_t kCredit() { static const uint64_t id = ts_type_id("test.stress.Credit"); return id; }
-
+TS_TYPE_ID(kGo, "test.stress.Go")
+TS_TYPE_ID(kResult, "test.stress.Result")
+TS_TYPE_ID(kCount, "test.stress.Count")
+TS_TYPE_ID(kSeq, "test.stress.Seq")
+TS_TYPE_ID(kCredit, "test.stress.Credit")
 // --- 100k children ------------------------------------------------------------
 // Spawner keeps up to `window` children alive: it creates a Leaf, tells it
 // ExitRequest at once, and creates the next one for every ChildExited, until

@@ -15,11 +15,10 @@ using tst::Text;
 
 namespace {
 
-uint64_t kWork() { static const uint64_t id = ts_type_id("test.sup.Work"); return id; }
-uint64_t kDone() { static const uint64_t id = ts_type_id("test.sup.Done"); return id; }
-uint64_t kRelayGo() { static const uint64_t id = ts_type_id("test.sup.RelayGo"); return id; }
-uint64_t kHi() { static const uint64_t id = ts_type_id("test.sup.Hi"); return id; }
-
+TS_TYPE_ID(kWork, "test.sup.Work")
+TS_TYPE_ID(kDone, "test.sup.Done")
+TS_TYPE_ID(kRelayGo, "test.sup.RelayGo")
+TS_TYPE_ID(kHi, "test.sup.Hi")
 // Work{id, fail_times}: the handler fails (-EIO) on the first fail_times
 // attempts at that id, then answers Done. Attempts are counted per id
 // outside the actor's state, since a restart gives the actor fresh state.

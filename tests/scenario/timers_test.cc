@@ -13,10 +13,9 @@ using tst::Text;
 
 namespace {
 
-uint64_t kArm() { static const uint64_t id = ts_type_id("test.wake.Arm"); return id; }
-uint64_t kArmed() { static const uint64_t id = ts_type_id("test.wake.Armed"); return id; }
-uint64_t kFired() { static const uint64_t id = ts_type_id("test.wake.Fired"); return id; }
-
+TS_TYPE_ID(kArm, "test.wake.Arm")
+TS_TYPE_ID(kArmed, "test.wake.Armed")
+TS_TYPE_ID(kFired, "test.wake.Fired")
 struct ArmEntry {
     uint64_t delay_ns;
     uint32_t len;

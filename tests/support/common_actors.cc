@@ -11,14 +11,13 @@ namespace tst {
 const char *const kEcho = "test.common.Echo";
 const char *const kParent = "test.common.Parent";
 
-uint64_t kPing() { static const uint64_t id = ts_type_id("test.common.Ping"); return id; }
-uint64_t kPong() { static const uint64_t id = ts_type_id("test.common.Pong"); return id; }
-uint64_t kProbe() { static const uint64_t id = ts_type_id("test.common.Probe"); return id; }
-uint64_t kSpawn() { static const uint64_t id = ts_type_id("test.common.Spawn"); return id; }
-uint64_t kSpawned() { static const uint64_t id = ts_type_id("test.common.Spawned"); return id; }
-uint64_t kChildGone() { static const uint64_t id = ts_type_id("test.common.ChildGone"); return id; }
-uint64_t kPoisonSeen() { static const uint64_t id = ts_type_id("test.common.PoisonSeen"); return id; }
-
+TS_TYPE_ID(kPing, "test.common.Ping")
+TS_TYPE_ID(kPong, "test.common.Pong")
+TS_TYPE_ID(kProbe, "test.common.Probe")
+TS_TYPE_ID(kSpawn, "test.common.Spawn")
+TS_TYPE_ID(kSpawned, "test.common.Spawned")
+TS_TYPE_ID(kChildGone, "test.common.ChildGone")
+TS_TYPE_ID(kPoisonSeen, "test.common.PoisonSeen")
 namespace {
 
 int EchoPing(ts_ctx *ctx, void *, const ts_msg *m)

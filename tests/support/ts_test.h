@@ -32,6 +32,14 @@
 #define TS_INSTANTIATE_BASES(suite) \
     INSTANTIATE_TEST_SUITE_P(Bases, suite, TS_ALL_BASES, ::tst::BaseParamName())
 
+// Defines `uint64_t fn()`, the id of message type `name`, computed once.
+#define TS_TYPE_ID(fn, name)                          \
+    uint64_t fn()                                     \
+    {                                                 \
+        static const uint64_t id = ts_type_id(name);  \
+        return id;                                    \
+    }
+
 // Registers an actor type (idempotent for the same struct) or fails the test.
 #define TS_REGISTER(type) \
     ASSERT_EQ(ts_register_actor_type(&(type)), 0) << ts_last_error()
