@@ -169,6 +169,7 @@ struct transport {
     struct inlink *in;
     unsigned nin, capin;
     struct conn conns[MAX_CONNS];
+    unsigned conns_hi; /* every used connection is below it: what poll walks */
     unsigned events;
 };
 
@@ -219,6 +220,8 @@ static int conn_new(struct transport *t, int fd, bool outbound, int link)
         uint16_t gen = (uint16_t)(c->gen + 1);
         *c = (struct conn){.fd = fd, .gen = gen, .used = true, .outbound = outbound, .link = link,
                            .in = -1};
+        if (i >= t->conns_hi)
+            t->conns_hi = i + 1;
         frame_reader_init(&c->rd, t->cfg.max_msg);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -548,7 +551,7 @@ static int tcp_poll(struct transport *t)
                 connect_link(t, li);
         }
     }
-    for (unsigned i = 0; i < MAX_CONNS; i++)
+    for (unsigned i = 0; i < t->conns_hi; i++)
         if (t->conns[i].used)
             kick_send(t, i);
     if (t->lfd >= 0 && !t->accepting) {

@@ -274,29 +274,23 @@ const ts_actor_type kBigEchoType = {"test.mp.BigEcho", 8, nullptr, nullptr, kBig
 // test.mp.BigRelay (init: the echo's address) passes a caller's test.mp.Big
 // to the echo on the other shard and the echo's answer back to the caller.
 struct RelayState {
-    ts_addr echo, caller;
+    ts_addr arg; // the echo
+    ts_addr caller;
 };
 int RelayBig(ts_ctx *ctx, void *state, const ts_msg *m)
 {
     auto *st = static_cast<RelayState *>(state);
-    if (ts_sender(ctx) == st->echo)
+    if (ts_sender(ctx) == st->arg)
         return ts_send(ctx, st->caller, m->type, ts_msg_data(m), m->len);
     st->caller = ts_sender(ctx);
-    return ts_send(ctx, st->echo, m->type, ts_msg_data(m), m->len);
-}
-int RelayInit(ts_ctx *, void *state, const void *arg, size_t len)
-{
-    if (len != sizeof(ts_addr))
-        return -EINVAL;
-    memcpy(&static_cast<RelayState *>(state)->echo, arg, sizeof(ts_addr));
-    return 0;
+    return ts_send(ctx, st->arg, m->type, ts_msg_data(m), m->len);
 }
 const ts_handler_entry kRelayHandlers[] = {
     TS_ON("test.mp.Big", RelayBig),
     TS_HANDLERS_END,
 };
-const ts_actor_type kRelayType = {"test.mp.BigRelay", sizeof(RelayState), RelayInit, nullptr,
-                                  kRelayHandlers, nullptr};
+const ts_actor_type kRelayType = {"test.mp.BigRelay", sizeof(RelayState),
+                                  tst::InitFromArg<RelayState>, nullptr, kRelayHandlers, nullptr};
 
 int RegisterAll()
 {

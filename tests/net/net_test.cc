@@ -1,12 +1,16 @@
 // Two nodes in one process, each a pinned system with its own node id,
 // joined over io_uring TCP on loopback (ts_config.listen / peers): the same
 // actor code talks across nodes as within one (design §3, §7).
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -83,10 +87,7 @@ const ts_handler_entry kRelayHandlers[] = {
 const ts_actor_type kRelayType = {"test.net.Relay", sizeof(RelayState), nullptr, nullptr,
                                   kRelayHandlers, nullptr};
 
-struct MsgFree {
-    void operator()(ts_msg *m) const { ts_msg_free(m); }
-};
-using Msg = std::unique_ptr<ts_msg, MsgFree>;
+using tst::Msg;
 
 class TwoNodes : public ::testing::Test {
   protected:
@@ -103,6 +104,7 @@ class TwoNodes : public ::testing::Test {
             if (!a_)
                 continue;
             Open(&b_, 2, pb, 1, pa, cpus.back());
+            port_b_ = pb;
             if (b_)
                 return;
             ts_system_close(a_);
@@ -115,6 +117,21 @@ class TwoNodes : public ::testing::Test {
         ts_system_close(a_);
         ts_system_close(b_);
     }
+    // The ids of the engine's log records, from either node.
+    static void OnLog(void *user, const ts_log_record *rec)
+    {
+        auto *self = static_cast<TwoNodes *>(user);
+        std::lock_guard<std::mutex> g(self->log_mu_);
+        self->log_ids_.push_back(rec->id ? rec->id : "");
+    }
+    bool Logged(const std::string &id)
+    {
+        std::lock_guard<std::mutex> g(log_mu_);
+        return std::find(log_ids_.begin(), log_ids_.end(), id) != log_ids_.end();
+    }
+    std::mutex log_mu_;
+    std::vector<std::string> log_ids_;
+    uint16_t port_b_ = 0;
     void Open(ts_system **out, uint16_t id, uint16_t port, uint16_t peer, uint16_t peer_port, int cpu)
     {
         ts_config cfg;
@@ -126,6 +143,9 @@ class TwoNodes : public ::testing::Test {
         cfg.cores = cores.c_str();
         cfg.listen = listen.c_str();
         cfg.peers = peers.c_str();
+        cfg.log.sink = TS_LOG_SINK_CALLBACK;
+        cfg.log.fn = OnLog;
+        cfg.log.user = this;
         *out = nullptr;
         int rc = ts_system_open(&cfg, out);
         if (rc != 0) {
@@ -218,11 +238,72 @@ TEST_F(TwoNodes, UnknownNodeIsADeadLetter)
     ASSERT_EQ(ts_run(a_, 30 * kSec), 0) << ts_last_error();
     ASSERT_EQ(ts_system_stats_get(a_, &after), 0);
     EXPECT_EQ(after.dead_letters, before.dead_letters + 1);
+    ASSERT_EQ(ts_log_flush(a_), 0);
+    EXPECT_TRUE(Logged("TS-NET-UNKNOWN")) << "the log says why";
     ts_addr echo;
     ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
     Msg r = Ask(a_, echo, tst::kPing(), "y", 1);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->type, tst::kPong());
+}
+
+// A frame as node `from`'s shard 5 would send it (docs/protocol.md): 48
+// bytes little-endian, then the payload.
+std::vector<unsigned char> Frame(uint8_t kind, uint16_t from, ts_addr dst, uint64_t type,
+                                 uint64_t seq, const std::string &payload)
+{
+    std::vector<unsigned char> f(48 + payload.size(), 0);
+    auto put = [&](size_t at, uint64_t v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+            f[at + i] = (unsigned char)(v >> (8 * i));
+    };
+    put(0, 0x31465354u, 4); // "TSF1"
+    f[4] = 1;
+    f[5] = kind;
+    put(8, from, 2);
+    put(12, payload.size(), 4);
+    put(16, dst, 8);
+    put(24, kind == 1 ? 5 : 0, 8); // a HELLO names its shard in src
+    put(32, type, 8);
+    put(40, seq, 8);
+    std::memcpy(f.data() + 48, payload.data(), payload.size());
+    return f;
+}
+
+// A peer that sends node 2 a message for node 7: dropped with its reason
+// logged; the message after it, for an actor of node 2, is handled.
+TEST_F(TwoNodes, MisroutedMessageIsDroppedAndTheLinkGoesOn)
+{
+    ts_addr seq;
+    ASSERT_EQ(ts_system_create(b_, "test.net.Seq", nullptr, &seq), 0) << ts_last_error();
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port_b_);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, (sockaddr *)&to, sizeof to), 0);
+    uint64_t zero = 0;
+    std::string num((const char *)&zero, sizeof zero);
+    std::vector<unsigned char> bytes = Frame(1, 1, 0, 0, 0, "");
+    for (auto &f : {Frame(0, 1, ts_addr_make(7, 0, 5, 1), kNum(), 1, num),
+                    Frame(0, 1, seq, kNum(), 2, num)})
+        bytes.insert(bytes.end(), f.begin(), f.end());
+    ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), (ssize_t)bytes.size());
+    Msg r;
+    for (int tries = 0; tries < 1000; tries++) { // until the Num has been handled
+        r = Ask(b_, seq, kCount(), nullptr, 0);
+        uint64_t got[2] = {0, 0};
+        ASSERT_TRUE(r);
+        std::memcpy(got, ts_msg_data(r.get()), sizeof got);
+        if (got[0] == 1)
+            break;
+    }
+    uint64_t got[2];
+    std::memcpy(got, ts_msg_data(r.get()), sizeof got);
+    EXPECT_EQ(got[0], 1u) << "the message after the misrouted one was not handled";
+    ASSERT_EQ(ts_log_flush(b_), 0);
+    EXPECT_TRUE(Logged("TS-NET-MISROUTED"));
+    close(fd);
 }
 
 TEST(NetConfig, BadConfigurationsAreClearErrors)
