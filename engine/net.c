@@ -45,14 +45,43 @@ static int parse_endpoint(const char *what, const char *s, size_t len, struct so
     return 0;
 }
 
+/* A leading "tcp://" or "udp://": its transport, s moved past it; none:
+ * NULL; another scheme: -EINVAL. */
+static int scheme(const char *what, const char **s, const char *end, struct net_config *c)
+{
+    const char *sep = strstr(*s, "://");
+    if (!sep || sep >= end)
+        return 0;
+    char name[8];
+    size_t n = (size_t)(sep - *s);
+    const struct transport_ops *ops = NULL;
+    if (n < sizeof(name)) {
+        memcpy(name, *s, n);
+        name[n] = '\0';
+        ops = transport_find(name);
+    }
+    if (!ops)
+        return err_set(-EINVAL, "%s: '%.*s' is not a transport (tcp or udp)", what, (int)n, *s);
+    if (c->ops && c->ops != ops)
+        return err_set(-EINVAL, "%s: %s and %s: every link of a node uses one transport", what,
+                       c->ops->name, ops->name);
+    c->ops = ops;
+    *s = sep + 3;
+    return 0;
+}
+
 int net_config_parse(const char *listen, const char *peers, uint16_t self, struct net_config *out)
 {
     *out = (struct net_config){0};
     int rc = 0;
     if (listen) {
-        if (strncmp(listen, "tcp://", 6) != 0)
-            return err_set(-EINVAL, "listen: '%s' is not tcp://HOST:PORT", listen);
-        rc = parse_endpoint("listen", listen + 6, strlen(listen + 6), &out->listen, &out->listen_len);
+        const char *at = listen;
+        if ((rc = scheme("listen", &at, at + strlen(at), out)) < 0)
+            return rc;
+        if (!out->ops)
+            return err_set(-EINVAL, "listen: '%s' is not tcp://HOST:PORT or udp://HOST:PORT",
+                           listen);
+        rc = parse_endpoint("listen", at, strlen(at), &out->listen, &out->listen_len);
         if (rc < 0)
             return rc;
         out->listen_set = true;
@@ -78,7 +107,10 @@ int net_config_parse(const char *listen, const char *peers, uint16_t self, struc
             out->peers = p;
             p = &out->peers[out->npeers];
             *p = (struct transport_peer){.node = (uint16_t)id};
-            rc = parse_endpoint("peers", eq + 1, (size_t)(end - eq - 1), &p->addr, &p->addrlen);
+            const char *at = eq + 1;
+            rc = scheme("peers", &at, end, out);
+            if (rc == 0)
+                rc = parse_endpoint("peers", at, (size_t)(end - at), &p->addr, &p->addrlen);
             if (rc == 0)
                 out->npeers++;
         }
@@ -86,6 +118,8 @@ int net_config_parse(const char *listen, const char *peers, uint16_t self, struc
     }
     if (rc < 0)
         net_config_free(out);
+    else if (!out->ops)
+        out->ops = &transport_tcp;
     return rc;
 }
 
@@ -122,9 +156,14 @@ static void deliver(void *arg, const struct frame_hdr *h, const void *payload)
 static void on_event(void *arg, uint16_t node, enum transport_event ev, int err)
 {
     struct shard_net *n = arg;
-    if (ev == TRANSPORT_MALFORMED)
+    if (ev == TRANSPORT_MALFORMED && err == -EPERM)
         system_log(n->sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",
-                   "shard %u closed a connection from node %u: %s", n->sh->id, node,
+                   "shard %u refused frames from node %u: not in the peer table", n->sh->id,
+                   node);
+    else if (ev == TRANSPORT_MALFORMED)
+        system_log(n->sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",
+                   "shard %u dropped a bad %s from node %u (0: not known yet): %s", n->sh->id,
+                   n->ops == &transport_tcp ? "stream (connection closed)" : "datagram", node,
                    frame_error(err));
     else if (ev == TRANSPORT_LINK_DOWN)
         system_log(n->sh->sys, TS_LOG_INFO, "TS-NET-DOWN", 0, "",
@@ -134,7 +173,7 @@ static void on_event(void *arg, uint16_t node, enum transport_event ev, int err)
 
 int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg)
 {
-    *n = (struct shard_net){.ops = &transport_tcp, .sh = sh, .cfg = cfg};
+    *n = (struct shard_net){.ops = cfg->ops, .sh = sh, .cfg = cfg};
     struct transport_config tc = {
         .node = sh->node,
         .shard = sh->id,

@@ -17,6 +17,7 @@
 struct shard;
 
 struct net_config {
+    const struct transport_ops *ops; /* the transport to every peer: tcp or udp */
     bool listen_set;
     struct sockaddr_storage listen;
     socklen_t listen_len;
@@ -24,9 +25,11 @@ struct net_config {
     unsigned npeers;
 };
 
-/* Parses "tcp://HOST:PORT" and "ID=HOST:PORT,ID=HOST:PORT" (HOST: a name,
- * an IPv4 address, or [an IPv6 one]). Neither set: *out stays empty (no
- * network). 0 or -EINVAL with ts_last_error naming the bad part. */
+/* Parses "SCHEME://HOST:PORT" and "ID=HOST:PORT,ID=SCHEME://HOST:PORT"
+ * (SCHEME: tcp or udp; HOST: a name, an IPv4 address, or [an IPv6 one]).
+ * One transport for every link: the listen scheme's, or the peers' (tcp
+ * when none says). Neither set: *out stays empty (no network). 0 or
+ * -EINVAL with ts_last_error naming the bad part. */
 int net_config_parse(const char *listen, const char *peers, uint16_t self, struct net_config *out);
 void net_config_free(struct net_config *c);
 bool net_config_peer(const struct net_config *c, uint16_t node);

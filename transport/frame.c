@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "frame.h"
 
@@ -22,7 +23,8 @@ void frame_encode(void *out, const struct frame_hdr *h)
     p[5] = h->kind;
     put16(p + 6, h->flags);
     put16(p + 8, h->src_node);
-    put16(p + 10, 0);
+    p[10] = h->shard;
+    p[11] = 0;
     put32(p + 12, h->len);
     put64(p + 16, h->dst);
     put64(p + 24, h->src);
@@ -40,15 +42,23 @@ int frame_decode(const void *buf, size_t avail, size_t max_payload, struct frame
     if (p[4] != FRAME_VERSION)
         return -EPROTONOSUPPORT;
     uint16_t flags = get16(p + 6);
-    if (p[5] >= FRAME_KINDS || (flags & ~FRAME_F_KNOWN) || get16(p + 10) != 0)
+    if (p[5] >= FRAME_KINDS || (flags & ~FRAME_F_KNOWN) || p[11] != 0)
         return -EBADMSG;
     uint32_t len = get32(p + 12);
     if (len > max_payload)
         return -EMSGSIZE;
-    *h = (struct frame_hdr){.kind = p[5], .flags = flags, .src_node = get16(p + 8), .len = len,
+    *h = (struct frame_hdr){.kind = p[5], .flags = flags, .src_node = get16(p + 8),
+                            .shard = p[10], .len = len,
                             .dst = get64(p + 16), .src = get64(p + 24), .type = get64(p + 32),
                             .seq = get64(p + 40)};
     return 0;
+}
+
+uint64_t frame_epoch(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 const char *frame_error(int rc)

@@ -4,10 +4,10 @@
  * every message, acknowledgement and handshake on every transport is a
  * frame, a fixed 48-byte little-endian header and `len` payload bytes.
  *
- *   0      4   5    6      8        10     12      16    24    32     40     48
- *   +------+---+----+------+--------+------+-------+-----+-----+------+------+---------
- *   |magic |ver|kind|flags |src node| zero |  len  | dst | src | type | seq  | payload
- *   +------+---+----+------+--------+------+-------+-----+-----+------+------+---------
+ *   0      4   5    6      8        10    11  12      16    24    32     40     48
+ *   +------+---+----+------+--------+-----+---+-------+-----+-----+------+------+---------
+ *   |magic |ver|kind|flags |src node|shard| 0 |  len  | dst | src | type | seq  | payload
+ *   +------+---+----+------+--------+-----+---+-------+-----+-----+------+------+---------
  *
  * A header is validated as a whole before anything in it is used; a frame
  * that fails closes its link (the caller's job) with the reason frame_error
@@ -40,6 +40,7 @@ struct frame_hdr {
     uint8_t kind;
     uint16_t flags;
     uint16_t src_node;
+    uint8_t shard; /* the sending instance (shard) of src_node: a link is a (node, shard) */
     uint32_t len; /* payload bytes */
     ts_addr dst, src;
     uint64_t type, seq;
@@ -53,6 +54,11 @@ void frame_encode(void *out, const struct frame_hdr *h);
  * -EPROTONOSUPPORT (version), -EBADMSG (kind, unknown flags, reserved bits),
  * -EMSGSIZE (len above max_payload). */
 int frame_decode(const void *buf, size_t avail, size_t max_payload, struct frame_hdr *h);
+
+/* A transport instance's incarnation for its HELLOs: the wall-clock time in
+ * ns, so an instance opened after a restart has a larger one than any before
+ * it, and a receiver tells a new sender from frames delayed from an old one. */
+uint64_t frame_epoch(void);
 
 /* A sentence for a frame_decode or frame_reader_feed error. */
 const char *frame_error(int rc);

@@ -26,6 +26,7 @@
 
 #include "../engine/err.h"
 #include "transport.h"
+#include "uring.h"
 
 #define RING_ENTRIES 256
 #define NBUFS 64
@@ -136,6 +137,7 @@ struct link {
 struct inlink {
     uint16_t node;
     uint8_t shard;
+    uint64_t epoch;      /* its instance's (frame_epoch) */
     int link;            /* the peer's entry, for its figures */
     int conn;            /* the connection its frames arrive on (for ACKs), or -1 */
     uint64_t recv_seq;   /* the last frame delivered from it */
@@ -160,8 +162,7 @@ struct transport {
     struct transport_config cfg;
     struct transport_peer *peers;
     struct io_uring ring;
-    struct io_uring_buf_ring *br;
-    unsigned char *bufs;
+    struct uring_bufs bufs;
     int lfd;
     bool accepting;
     struct link *links;
@@ -171,14 +172,10 @@ struct transport {
     struct conn conns[MAX_CONNS];
     unsigned conns_hi; /* every used connection is below it: what poll walks */
     unsigned events;
+    uint64_t epoch; /* this instance's, in every HELLO */
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#define now_ns transport_now_ns
 
 static uint64_t ud_make(enum op op, unsigned conn, uint16_t gen)
 {
@@ -281,7 +278,8 @@ static void conn_reap(struct transport *t, unsigned i)
 
 static void put_ctl(struct transport *t, unsigned i, uint8_t kind, uint64_t seq)
 {
-    struct frame_hdr h = {.kind = kind, .src_node = t->cfg.node, .src = t->cfg.shard, .seq = seq};
+    struct frame_hdr h = {.kind = kind, .src_node = t->cfg.node, .shard = t->cfg.shard,
+                          .type = kind == FRAME_HELLO ? t->epoch : 0, .seq = seq};
     unsigned char b[FRAME_HDR];
     frame_encode(b, &h);
     bq_put(&t->conns[i].ctl, b, sizeof(b));
@@ -306,7 +304,8 @@ static void connect_link(struct transport *t, unsigned li)
     io_uring_prep_connect(s, fd, (struct sockaddr *)&l->peer.addr, l->peer.addrlen);
     io_uring_sqe_set_data64(s, ud_make(OP_CONNECT, (unsigned)i, t->conns[i].gen));
     t->conns[i].inflight++;
-    put_ctl(t, (unsigned)i, FRAME_HELLO, l->next_seq);
+    /* HELLO names the first frame this connection carries. */
+    put_ctl(t, (unsigned)i, FRAME_HELLO, l->bhead < l->btail ? l->bounds[l->bhead].seq : l->next_seq + 1);
 }
 
 /* Sends the next piece a connection has: control frames, then data. */
@@ -372,10 +371,12 @@ static int on_frame(void *arg, const struct frame_hdr *h, const void *payload)
     struct conn *c = &t->conns[rx->conn];
     if (h->kind == FRAME_HELLO && !c->outbound && c->link < 0) {
         int li = link_of(t, h->src_node);
-        if (li < 0 || h->src > UINT8_MAX)
+        if (li < 0)
             return -EPERM; /* a node this one does not know */
+        if (h->seq == 0)
+            return -EBADMSG;
         unsigned k = 0;
-        while (k < t->nin && !(t->in[k].node == h->src_node && t->in[k].shard == h->src))
+        while (k < t->nin && !(t->in[k].node == h->src_node && t->in[k].shard == h->shard))
             k++;
         if (k == t->nin) {
             if (t->nin == t->capin) {
@@ -386,12 +387,19 @@ static int on_frame(void *arg, const struct frame_hdr *h, const void *payload)
                 t->in = in;
                 t->capin = cap;
             }
-            t->in[t->nin++] = (struct inlink){.node = h->src_node, .shard = (uint8_t)h->src, .link = li};
+            t->in[t->nin++] = (struct inlink){.node = h->src_node, .shard = h->shard, .link = li};
+        }
+        struct inlink *in = &t->in[k];
+        if (h->type < in->epoch)
+            return -ESTALE; /* from an instance before the peer restarted */
+        if (h->type > in->epoch) { /* a new sender, or a new receiver: start where it does */
+            in->epoch = h->type;
+            in->recv_seq = h->seq - 1;
         }
         c->link = li;
         c->in = (int)k;
-        t->in[k].conn = (int)rx->conn;
-        t->in[k].acked_back = 0; /* an acknowledgement goes out on it */
+        in->conn = (int)rx->conn;
+        in->acked_back = 0; /* an acknowledgement goes out on it */
         event(t, h->src_node, TRANSPORT_LINK_UP, 0);
         return 0;
     }
@@ -416,13 +424,6 @@ static int on_frame(void *arg, const struct frame_hdr *h, const void *payload)
     return 0;
 }
 
-static void recycle(struct transport *t, unsigned bid)
-{
-    io_uring_buf_ring_add(t->br, t->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, (unsigned short)bid,
-                          io_uring_buf_ring_mask(NBUFS), 0);
-    io_uring_buf_ring_advance(t->br, 1);
-}
-
 static void on_recv(struct transport *t, unsigned i, struct io_uring_cqe *cqe)
 {
     struct conn *c = &t->conns[i];
@@ -430,7 +431,7 @@ static void on_recv(struct transport *t, unsigned i, struct io_uring_cqe *cqe)
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         if (cqe->res > 0 && !c->closing) {
             struct rx rx = {t, i};
-            int rc = frame_reader_feed(&c->rd, t->bufs + (size_t)bid * BUF_SIZE, (size_t)cqe->res,
+            int rc = frame_reader_feed(&c->rd, uring_buf(&t->bufs, bid), (size_t)cqe->res,
                                        on_frame, &rx);
             if (rc < 0) {
                 uint16_t node = c->link >= 0 ? t->links[c->link].peer.node : 0;
@@ -440,7 +441,7 @@ static void on_recv(struct transport *t, unsigned i, struct io_uring_cqe *cqe)
                 conn_close(t, i, rc);
             }
         }
-        recycle(t, bid);
+        uring_bufs_recycle(&t->bufs, bid);
     }
     if (!(cqe->flags & IORING_CQE_F_MORE)) {
         c->inflight--;
@@ -636,9 +637,7 @@ static void tcp_close(struct transport *t)
     }
     free(t->links);
     free(t->in);
-    if (t->bufs)
-        munmap(t->bufs, (size_t)NBUFS * BUF_SIZE);
-    free(t->br);
+    uring_bufs_fini(&t->bufs);
     free(t);
 }
 
@@ -649,6 +648,7 @@ static int tcp_open(const struct transport_config *cfg, struct transport **out)
         return err_set(-ENOMEM, "out of memory");
     t->cfg = *cfg;
     t->lfd = -1;
+    t->epoch = frame_epoch();
     t->links = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*t->links));
     int rc = t->links ? io_uring_queue_init(RING_ENTRIES, &t->ring, 0) : -ENOMEM;
     if (rc < 0) {
@@ -660,29 +660,10 @@ static int tcp_open(const struct transport_config *cfg, struct transport **out)
     for (unsigned i = 0; i < cfg->npeers; i++)
         t->links[i] = (struct link){.peer = cfg->peers[i], .conn = -1,
                                     .st = {.node = cfg->peers[i].node}};
-    t->bufs = mmap(NULL, (size_t)NBUFS * BUF_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    size_t brsize = NBUFS * sizeof(struct io_uring_buf);
-    if (t->bufs == MAP_FAILED || posix_memalign((void **)&t->br, 4096, brsize) != 0) {
-        if (t->bufs == MAP_FAILED)
-            t->bufs = NULL;
-        t->br = NULL;
+    if ((rc = uring_bufs_init(&t->ring, &t->bufs, NBUFS, BUF_SIZE, BGID)) < 0) {
         tcp_close(t);
-        return err_set(-ENOMEM, "out of memory for receive buffers");
+        return rc;
     }
-    io_uring_buf_ring_init(t->br);
-    struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)t->br, .ring_entries = NBUFS,
-                                   .bgid = BGID};
-    if ((rc = io_uring_register_buf_ring(&t->ring, &reg, 0)) < 0) {
-        free(t->br);
-        t->br = NULL;
-        tcp_close(t);
-        return err_set(rc, "cannot register receive buffers with io_uring: %s", strerror(-rc));
-    }
-    for (unsigned b = 0; b < NBUFS; b++)
-        io_uring_buf_ring_add(t->br, t->bufs + (size_t)b * BUF_SIZE, BUF_SIZE, (unsigned short)b,
-                              io_uring_buf_ring_mask(NBUFS), (int)b);
-    io_uring_buf_ring_advance(t->br, NBUFS);
     if (cfg->listen) {
         int fd = socket(cfg->listen->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
         if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
@@ -708,6 +689,14 @@ static unsigned tcp_stats(struct transport *t, struct transport_link_stats *out,
     return t->nlinks;
 }
 
+static int tcp_local(struct transport *t, struct sockaddr_storage *ss, socklen_t *len)
+{
+    *len = sizeof(*ss);
+    if (t->lfd < 0)
+        return -ENOTCONN;
+    return getsockname(t->lfd, (struct sockaddr *)ss, len) < 0 ? -errno : 0;
+}
+
 const struct transport_ops transport_tcp = {
     .name = "tcp",
     .open = tcp_open,
@@ -715,4 +704,14 @@ const struct transport_ops transport_tcp = {
     .poll = tcp_poll,
     .close = tcp_close,
     .stats = tcp_stats,
+    .local = tcp_local,
 };
+
+const struct transport_ops *transport_find(const char *name)
+{
+    static const struct transport_ops *const all[] = {&transport_tcp, &transport_udp};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (strcmp(all[i]->name, name) == 0)
+            return all[i];
+    return NULL;
+}

@@ -48,6 +48,8 @@ struct transport_config {
     unsigned npeers;
     size_t max_msg;     /* payload limit: a longer frame is malformed */
     size_t queue_limit; /* bytes a link holds unacknowledged before send says -EAGAIN */
+    size_t dgram_max;   /* datagram backends: bytes of one datagram (0: 1472, an
+                           Ethernet MTU's); larger messages are fragmented */
     /* Called from poll for every message received, in order per sending
      * node; payload is valid until it returns. */
     void (*deliver)(void *arg, const struct frame_hdr *h, const void *payload);
@@ -84,8 +86,15 @@ struct transport_ops {
     void (*close)(struct transport *t);
     /* Fills up to max links' figures; returns how many links there are. */
     unsigned (*stats)(struct transport *t, struct transport_link_stats *out, unsigned max);
+    /* The address it receives on (to learn a port the kernel picked). 0 or
+     * -errno (-ENOTCONN: it accepts nothing). */
+    int (*local)(struct transport *t, struct sockaddr_storage *ss, socklen_t *len);
 };
 
 extern const struct transport_ops transport_tcp;
+extern const struct transport_ops transport_udp;
+
+/* The backend named `name` ("tcp", "udp"), or NULL. */
+const struct transport_ops *transport_find(const char *name);
 
 #endif

@@ -18,6 +18,15 @@
 
 namespace tst {
 
+uint64_t Scaled(uint64_t n)
+{
+    const char *s = std::getenv("THESPIS_STRESS_SCALE");
+    long div = s ? std::strtol(s, nullptr, 10) : 1;
+    n /= TS_TEST_SANITIZED ? 5 : 1;
+    n /= div >= 1 ? (uint64_t)div : 1;
+    return n ? n : 1;
+}
+
 void *SharedAlloc(size_t size, size_t align)
 {
     static constexpr size_t kArena = 1 << 20;

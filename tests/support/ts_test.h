@@ -53,7 +53,22 @@
             return;                                  \
     } while (0)
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TS_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TS_TEST_SANITIZED 1
+#endif
+#endif
+#ifndef TS_TEST_SANITIZED
+#define TS_TEST_SANITIZED 0
+#endif
+
 namespace tst {
+
+// A stress test's count: n, a fifth of it under a sanitizer (they are 5-20x
+// slower), divided by THESPIS_STRESS_SCALE when that is set.
+uint64_t Scaled(uint64_t n);
 
 // Generous bound for anything that should happen: a hang fails the test
 // instead of blocking the suite, but nothing depends on how fast it is.

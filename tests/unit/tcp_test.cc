@@ -289,6 +289,8 @@ std::vector<unsigned char> Hello(uint16_t node)
     frame_hdr h{};
     h.kind = FRAME_HELLO;
     h.src_node = node;
+    h.type = 1; // its epoch
+    h.seq = 1;  // the first frame it sends
     std::vector<unsigned char> b(FRAME_HDR);
     frame_encode(b.data(), &h);
     return b;

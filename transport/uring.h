@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* uring.h — what the io_uring backends (tcp, udp) share: a provided buffer
+ * ring that multishot receives pick from, and the monotonic clock. */
+#ifndef TS_TRANSPORT_URING_H
+#define TS_TRANSPORT_URING_H
+
+#include <liburing.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct uring_bufs {
+    struct io_uring_buf_ring *br;
+    unsigned char *mem;
+    unsigned n;  /* a power of two */
+    size_t size; /* bytes of each buffer */
+};
+
+/* Registers n buffers of size bytes as group bgid of ring. 0, or -errno with
+ * ts_last_error saying what failed. */
+int uring_bufs_init(struct io_uring *ring, struct uring_bufs *b, unsigned n, size_t size,
+                    uint16_t bgid);
+/* Frees the buffers (after the ring is gone, or with nothing in flight). */
+void uring_bufs_fini(struct uring_bufs *b);
+
+static inline unsigned char *uring_buf(const struct uring_bufs *b, unsigned bid)
+{
+    return b->mem + (size_t)bid * b->size;
+}
+
+/* Gives buffer bid back to the kernel once its bytes are used. */
+static inline void uring_bufs_recycle(struct uring_bufs *b, unsigned bid)
+{
+    io_uring_buf_ring_add(b->br, uring_buf(b, bid), (unsigned)b->size, (unsigned short)bid,
+                          io_uring_buf_ring_mask(b->n), 0);
+    io_uring_buf_ring_advance(b->br, 1);
+}
+
+uint64_t transport_now_ns(void);
+
+#endif
