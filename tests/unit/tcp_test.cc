@@ -360,6 +360,62 @@ TEST_F(Tcp, StalledPartialFrameHoldsNothingUp)
     close(fd);
 }
 
+// A peer that sends a HELLO and half a frame, then hangs up: nothing of it
+// is delivered, and the good link goes on.
+TEST_F(Tcp, TruncatedFrameThenCloseDeliversNothing)
+{
+    int fd = RawConnect(b->port);
+    ASSERT_GE(fd, 0);
+    std::vector<unsigned char> v = Hello(1);
+    frame_hdr h{};
+    h.kind = FRAME_DATA;
+    h.src_node = 1;
+    h.seq = 1;
+    h.len = 100;
+    std::vector<unsigned char> f(FRAME_HDR + 100, 'd');
+    frame_encode(f.data(), &h);
+    v.insert(v.end(), f.begin(), f.begin() + FRAME_HDR + 40);
+    ASSERT_EQ(send(fd, v.data(), v.size(), MSG_NOSIGNAL), (ssize_t)v.size());
+    close(fd);
+    SendNumbered(*a, 2, {a.get(), b.get()}, 0, 1000);
+    ASSERT_TRUE(Pump({a.get(), b.get()}, [&] { return b->got.size() == 1000; }));
+    ExpectNumbered(*b, 1000);
+}
+
+// A slowloris: a peer that trickles a frame one byte a second and never
+// finishes it. The node serves the good link all the while.
+TEST_F(Tcp, SlowlorisHoldsNothingUp)
+{
+    int fd = RawConnect(b->port);
+    ASSERT_GE(fd, 0);
+    std::vector<unsigned char> v = Hello(1);
+    std::atomic<bool> stop{false};
+    std::atomic<unsigned> trickled{0};
+    std::thread loris([&] {
+        for (size_t i = 0; i < v.size() && !stop; i++) {
+            if (send(fd, &v[i], 1, MSG_NOSIGNAL) != 1)
+                break;
+            trickled++;
+            for (int k = 0; k < 10 && !stop; k++) // one byte a second, stoppable
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
+    uint64_t sent = 0;
+    // Three rounds of traffic, each while the slowloris is mid-frame.
+    for (unsigned round = 1; round <= 3; round++) {
+        ASSERT_TRUE(Pump({a.get(), b.get()}, [&] { return trickled >= round; }));
+        SendNumbered(*a, 2, {a.get(), b.get()}, sent, 1000);
+        sent += 1000;
+        ASSERT_TRUE(Pump({a.get(), b.get()}, [&] { return b->got.size() == sent; }));
+    }
+    EXPECT_LT(trickled.load(), (unsigned)FRAME_HDR) << "the frame is still unfinished";
+    stop = true;
+    loris.join();
+    close(fd);
+    ExpectNumbered(*b, sent);
+    EXPECT_EQ(b->Malformed(), 0u);
+}
+
 // Two shards of node 1 send to node 2 at once: each stream has its own
 // sequence, and each arrives whole and in order.
 TEST_F(Tcp, TwoSendingShardsOfOneNodeKeepTheirOwnOrder)
