@@ -41,6 +41,7 @@ int scen_memory_idle(ts_system *, const struct perf_env *, struct result *);
 int scen_ask(ts_system *, const struct perf_env *, struct result *);
 int scen_kill_recovery(ts_system *, const struct perf_env *, struct result *);
 int scen_bare_tcp(ts_system *, const struct perf_env *, struct result *);
+int scen_bare_uring_tcp(ts_system *, const struct perf_env *, struct result *);
 int scen_pingpong_tcp(ts_system *, const struct perf_env *, struct result *);
 int scen_throughput_tcp(ts_system *, const struct perf_env *, struct result *);
 

@@ -19,6 +19,7 @@
 
 #include "bare_ring.h"
 #include "bare_tcp.h"
+#include "bare_uring_tcp.h"
 #include "mailq.h"
 #include "perf.h"
 
@@ -410,6 +411,20 @@ int scen_bare_tcp(ts_system *sys, const struct perf_env *env, struct result *r)
     uint64_t rounds = env->duration_ns / 20000 + 500; /* about 20 us a round trip here */
     int rc = bare_tcp_pingpong(env->cores[0], env->cores[1], rounds, sizeof(struct ping), record,
                                r, &b);
+    r->msgs = b.msgs;
+    r->seconds = b.seconds;
+    return rc;
+}
+
+int scen_bare_uring_tcp(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    (void)sys;
+    if (env->cores_n < 2)
+        return -ENOTSUP;
+    struct bare_result b = {0};
+    uint64_t rounds = env->duration_ns / 20000 + 500; /* about 20 us a round trip here */
+    int rc = bare_uring_tcp_pingpong(env->cores[0], env->cores[1], rounds, sizeof(struct ping),
+                                     record, r, &b);
     r->msgs = b.msgs;
     r->seconds = b.seconds;
     return rc;

@@ -43,6 +43,7 @@ static const struct scenario all[] = {
     {"throughput.cross_process", scen_throughput_cross, PROCS, "throughput.bare_ring", THROUGHPUT},
     {"recovery.kill", scen_kill_recovery, 0, NULL, LATENCY},
     {"pingpong.bare_tcp", scen_bare_tcp, 0, NULL, LATENCY},
+    {"pingpong.bare_uring_tcp", scen_bare_uring_tcp, 0, NULL, LATENCY},
     {"pingpong.tcp", scen_pingpong_tcp, 0, "pingpong.bare_tcp", LATENCY},
     {"throughput.tcp", scen_throughput_tcp, 0, NULL, THROUGHPUT},
     {"spawn.local", scen_spawn_local, 1, NULL, RATE},
