@@ -44,6 +44,8 @@ int scen_bare_tcp(ts_system *, const struct perf_env *, struct result *);
 int scen_bare_uring_tcp(ts_system *, const struct perf_env *, struct result *);
 int scen_pingpong_tcp(ts_system *, const struct perf_env *, struct result *);
 int scen_throughput_tcp(ts_system *, const struct perf_env *, struct result *);
+int scen_pingpong_udp(ts_system *, const struct perf_env *, struct result *);
+int scen_throughput_udp(ts_system *, const struct perf_env *, struct result *);
 
 /* Registers the scenarios' actor types and message ids. */
 int scen_register(void);

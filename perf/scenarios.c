@@ -431,14 +431,14 @@ int scen_bare_uring_tcp(ts_system *sys, const struct perf_env *env, struct resul
 }
 
 /* Opens a one-shard pinned node `id` on cpu, listening on port and linked
- * to node `peer` at peer_port on loopback. */
-static int open_node(uint16_t id, int cpu, unsigned port, uint16_t peer, unsigned peer_port,
-                     ts_system **out)
+ * to node `peer` at peer_port on loopback by transport `scheme`. */
+static int open_node(const char *scheme, uint16_t id, int cpu, unsigned port, uint16_t peer,
+                     unsigned peer_port, ts_system **out)
 {
-    char cores[16], listen[48], peers[48];
+    char cores[16], listen[48], peers[64];
     snprintf(cores, sizeof(cores), "%d", cpu);
-    snprintf(listen, sizeof(listen), "tcp://127.0.0.1:%u", port);
-    snprintf(peers, sizeof(peers), "%u=127.0.0.1:%u", peer, peer_port);
+    snprintf(listen, sizeof(listen), "%s://127.0.0.1:%u", scheme, port);
+    snprintf(peers, sizeof(peers), "%u=%s://127.0.0.1:%u", peer, scheme, peer_port);
     ts_config cfg;
     ts_config_init(&cfg);
     cfg.base = TS_BASE_PINNED;
@@ -451,14 +451,15 @@ static int open_node(uint16_t id, int cpu, unsigned port, uint16_t peer, unsigne
 }
 
 /* Nodes 1 and 2: one-shard pinned systems on the run's two cores, joined
- * over loopback TCP (ports chosen again while taken). */
-static int two_nodes(const struct perf_env *env, ts_system **n1, ts_system **n2)
+ * over loopback by `scheme` (ports chosen again while taken). */
+static int two_nodes(const char *scheme, const struct perf_env *env, ts_system **n1,
+                     ts_system **n2)
 {
     int rc = -EADDRINUSE;
     for (unsigned attempt = 0; rc == -EADDRINUSE && attempt < 20; attempt++) {
         unsigned port = 21000 + (unsigned)((getpid() * 7 + (int)attempt * 131) % 9000);
-        if ((rc = open_node(1, env->cores[0], port, 2, port + 1, n1)) == 0 &&
-            (rc = open_node(2, env->cores[1], port + 1, 1, port, n2)) < 0) {
+        if ((rc = open_node(scheme, 1, env->cores[0], port, 2, port + 1, n1)) == 0 &&
+            (rc = open_node(scheme, 2, env->cores[1], port + 1, 1, port, n2)) < 0) {
             ts_system_close(*n1);
             *n1 = NULL;
         }
@@ -469,14 +470,13 @@ static int two_nodes(const struct perf_env *env, ts_system **n1, ts_system **n2)
 }
 
 /* Round trips between an actor on node 1 and one on node 2. */
-int scen_pingpong_tcp(ts_system *unused, const struct perf_env *env, struct result *r)
+static int pingpong_net(const char *scheme, const struct perf_env *env, struct result *r)
 {
-    (void)unused;
     if (env->cores_n < 2)
         return -ENOTSUP;
     ts_system *n1 = NULL, *n2 = NULL;
     ts_addr a, b;
-    int rc = two_nodes(env, &n1, &n2);
+    int rc = two_nodes(scheme, env, &n1, &n2);
     if (rc == 0)
         rc = ts_system_create(n1, "perf.PingPong", NULL, &a);
     if (rc == 0)
@@ -498,14 +498,13 @@ int scen_pingpong_tcp(ts_system *unused, const struct perf_env *env, struct resu
 }
 
 /* 64-byte messages from a producer on node 1 to a consumer on node 2. */
-int scen_throughput_tcp(ts_system *unused, const struct perf_env *env, struct result *r)
+static int throughput_net(const char *scheme, const struct perf_env *env, struct result *r)
 {
-    (void)unused;
     if (env->cores_n < 2)
         return -ENOTSUP;
     ts_system *n1 = NULL, *n2 = NULL;
     ts_addr prod, cons;
-    int rc = two_nodes(env, &n1, &n2);
+    int rc = two_nodes(scheme, env, &n1, &n2);
     if (rc == 0)
         rc = ts_system_create(n1, "perf.Producer", NULL, &prod);
     if (rc == 0)
@@ -515,6 +514,30 @@ int scen_throughput_tcp(ts_system *unused, const struct perf_env *env, struct re
     ts_system_close(n2);
     ts_system_close(n1);
     return rc;
+}
+
+int scen_pingpong_tcp(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    (void)sys;
+    return pingpong_net("tcp", env, r);
+}
+
+int scen_pingpong_udp(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    (void)sys;
+    return pingpong_net("udp", env, r);
+}
+
+int scen_throughput_tcp(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    (void)sys;
+    return throughput_net("tcp", env, r);
+}
+
+int scen_throughput_udp(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    (void)sys;
+    return throughput_net("udp", env, r);
 }
 
 int scen_bare_throughput(ts_system *sys, const struct perf_env *env, struct result *r)

@@ -46,6 +46,8 @@ static const struct scenario all[] = {
     {"pingpong.bare_uring_tcp", scen_bare_uring_tcp, 0, NULL, LATENCY},
     {"pingpong.tcp", scen_pingpong_tcp, 0, "pingpong.bare_tcp", LATENCY},
     {"throughput.tcp", scen_throughput_tcp, 0, NULL, THROUGHPUT},
+    {"pingpong.udp", scen_pingpong_udp, 0, "pingpong.bare_tcp", LATENCY},
+    {"throughput.udp", scen_throughput_udp, 0, NULL, THROUGHPUT},
     {"spawn.local", scen_spawn_local, 1, NULL, RATE},
     {"memory.idle_actor", scen_memory_idle, 1, NULL, VALUE},
 };
