@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -223,6 +224,14 @@ static void pin_to(int cpu)
     sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* The links of shards that are threads here (a shard process's go with it). */
+static void close_nets(struct mpv *v)
+{
+    for (unsigned i = 0; i < v->p.n; i++)
+        pinned_net_close(&v->p.shards[i]);
+    net_config_free(&v->p.net);
+}
+
 static int run_shard(struct pshard *ps, bool restarted)
 {
     struct mp_node *nd = ((struct mpv *)ps->p)->nd;
@@ -235,6 +244,21 @@ static int run_shard(struct pshard *ps, bool restarted)
     registry_set_fallback(type_fallback);
     if (restarted)
         shard_recover(ps);
+    /* Its own sockets and io_uring, opened here after the fork: a restarted
+     * shard opens new ones (peers see a new epoch and follow it). */
+    int nrc;
+    /* A predecessor's sockets may take a moment to go (the kernel tears its
+     * io_uring down after the process): its listen port is retried. */
+    for (int i = 0; (nrc = pinned_net_open(ps)) == -EADDRINUSE && restarted && i < 200; i++) {
+        pinned_net_close(ps);
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    }
+    if (nrc < 0) {
+        snprintf(nd->error, sizeof(nd->error), "shard %u: %s", ps->sh.id, ts_last_error());
+        return 1;
+    }
+    if (ps->net)
+        ps->net->pub = &nd->shards[ps->sh.id].net;
     atomic_store(&nd->shards[ps->sh.id].pid, (int32_t)getpid());
     atomic_store(&nd->shards[ps->sh.id].ready, 1);
     pinned_shard_main(ps);
@@ -703,9 +727,19 @@ static int admin_main(struct ts_system *sys, const char *segname)
     nd->threads = sys->cfg.base == TS_BASE_PINNED;
     if (nd->threads)
         registry_set_fallback(type_fallback);
+    if (rc == 0)
+        rc = net_config_parse(sys->cfg.listen, sys->cfg.peers, sys->cfg.node_id, &v->p.net);
+    if (rc == 0 && (v->p.net.listen_set || v->p.net.npeers)) {
+        snprintf(nd->transport, sizeof(nd->transport), "%s", v->p.net.ops->name);
+        snprintf(nd->listen, sizeof(nd->listen), "%s", sys->cfg.listen ? sys->cfg.listen : "");
+    }
     for (int i = 0; rc == 0 && i < n; i++) {
         if (nd->threads) {
             atomic_store(&nd->shards[i].pid, (int32_t)getpid());
+            if ((rc = pinned_net_open(&v->p.shards[i])) < 0)
+                break;
+            if (v->p.shards[i].net)
+                v->p.shards[i].net->pub = &nd->shards[i].net;
             rc = pinned_start_thread(&v->p.shards[i], cpus[i]);
             atomic_store(&nd->shards[i].ready, rc == 0);
         } else {
@@ -718,7 +752,8 @@ static int admin_main(struct ts_system *sys, const char *segname)
         if (atomic_load(&nd->shards[i].ready)) {
             i++;
         } else if (pidwatch_wait(&w[i], 1, &ex) == 0) {
-            rc = err_set(-ECHILD, "shard %d died while starting", i);
+            rc = err_set(-ECHILD, "shard %d died while starting%s%s", i, nd->error[0] ? ": " : "",
+                         nd->error);
         } else if (clock_now_ns() > deadline) {
             rc = err_set(-ETIMEDOUT, "shard %d did not start in 10 s", i);
         }
@@ -727,6 +762,7 @@ static int admin_main(struct ts_system *sys, const char *segname)
         snprintf(nd->error, sizeof(nd->error), "%s", ts_last_error());
         atomic_store(&nd->state, MP_FAILED);
         stop_shards(v, w);
+        close_nets(v);
         tell_starter(rc, nd->error);
         blob_remove_all(v->blobs.prefix);
         shm_named_unlink(segname);
@@ -737,6 +773,7 @@ static int admin_main(struct ts_system *sys, const char *segname)
     admin_loop(sys, v, w, sfd);
     atomic_store(&nd->state, MP_STOPPING);
     stop_shards(v, w);
+    close_nets(v);
     /* The last records: an owner still attached drains them itself. */
     logger_flush(&sys->log);
     blob_remove_all(v->blobs.prefix); /* sent and never handled, or orphaned by a crash */
@@ -967,6 +1004,7 @@ const struct base_ops base_multiproc_ops = {
     .reserve_remote = pinned_reserve_remote,
     .control = pinned_control,
     .client_known = pinned_client_known,
+    .node_known = pinned_node_known,
     .name_claim = mp_name_claim_op,
     .name_release = mp_name_release_op,
     .actor_born = mp_actor_born,

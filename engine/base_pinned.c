@@ -318,25 +318,38 @@ int pinned_start_thread(struct pshard *ps, int cpu)
     return 0;
 }
 
-static bool pinned_node_known(struct shard *sh, uint16_t node)
+bool pinned_node_known(struct shard *sh, uint16_t node)
 {
     struct pshard *ps = sh->base;
     return ps->net && net_config_peer(&ps->p->net, node);
+}
+
+int pinned_net_open(struct pshard *ps)
+{
+    const struct net_config *c = &ps->p->net;
+    if (!c->listen_set && !c->npeers)
+        return 0;
+    if (!(ps->net = calloc(1, sizeof(*ps->net))))
+        return err_set(-ENOMEM, "out of memory");
+    ps->sh.other_nodes = true;
+    return net_open(ps->net, &ps->sh, c);
+}
+
+void pinned_net_close(struct pshard *ps)
+{
+    if (ps->net) {
+        net_close(ps->net);
+        free(ps->net);
+        ps->net = NULL;
+    }
 }
 
 /* Links to other nodes (net.h): one transport per shard, when configured. */
 static int open_nets(struct ts_system *sys, struct pinned *p)
 {
     int rc = net_config_parse(sys->cfg.listen, sys->cfg.peers, sys->cfg.node_id, &p->net);
-    if (rc < 0 || (!p->net.listen_set && !p->net.npeers))
-        return rc;
-    for (unsigned i = 0; rc == 0 && i < p->n; i++) {
-        struct pshard *ps = &p->shards[i];
-        if (!(ps->net = calloc(1, sizeof(*ps->net))))
-            return err_set(-ENOMEM, "out of memory");
-        rc = net_open(ps->net, &ps->sh, &p->net);
-        ps->sh.other_nodes = true;
-    }
+    for (unsigned i = 0; rc == 0 && i < p->n; i++)
+        rc = pinned_net_open(&p->shards[i]);
     return rc;
 }
 
@@ -398,12 +411,8 @@ static void pinned_close(struct ts_system *sys)
         futex_wake(ps->sleeping);
         pthread_join(ps->thread, NULL);
     }
-    for (unsigned i = 0; p->shards && i < p->n; i++) {
-        if (p->shards[i].net) {
-            net_close(p->shards[i].net);
-            free(p->shards[i].net);
-        }
-    }
+    for (unsigned i = 0; p->shards && i < p->n; i++)
+        pinned_net_close(&p->shards[i]);
     net_config_free(&p->net);
     logger_stop(&sys->log); /* the last records, before their rings go */
     for (unsigned i = 0; p->shards && i < p->n; i++)

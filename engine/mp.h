@@ -22,6 +22,7 @@
 #include <thespis/node.h>
 
 #include "logger.h"
+#include "net.h"
 #include "pinned.h"
 #include "registry.h"
 #include "shard.h"
@@ -60,6 +61,7 @@ struct mp_shard {
     int32_t core;
     _Atomic uint32_t dir_hwm; /* slots in use stay below it */
     struct shard_stats stats;
+    struct net_pub net; /* its links to other nodes */
     struct inflight inflight;
     _Atomic uint32_t next_fresh[TS_NODE_MAX_SHARDS]; /* its slot pools on each shard */
 };
@@ -99,6 +101,8 @@ struct mp_node {
     uint64_t max_msg;
     char name[TS_NODE_NAME_MAX + 1];
     char caps[512];
+    char transport[8]; /* "tcp" or "udp": its links to other nodes; "" none */
+    char listen[96];   /* as configured */
     char error[256]; /* why the start failed (MP_FAILED) */
     _Atomic uint32_t stop;     /* shards leave their loops */
     _Atomic uint32_t stop_req; /* somebody asked the admin to stop the node */

@@ -260,7 +260,24 @@ int ts_node_status_get(const char *name, ts_node_status *out)
         o->msgs_out = atomic_load(&s->stats.sent) + atomic_load(&s->stats.client_sent);
         out->actors += o->actors;
         out->dead_letters += atomic_load(&s->stats.dead_letters);
+        uint32_t nl = atomic_load_explicit(&s->net.n, memory_order_acquire);
+        for (uint32_t k = 0; k < nl && k < NET_PUB_LINKS && out->nlinks < TS_NODE_MAX_LINKS; k++) {
+            const struct net_pub_link *l = &s->net.links[k];
+            uint64_t nu = atomic_load_explicit(&l->node_up, memory_order_relaxed);
+            out->links[out->nlinks++] = (ts_node_link){
+                .shard = i, .node = (uint16_t)nu, .up = (uint8_t)(nu >> 16),
+                .frames_in = atomic_load_explicit(&l->frames_in, memory_order_relaxed),
+                .frames_out = atomic_load_explicit(&l->frames_out, memory_order_relaxed),
+                .bytes_in = atomic_load_explicit(&l->bytes_in, memory_order_relaxed),
+                .bytes_out = atomic_load_explicit(&l->bytes_out, memory_order_relaxed),
+                .retransmits = atomic_load_explicit(&l->retransmits, memory_order_relaxed),
+                .reconnects = atomic_load_explicit(&l->reconnects, memory_order_relaxed),
+                .malformed = atomic_load_explicit(&l->malformed, memory_order_relaxed),
+                .queued_bytes = atomic_load_explicit(&l->queued_bytes, memory_order_relaxed)};
+        }
     }
+    snprintf(out->transport, sizeof(out->transport), "%s", nd->transport);
+    snprintf(out->listen, sizeof(out->listen), "%s", nd->listen);
     shm_segment_destroy(&seg);
     return 0;
 }

@@ -225,8 +225,33 @@ static int gather_run(ts_msg *m, void *arg)
     return 0;
 }
 
+void net_publish(struct shard_net *n)
+{
+    struct transport_link_stats st[NET_PUB_LINKS];
+    if (!n->pub || !n->t)
+        return;
+    unsigned k = n->ops->stats(n->t, st, NET_PUB_LINKS);
+    k = k < NET_PUB_LINKS ? k : NET_PUB_LINKS;
+    for (unsigned i = 0; i < k; i++) {
+        struct net_pub_link *l = &n->pub->links[i];
+        atomic_store_explicit(&l->node_up, st[i].node | (uint64_t)st[i].up << 16,
+                              memory_order_relaxed);
+        atomic_store_explicit(&l->frames_in, st[i].frames_in, memory_order_relaxed);
+        atomic_store_explicit(&l->frames_out, st[i].frames_out, memory_order_relaxed);
+        atomic_store_explicit(&l->bytes_in, st[i].bytes_in, memory_order_relaxed);
+        atomic_store_explicit(&l->bytes_out, st[i].bytes_out, memory_order_relaxed);
+        atomic_store_explicit(&l->retransmits, st[i].retransmits, memory_order_relaxed);
+        atomic_store_explicit(&l->reconnects, st[i].reconnects, memory_order_relaxed);
+        atomic_store_explicit(&l->malformed, st[i].malformed, memory_order_relaxed);
+        atomic_store_explicit(&l->queued_bytes, st[i].queued_bytes, memory_order_relaxed);
+    }
+    atomic_store_explicit(&n->pub->n, k, memory_order_release);
+}
+
 int net_poll(struct shard_net *n)
 {
+    if ((++n->polls & 255) == 0)
+        net_publish(n);
     int k = 0;
     while (n->out.count) {
         struct run r = {.n = 0};

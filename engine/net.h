@@ -8,6 +8,7 @@
 #ifndef TS_ENGINE_NET_H
 #define TS_ENGINE_NET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
@@ -34,13 +35,33 @@ int net_config_parse(const char *listen, const char *peers, uint16_t self, struc
 void net_config_free(struct net_config *c);
 bool net_config_peer(const struct net_config *c, uint16_t node);
 
+/* One shard's links as status shows them, in a node's shared segment:
+ * the shard writes them every so often, anyone reads them (a figure may be
+ * a moment older than the one beside it). */
+#define NET_PUB_LINKS 16
+struct net_pub_link {
+    _Atomic uint64_t node_up; /* node | up << 16 */
+    _Atomic uint64_t frames_in, frames_out, bytes_in, bytes_out;
+    _Atomic uint64_t retransmits, reconnects, malformed, queued_bytes;
+};
+struct net_pub {
+    _Atomic uint32_t n;
+    uint32_t zero;
+    struct net_pub_link links[NET_PUB_LINKS];
+};
+
 struct shard_net {
     const struct transport_ops *ops;
     struct transport *t;
     struct shard *sh;
     const struct net_config *cfg;
-    struct mailq out; /* for other nodes, in send order, not yet taken */
+    struct mailq out;     /* for other nodes, in send order, not yet taken */
+    struct net_pub *pub;  /* where its figures go; NULL: nobody reads them */
+    unsigned polls;
 };
+
+/* Writes the transport's per-link figures to n->pub (if set). */
+void net_publish(struct shard_net *n);
 
 /* Opens shard sh's transport; the listener only on shard 0, which takes
  * in everything this node receives and routes it to the shards' rings. */

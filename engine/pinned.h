@@ -188,6 +188,12 @@ void *pinned_shard_main(void *arg);
 /* Starts shard ps's thread on cpu (pinned_shard_main). */
 int pinned_start_thread(struct pshard *ps, int cpu);
 ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len);
+/* Links to other nodes (net.h), from p->net (parsed already): ps's
+ * transport opened (0 with none configured) or closed; and whether a node
+ * is in the peer table (base_ops.node_known). */
+int pinned_net_open(struct pshard *ps);
+void pinned_net_close(struct pshard *ps);
+bool pinned_node_known(struct shard *sh, uint16_t node);
 struct port *pinned_client_port(struct pshard *ps, ts_addr dst);
 
 /* Wakes whoever sleeps on word, if it announced so (after a publish). */

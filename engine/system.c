@@ -62,10 +62,9 @@ static int check_config(const ts_config *cfg)
     if (cfg->base == TS_BASE_SIMPLE && cfg->node_name)
         return err_set(-EINVAL, "the simple base has no named nodes (node_name is for multiproc "
                        "and pinned)");
-    if ((cfg->listen || cfg->peers) && (cfg->base != TS_BASE_PINNED || cfg->node_name))
-        return err_set(-EOPNOTSUPP, "links to other nodes (listen, peers) run on the pinned base "
-                       "only so far, not on %s", cfg->node_name ? "a named node" :
-                       cfg->base == TS_BASE_SIMPLE ? "simple" : "multiproc");
+    if ((cfg->listen || cfg->peers) && cfg->base == TS_BASE_SIMPLE)
+        return err_set(-EOPNOTSUPP, "links to other nodes (listen, peers) run on the pinned and "
+                       "multiproc bases, not on simple");
     if ((unsigned)cfg->idle > TS_IDLE_SLEEP)
         return err_set(-EINVAL, "unknown idle policy %d", (int)cfg->idle);
     if (cfg->ring_size < 4096 || (cfg->ring_size & (cfg->ring_size - 1)) || cfg->ring_size > (1u << 30))

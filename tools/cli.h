@@ -40,6 +40,9 @@ enum cli_opt {
     CLI_OPT_LOG_FILE,
     CLI_OPT_JSON,
     CLI_OPT_TIMEOUT,
+    CLI_OPT_NODE_ID,
+    CLI_OPT_LISTEN,
+    CLI_OPT_PEER,
 };
 
 /* Everything any subcommand takes, filled from the defaults and then from
@@ -49,6 +52,7 @@ struct cli_args {
     const char *images[CLI_MAX_IMAGES];
     unsigned nimages;
     char caps[sizeof(((ts_node_status *)0)->caps)]; /* cfg.caps points here once set */
+    char peers[2048];     /* "ID=URL,..." from every --peer; cfg.peers points here */
     bool json;
     uint64_t timeout_ns;
 };

@@ -141,6 +141,38 @@ static int add_cap(const char *cmd, const char *kv, struct cli_args *a)
     return 0;
 }
 
+/* ID=[SCHEME://]HOST:PORT, appended to a->peers, which cfg.peers then
+ * names; the node checks the address itself when it starts. */
+static int add_peer(const char *cmd, const char *p, struct cli_args *a)
+{
+    const char *eq = strchr(p, '=');
+    size_t used = strlen(a->peers);
+    unsigned long id;
+    char num[8];
+
+    if (!eq || eq == p || (size_t)(eq - p) >= sizeof(num) || !eq[1] || strchr(p, ','))
+        return reject(cmd, "bad --peer '%s' (ID=tcp://HOST:PORT or ID=udp://HOST:PORT)", p);
+    memcpy(num, p, (size_t)(eq - p));
+    num[eq - p] = '\0';
+    if (parse_count(cmd, "--peer node id", num, 0, UINT16_MAX, &id))
+        return -1;
+    int n = snprintf(a->peers + used, sizeof(a->peers) - used, "%s%s", used ? "," : "", p);
+    if (n < 0 || (size_t)n >= sizeof(a->peers) - used)
+        return reject(cmd, "peers too long (at most %zu characters in all)", sizeof(a->peers) - 1);
+    a->cfg.peers = a->peers;
+    return 0;
+}
+
+static int set_listen(const char *cmd, const char *url, struct cli_args *a)
+{
+    if (a->cfg.listen)
+        return reject(cmd, "one --listen per node (every link of a node uses one transport)");
+    if (strncmp(url, "tcp://", 6) != 0 && strncmp(url, "udp://", 6) != 0)
+        return reject(cmd, "bad --listen '%s' (tcp://HOST:PORT or udp://HOST:PORT)", url);
+    a->cfg.listen = url;
+    return 0;
+}
+
 static int add_image(const char *cmd, const char *path, struct cli_args *a)
 {
     if (!*path)
@@ -196,6 +228,15 @@ static int apply(const char *cmd, int id, const char *v, struct cli_args *a)
     case CLI_OPT_JSON:
         a->json = true;
         return 0;
+    case CLI_OPT_NODE_ID:
+        if (parse_count(cmd, "--node-id", v, 0, UINT16_MAX, &n))
+            return -1;
+        a->cfg.node_id = (uint16_t)n;
+        return 0;
+    case CLI_OPT_LISTEN:
+        return set_listen(cmd, v, a);
+    case CLI_OPT_PEER:
+        return add_peer(cmd, v, a);
     case CLI_OPT_TIMEOUT:
         if (parse_count(cmd, "--timeout", v, 1, MAX_TIMEOUT_S, &n))
             return -1;

@@ -45,6 +45,21 @@ void cli_print_status_text(FILE *out, const ts_node_status *st)
         fprintf(out, "%5u %5d %8d %10" PRIu64 " %8u %12" PRIu64 " %12" PRIu64 "\n", s->id,
                 s->core, s->pid, s->actors, s->restarts, s->msgs_in, s->msgs_out);
     }
+    if (!st->transport[0])
+        return;
+    fprintf(out, "links: %.*s, listening on %.*s\n", (int)sizeof(st->transport), st->transport,
+            (int)sizeof(st->listen), st->listen[0] ? st->listen : "nothing");
+    fprintf(out, "%5s %5s %4s %12s %12s %14s %14s %8s %8s %9s %10s\n", "shard", "node", "up",
+            "frames_in", "frames_out", "bytes_in", "bytes_out", "resent", "reconn", "malformed",
+            "queued");
+    for (uint32_t i = 0; i < st->nlinks && i < TS_NODE_MAX_LINKS; i++) {
+        const ts_node_link *l = &st->links[i];
+        fprintf(out,
+                "%5u %5u %4s %12" PRIu64 " %12" PRIu64 " %14" PRIu64 " %14" PRIu64 " %8" PRIu64
+                " %8" PRIu64 " %9" PRIu64 " %10" PRIu64 "\n",
+                l->shard, l->node, l->up ? "yes" : "no", l->frames_in, l->frames_out, l->bytes_in,
+                l->bytes_out, l->retransmits, l->reconnects, l->malformed, l->queued_bytes);
+    }
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped; other
@@ -88,6 +103,22 @@ void cli_print_status_json(FILE *out, const ts_node_status *st)
         if (i)
             fputc(',', out);
         json_shard(out, &st->shards[i]);
+    }
+    fputs("],\"transport\":", out);
+    json_str(out, st->transport, sizeof(st->transport));
+    fputs(",\"listen\":", out);
+    json_str(out, st->listen, sizeof(st->listen));
+    fputs(",\"links\":[", out);
+    for (uint32_t i = 0; i < st->nlinks && i < TS_NODE_MAX_LINKS; i++) {
+        const ts_node_link *l = &st->links[i];
+        fprintf(out,
+                "%s{\"shard\":%u,\"node\":%u,\"up\":%s,\"frames_in\":%" PRIu64
+                ",\"frames_out\":%" PRIu64 ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
+                ",\"retransmits\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"malformed\":%" PRIu64
+                ",\"queued_bytes\":%" PRIu64 "}",
+                i ? "," : "", l->shard, l->node, l->up ? "true" : "false", l->frames_in,
+                l->frames_out, l->bytes_in, l->bytes_out, l->retransmits, l->reconnects,
+                l->malformed, l->queued_bytes);
     }
     fputs("]}\n", out);
 }

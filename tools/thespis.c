@@ -36,6 +36,12 @@ static const char start_usage[] =
     "                     repeated\n"
     "  --log-level LEVEL  debug, info, warning (default), error, off\n"
     "  --log-file PATH    append the node's log to PATH (default: stderr)\n"
+    "  --node-id N        this node's id in addresses, 0 to 65535 (default 0)\n"
+    "  --listen URL       where other nodes reach it: tcp://HOST:PORT or\n"
+    "                     udp://HOST:PORT (HOST: a name, IPv4, or [IPv6])\n"
+    "  --peer ID=URL      another node it can send to, as ID=tcp://HOST:PORT or\n"
+    "                     ID=udp://HOST:PORT; may be repeated. One transport for\n"
+    "                     all links: the --listen one (tcp when none says)\n"
     "  -h, --help         print this help\n"
     "\n"
     "Exit status: 0 started, 1 failed (or already running), 2 bad arguments.\n";
@@ -50,6 +56,9 @@ static const struct option start_options[] = {
     {"cap", required_argument, NULL, CLI_OPT_CAP},
     {"log-level", required_argument, NULL, CLI_OPT_LOG_LEVEL},
     {"log-file", required_argument, NULL, CLI_OPT_LOG_FILE},
+    {"node-id", required_argument, NULL, CLI_OPT_NODE_ID},
+    {"listen", required_argument, NULL, CLI_OPT_LISTEN},
+    {"peer", required_argument, NULL, CLI_OPT_PEER},
     OPT_HELP,
     OPT_END,
 };

@@ -33,6 +33,22 @@ typedef struct ts_node_shard {
     uint64_t msgs_out; /* messages it sent */
 } ts_node_shard;
 
+#define TS_NODE_MAX_LINKS 64
+
+/* One link to another node, as one shard sees it (design §7): each shard
+ * has its own to every peer. Figures count since the shard started. */
+typedef struct ts_node_link {
+    uint32_t shard;        /* this node's shard */
+    uint16_t node;         /* the peer node */
+    uint8_t up;            /* 1: connected (tcp) or acknowledging (udp) */
+    uint8_t zero;
+    uint64_t frames_in, frames_out, bytes_in, bytes_out;
+    uint64_t retransmits;  /* frames sent again (udp) */
+    uint64_t reconnects;   /* times the link came back after being down */
+    uint64_t malformed;    /* bad frames or datagrams refused from that peer */
+    uint64_t queued_bytes; /* sent and not yet acknowledged */
+} ts_node_link;
+
 typedef struct ts_node_status {
     char name[TS_NODE_NAME_MAX + 1];
     char base[16];         /* "multiproc" or "pinned" */
@@ -44,6 +60,10 @@ typedef struct ts_node_status {
     uint64_t dead_letters;
     char caps[512];        /* "KEY=VALUE,..." as given at start */
     ts_node_shard shards[TS_NODE_MAX_SHARDS];
+    char transport[8];     /* links to other nodes: "tcp", "udp", or "" (none) */
+    char listen[96];       /* where it takes them in, as configured ("" none) */
+    uint32_t nlinks;
+    ts_node_link links[TS_NODE_MAX_LINKS]; /* by shard, then peer */
 } ts_node_status;
 
 /*

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <thespis/node.h>
+#include <thespis/thespis.h>
 
 #include "run.h"
 
@@ -116,6 +117,98 @@ TEST(CliNode, StartStatusStop)
     EXPECT_EQ(r.status, 1) << Show(r);
     EXPECT_NE(r.err.find("no node named '" + name + "'"), std::string::npos) << Show(r);
     EXPECT_EQ(ShmLeftovers(name), std::vector<std::string>{});
+}
+
+// Two nodes started by `thespis start --node-id --listen --peer`, for each
+// transport: a program attached to node 1 asks the echo on node 2, and
+// `thespis status` shows the link with its figures.
+class CliLinked : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(CliLinked, NodesStartedWithPeersTalkAndShowTheirLinks)
+{
+    const std::string image = cli::EnvPath("THESPIS_IMAGE");
+    ASSERT_FALSE(image.empty()) << "THESPIS_IMAGE is not set";
+    const std::string scheme = std::string(GetParam()) + "://127.0.0.1:";
+    const std::string n1 = "clitest-" + std::to_string(getpid()) + "-l1-" + GetParam();
+    const std::string n2 = "clitest-" + std::to_string(getpid()) + "-l2-" + GetParam();
+    NodeGuard g1{n1}, g2{n2};
+    Result r;
+    for (unsigned attempt = 0; attempt < 10; attempt++) { // until two free ports
+        unsigned p1 = 20000 + (unsigned)((getpid() * 13 + attempt * 977) % 12000), p2 = p1 + 1;
+        r = Thespis({"start", "--name", n1, "--shards", "1", "--node-id", "1", "--listen",
+                     scheme + std::to_string(p1), "--peer", "2=" + scheme + std::to_string(p2)});
+        if (r.status != 0)
+            continue;
+        r = Thespis({"start", "--name", n2, "--shards", "1", "--image", image, "--node-id", "2",
+                     "--listen", scheme + std::to_string(p2), "--peer",
+                     "1=" + scheme + std::to_string(p1)});
+        if (r.status == 0)
+            break;
+        ts_node_stop(n1.c_str(), kStopWait);
+    }
+    ASSERT_EQ(r.status, 0) << Show(r);
+
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.base = TS_BASE_MULTIPROC;
+    ts_system *s1 = nullptr, *s2 = nullptr;
+    cfg.node_name = n1.c_str();
+    ASSERT_EQ(ts_system_open(&cfg, &s1), 0) << ts_last_error();
+    cfg.node_name = n2.c_str();
+    ASSERT_EQ(ts_system_open(&cfg, &s2), 0) << ts_last_error();
+    ts_addr echo = TS_ADDR_NONE;
+    ASSERT_EQ(ts_system_create(s2, "image.Echo", nullptr, &echo), 0) << ts_last_error();
+    EXPECT_EQ(ts_addr_node(echo), 2);
+    const std::string payload = "from node 1";
+    const uint64_t type = ts_type_id("clitest.Anything");
+    ts_msg *reply = nullptr;
+    ASSERT_EQ(ts_ask(s1, echo, type, payload.data(), payload.size(), kStopWait, &reply), 0)
+        << ts_last_error();
+    EXPECT_EQ(std::string(static_cast<const char *>(ts_msg_data(reply)), reply->len), payload);
+    ts_msg_free(reply);
+    ts_system_close(s1);
+    ts_system_close(s2);
+
+    // The shard publishes its links' figures every few hundred turns of its
+    // loop: asked until they show the round trip.
+    std::string js;
+    for (int tries = 0; tries < 500; tries++) {
+        r = Thespis({"status", "--name", n1, "--json"});
+        ASSERT_EQ(r.status, 0) << Show(r);
+        js = r.out;
+        if (js.find("\"up\":true,\"frames_in\":0") == std::string::npos &&
+            js.find("\"up\":true") != std::string::npos)
+            break;
+    }
+    EXPECT_NE(js.find("\"transport\":\"" + std::string(GetParam()) + "\""), std::string::npos) << js;
+    EXPECT_NE(js.find("\"listen\":\"" + scheme), std::string::npos) << js;
+    EXPECT_NE(js.find("\"links\":[{\"shard\":0,\"node\":2,\"up\":true"), std::string::npos) << js;
+    EXPECT_EQ(js.find("\"frames_out\":0,"), std::string::npos) << "nothing sent? " << js;
+    for (const char *key : {"\"bytes_in\":", "\"bytes_out\":", "\"retransmits\":",
+                            "\"reconnects\":", "\"malformed\":", "\"queued_bytes\":"})
+        EXPECT_NE(js.find(key), std::string::npos) << key << " missing in " << js;
+    r = Thespis({"status", "--name", n1});
+    EXPECT_NE(r.out.find("links: " + std::string(GetParam()) + ", listening on " + scheme),
+              std::string::npos) << Show(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, CliLinked, ::testing::Values("tcp", "udp"),
+                         [](const ::testing::TestParamInfo<const char *> &i) { return i.param; });
+
+TEST(CliNode, BadNetworkOptionsAreUsageErrors)
+{
+    for (std::vector<std::string> args : {
+             std::vector<std::string>{"start", "--node-id", "70000"},
+             {"start", "--listen", "http://127.0.0.1:1"},
+             {"start", "--listen", "tcp://127.0.0.1:1", "--listen", "udp://127.0.0.1:2"},
+             {"start", "--peer", "2"},
+             {"start", "--peer", "x=tcp://127.0.0.1:1"},
+             {"start", "--peer", "2=tcp://a:1,3=tcp://b:2"},
+         }) {
+        Result r = Thespis(args);
+        EXPECT_EQ(r.status, 2) << Show(r);
+        EXPECT_NE(r.err.find("try 'thespis start --help'"), std::string::npos) << Show(r);
+    }
 }
 
 } // namespace
