@@ -189,6 +189,8 @@ int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg
     };
     if (tc.queue_limit < tc.max_msg + FRAME_HDR)
         tc.queue_limit = tc.max_msg + FRAME_HDR;
+    if (!(n->out = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*n->out))))
+        return err_set(-ENOMEM, "out of memory");
     return n->ops->open(&tc, &n->t);
 }
 
@@ -196,13 +198,19 @@ void net_close(struct shard_net *n)
 {
     if (n->t)
         n->ops->close(n->t);
-    mailq_fini(&n->out);
+    for (unsigned i = 0; n->out && i < n->cfg->npeers; i++)
+        mailq_fini(&n->out[i]);
+    free(n->out);
+    n->out = NULL;
     n->t = NULL;
 }
 
-ts_msg *net_reserve(struct shard_net *n, size_t len)
+ts_msg *net_reserve(struct shard_net *n, uint16_t node, size_t len)
 {
-    return mailq_push(&n->out, len);
+    for (unsigned i = 0; i < n->cfg->npeers; i++)
+        if (n->cfg->peers[i].node == node)
+            return mailq_push(&n->out[i], len);
+    return NULL;
 }
 
 /* The next run of messages to one node, oldest first, at most NET_BATCH. */
@@ -210,16 +218,13 @@ ts_msg *net_reserve(struct shard_net *n, size_t len)
 struct run {
     struct transport_msg msgs[NET_BATCH];
     unsigned n;
-    uint16_t node;
 };
 
 static int gather_run(ts_msg *m, void *arg)
 {
     struct run *r = arg;
-    uint16_t node = ts_addr_node(m->dst);
-    if (r->n == NET_BATCH || (r->n && node != r->node))
+    if (r->n == NET_BATCH)
         return 1;
-    r->node = node;
     r->msgs[r->n++] = (struct transport_msg){.dst = m->dst, .src = m->src, .type = m->type,
                                              .payload = m + 1, .len = m->len};
     return 0;
@@ -248,27 +253,40 @@ void net_publish(struct shard_net *n)
     atomic_store_explicit(&n->pub->n, k, memory_order_release);
 }
 
+/* Hands node i's queue to the transport until it is empty or the link is
+ * full. Returns how many messages went. */
+static int send_queued(struct shard_net *n, unsigned i)
+{
+    struct mailq *q = &n->out[i];
+    uint16_t node = n->cfg->peers[i].node;
+    int k = 0;
+    while (q->count) {
+        struct run r = {.n = 0};
+        mailq_foreach_until(q, gather_run, &r);
+        int rc = n->ops->send(n->t, node, r.msgs, r.n);
+        if (rc == -EAGAIN)
+            break; /* the link is full: the rest waits, in order */
+        if (rc < 0) { /* the first cannot go (its size): dropped, said in the log */
+            system_log(n->sh->sys, TS_LOG_ERROR, "TS-NET-DROP", r.msgs[0].dst, "",
+                       "a message to node %u cannot be sent: %s", node, ts_last_error());
+            rc = 1;
+        }
+        for (int j = 0; j < rc; j++)
+            mailq_pop(q);
+        k += rc;
+        if ((unsigned)rc < r.n)
+            break; /* the link took what it had room for */
+    }
+    return k;
+}
+
 int net_poll(struct shard_net *n)
 {
     if ((++n->polls & 255) == 0)
         net_publish(n);
     int k = 0;
-    while (n->out.count) {
-        struct run r = {.n = 0};
-        mailq_foreach_until(&n->out, gather_run, &r);
-        int rc = n->ops->send(n->t, r.node, r.msgs, r.n);
-        if (rc == -EAGAIN)
-            break; /* the link is full: the rest waits, in order */
-        if (rc < 0) { /* the first cannot go (its size): dropped, said in the log */
-            system_log(n->sh->sys, TS_LOG_ERROR, "TS-NET-DROP", r.msgs[0].dst, "",
-                       "a message to node %u cannot be sent: %s", r.node, ts_last_error());
-            rc = 1;
-        }
-        for (int i = 0; i < rc; i++)
-            mailq_pop(&n->out);
-        k += rc;
-        if ((unsigned)rc < r.n)
-            break; /* the link took what it had room for */
-    }
+    for (unsigned i = 0; i < n->cfg->npeers; i++)
+        if (n->out[i].count)
+            k += send_queued(n, i);
     return k + n->ops->poll(n->t);
 }

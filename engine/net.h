@@ -55,7 +55,8 @@ struct shard_net {
     struct transport *t;
     struct shard *sh;
     const struct net_config *cfg;
-    struct mailq out;     /* for other nodes, in send order, not yet taken */
+    struct mailq *out;    /* per peer (the config's order): for that node, in send
+                             order, not yet taken; one link full holds up no other */
     struct net_pub *pub;  /* where its figures go; NULL: nobody reads them */
     unsigned polls;
 };
@@ -67,8 +68,9 @@ void net_publish(struct shard_net *n);
  * in everything this node receives and routes it to the shards' rings. */
 int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg);
 void net_close(struct shard_net *n);
-/* Room for a message to another node's dst; NULL when out of memory. */
-ts_msg *net_reserve(struct shard_net *n, size_t len);
+/* Room for a message to a node in the peer table; NULL when out of memory
+ * (or the node is not a peer). */
+ts_msg *net_reserve(struct shard_net *n, uint16_t node, size_t len);
 /* Hands what is queued to the transport, and lets it work. Returns how
  * many events it handled (0: nothing happened). */
 int net_poll(struct shard_net *n);

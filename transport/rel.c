@@ -73,7 +73,8 @@ struct inlink {
     bool ack_owed, skip;
     struct sockaddr_storage reply;
     socklen_t reply_len;
-    struct frame_hdr asm_h; /* the message being reassembled */
+    struct frame_hdr asm_h; /* the message being reassembled, when asm_on */
+    bool asm_on;
     unsigned char *asm_buf;
     size_t asm_len, asm_cap;
 };
@@ -145,6 +146,7 @@ static void inlink_reset(struct rel *r, struct inlink *in)
     }
     in->nstashed = 0;
     in->asm_len = 0;
+    in->asm_on = false;
     in->skip = false;
 }
 
@@ -549,18 +551,16 @@ static void consume(struct rel *r, struct inlink *in, const struct frame_hdr *h,
         in->skip = more;
         return;
     }
-    if (!more && !in->asm_len) {
+    if (!more && !in->asm_on) {
         r->cfg.deliver(r->cfg.arg, h, p);
         return;
     }
-    if (in->asm_len && (h->type != in->asm_h.type || h->dst != in->asm_h.dst)) {
-        in->asm_len = 0; /* the sender broke its own message: neither part is used */
-        l->st.malformed++;
-        in->skip = more;
-        return;
-    }
     size_t need = in->asm_len + h->len;
-    if (need > r->cfg.max_msg) {
+    if ((in->asm_on && (h->type != in->asm_h.type || h->dst != in->asm_h.dst)) ||
+        need > r->cfg.max_msg) {
+        /* The sender broke its own message, or it grew too long: none of
+         * it is used, and the rest of it is skipped. */
+        in->asm_on = false;
         in->asm_len = 0;
         l->st.malformed++;
         in->skip = more;
@@ -574,6 +574,7 @@ static void consume(struct rel *r, struct inlink *in, const struct frame_hdr *h,
             cap = r->cfg.max_msg;
         unsigned char *nb = realloc(in->asm_buf, cap);
         if (!nb) {
+            in->asm_on = false;
             in->asm_len = 0;
             in->skip = more;
             return;
@@ -581,14 +582,18 @@ static void consume(struct rel *r, struct inlink *in, const struct frame_hdr *h,
         in->asm_buf = nb;
         in->asm_cap = cap;
     }
-    if (!in->asm_len)
+    if (!in->asm_on) {
         in->asm_h = *h;
-    memcpy(in->asm_buf + in->asm_len, p, h->len);
+        in->asm_on = true;
+    }
+    if (h->len)
+        memcpy(in->asm_buf + in->asm_len, p, h->len);
     in->asm_len = need;
     if (!more) {
         struct frame_hdr whole = in->asm_h;
         whole.len = (uint32_t)in->asm_len;
         whole.flags = 0;
+        in->asm_on = false;
         in->asm_len = 0;
         r->cfg.deliver(r->cfg.arg, &whole, in->asm_buf);
     }
