@@ -58,22 +58,37 @@ static void *echo_main(void *p)
     return NULL;
 }
 
+int bare_tcp_pair(int *c, int *s)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc = 0;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    *c = *s = -1;
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+        getsockname(l, (struct sockaddr *)&a, &al) < 0 ||
+        (*c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        connect(*c, (struct sockaddr *)&a, sizeof(a)) < 0 || (*s = accept(l, NULL, NULL)) < 0)
+        rc = -errno;
+    if (l >= 0)
+        close(l);
+    if (rc < 0) {
+        if (*c >= 0)
+            close(*c);
+        *c = -1;
+        return rc;
+    }
+    setsockopt(*c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(*s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return 0;
+}
+
 int bare_tcp_pingpong(int core_a, int core_b, uint64_t rounds, size_t payload,
                       void (*record)(void *arg, uint64_t ns), void *arg, struct bare_result *out)
 {
     if (payload < 8 || payload > 4096)
         return -EINVAL;
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c = -1, s = -1, one = 1, rc = 0;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof(a);
-    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
-        getsockname(l, (struct sockaddr *)&a, &al) < 0 ||
-        (c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-        connect(c, (struct sockaddr *)&a, sizeof(a)) < 0 || (s = accept(l, NULL, NULL)) < 0)
-        rc = -errno;
+    int c, s, rc = bare_tcp_pair(&c, &s);
     if (rc == 0) {
-        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         struct echo_arg e = {.fd = s, .core = core_b, .payload = payload, .rounds = rounds};
         pthread_t th;
         cpu_set_t was;
@@ -100,11 +115,9 @@ int bare_tcp_pingpong(int core_a, int core_b, uint64_t rounds, size_t payload,
                 rc = e.rc;
         }
     }
-    if (s >= 0)
+    if (c >= 0) {
         close(s);
-    if (c >= 0)
         close(c);
-    if (l >= 0)
-        close(l);
+    }
     return rc;
 }

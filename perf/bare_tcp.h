@@ -10,6 +10,10 @@
 
 #include "bare_ring.h"
 
+/* A connected loopback TCP pair, TCP_NODELAY on both ends: 0 and the
+ * client and server ends, or -errno (and neither). */
+int bare_tcp_pair(int *c, int *s);
+
 /* `rounds` round trips of `payload` bytes (8 or more: a timestamp) between
  * threads on cores a and b; records each round-trip time through
  * record(arg, ns) on a's thread. 0 or -errno. */

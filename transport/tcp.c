@@ -182,15 +182,6 @@ static uint64_t ud_make(enum op op, unsigned conn, uint16_t gen)
     return (uint64_t)op << 48 | (uint64_t)conn << 16 | gen;
 }
 
-static struct io_uring_sqe *sqe_get(struct transport *t)
-{
-    struct io_uring_sqe *s = io_uring_get_sqe(&t->ring);
-    if (!s) {
-        io_uring_submit(&t->ring);
-        s = io_uring_get_sqe(&t->ring);
-    }
-    return s;
-}
 
 static void event(struct transport *t, uint16_t node, enum transport_event ev, int err)
 {
@@ -230,7 +221,7 @@ static int conn_new(struct transport *t, int fd, bool outbound, int link)
 static void arm_recv(struct transport *t, unsigned i)
 {
     struct conn *c = &t->conns[i];
-    struct io_uring_sqe *s = sqe_get(t);
+    struct io_uring_sqe *s = uring_sqe(&t->ring);
     if (!s)
         return;
     io_uring_prep_recv_multishot(s, c->fd, NULL, 0, 0);
@@ -290,7 +281,7 @@ static void connect_link(struct transport *t, unsigned li)
     struct link *l = &t->links[li];
     int fd = socket(l->peer.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int i = fd < 0 ? -errno : conn_new(t, fd, true, (int)li);
-    struct io_uring_sqe *s = i >= 0 ? sqe_get(t) : NULL;
+    struct io_uring_sqe *s = i >= 0 ? uring_sqe(&t->ring) : NULL;
     if (!s) {
         if (fd >= 0)
             close(fd);
@@ -331,7 +322,7 @@ static void kick_send(struct transport *t, unsigned i)
     if (!p || !n)
         return;
     n = n < SEND_MAX ? n : SEND_MAX;
-    struct io_uring_sqe *s = sqe_get(t);
+    struct io_uring_sqe *s = uring_sqe(&t->ring);
     if (!s)
         return;
     io_uring_prep_send(s, c->fd, p, n, MSG_NOSIGNAL);
@@ -556,7 +547,7 @@ static int tcp_poll(struct transport *t)
         if (t->conns[i].used)
             kick_send(t, i);
     if (t->lfd >= 0 && !t->accepting) {
-        struct io_uring_sqe *s = sqe_get(t);
+        struct io_uring_sqe *s = uring_sqe(&t->ring);
         if (s) {
             io_uring_prep_multishot_accept(s, t->lfd, NULL, NULL, SOCK_CLOEXEC);
             io_uring_sqe_set_data64(s, ud_make(OP_ACCEPT, 0, 0));

@@ -56,15 +56,6 @@ struct transport {
     uint64_t truncated;
 };
 
-static struct io_uring_sqe *sqe_get(struct transport *t)
-{
-    struct io_uring_sqe *s = io_uring_get_sqe(&t->ring);
-    if (!s) {
-        io_uring_submit(&t->ring);
-        s = io_uring_get_sqe(&t->ring);
-    }
-    return s;
-}
 
 static unsigned char *slot_buf(void *arg)
 {
@@ -82,7 +73,7 @@ static void slot_emit(void *arg, unsigned char *buf, size_t len, const struct so
     unsigned i = t->pending;
     struct slot *s = &t->slots[i];
     (void)buf;
-    struct io_uring_sqe *sqe = len ? sqe_get(t) : NULL;
+    struct io_uring_sqe *sqe = len ? uring_sqe(&t->ring) : NULL;
     if (!sqe) { /* nothing to send (or, never, no room): the slot goes back */
         t->freel[t->nfree++] = i;
         return;
@@ -97,7 +88,7 @@ static void slot_emit(void *arg, unsigned char *buf, size_t len, const struct so
 
 static void arm_recv(struct transport *t)
 {
-    struct io_uring_sqe *s = sqe_get(t);
+    struct io_uring_sqe *s = uring_sqe(&t->ring);
     if (!s)
         return;
     io_uring_prep_recvmsg_multishot(s, t->fd, &t->recv_mh, 0);

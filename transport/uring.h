@@ -35,6 +35,18 @@ static inline void uring_bufs_recycle(struct uring_bufs *b, unsigned bid)
     io_uring_buf_ring_advance(b->br, 1);
 }
 
+/* A submission entry, submitting what is queued first when the ring is
+ * full; NULL only if the kernel took none of them. */
+static inline struct io_uring_sqe *uring_sqe(struct io_uring *ring)
+{
+    struct io_uring_sqe *s = io_uring_get_sqe(ring);
+    if (!s) {
+        io_uring_submit(ring);
+        s = io_uring_get_sqe(ring);
+    }
+    return s;
+}
+
 uint64_t transport_now_ns(void);
 
 #endif

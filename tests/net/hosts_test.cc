@@ -33,37 +33,6 @@ namespace {
 constexpr uint64_t kSec = UINT64_C(1000) * 1000 * 1000;
 using tst::Msg;
 
-// test.hosts.Seq: counts numbers; a number out of order or repeated is bad.
-struct SeqState {
-    uint64_t next, bad;
-};
-TS_TYPE_ID(kNum, "test.hosts.Num")
-TS_TYPE_ID(kCount, "test.hosts.Count")
-int SeqNum(ts_ctx *, void *state, const ts_msg *m)
-{
-    auto *st = static_cast<SeqState *>(state);
-    uint64_t v;
-    if (m->len < sizeof v)
-        return -EBADMSG;
-    std::memcpy(&v, ts_msg_data(m), sizeof v);
-    st->bad += v != st->next;
-    st->next = v + 1;
-    return 0;
-}
-int SeqCount(ts_ctx *ctx, void *state, const ts_msg *)
-{
-    auto *st = static_cast<SeqState *>(state);
-    uint64_t r[2] = {st->next, st->bad};
-    return ts_reply(ctx, kCount(), r, sizeof r);
-}
-const ts_handler_entry kSeqHandlers[] = {
-    TS_ON("test.hosts.Num", SeqNum),
-    TS_ON("test.hosts.Count", SeqCount),
-    TS_HANDLERS_END,
-};
-const ts_actor_type kSeqType = {"test.hosts.Seq", sizeof(SeqState), nullptr, nullptr,
-                                kSeqHandlers, nullptr};
-
 // A one-shard pinned node `id` listening on `listen`, knowing `peers`.
 int OpenNode(uint16_t id, const std::string &listen, const std::string &peers, int cpu,
              ts_system **out)
@@ -103,14 +72,14 @@ void SendNumbers(ts_system *sys, ts_addr seq, uint64_t from, uint64_t to, size_t
     std::vector<unsigned char> p(pad < 8 ? 8 : pad, 'n');
     for (uint64_t i = from; i < to; i++) {
         std::memcpy(p.data(), &i, 8);
-        ASSERT_EQ(Tell(sys, seq, kNum(), p.data(), p.size()), 0) << ts_last_error();
+        ASSERT_EQ(Tell(sys, seq, tst::kNum(), p.data(), p.size()), 0) << ts_last_error();
     }
 }
 
 // What seq counted: {numbers, bad ones}.
 std::pair<uint64_t, uint64_t> Counted(ts_system *sys, ts_addr seq)
 {
-    Msg r = Ask(sys, seq, kCount(), nullptr, 0);
+    Msg r = Ask(sys, seq, tst::kCount(), nullptr, 0);
     uint64_t got[2] = {0, UINT64_MAX};
     if (r && r->len == sizeof got)
         std::memcpy(got, ts_msg_data(r.get()), sizeof got);
@@ -127,8 +96,7 @@ class Hosts : public ::testing::TestWithParam<const char *> {
         if (!tst::NetnsAvailable(&why))
             GTEST_SKIP() << "needs network namespaces: " << why;
         ASSERT_EQ(tst::RegisterCommonActors(), 0) << ts_last_error();
-        ASSERT_EQ(ts_register_actor_type(&kSeqType), 0) << ts_last_error();
-        ns_a_ = std::make_unique<tst::Netns>();
+            ns_a_ = std::make_unique<tst::Netns>();
         ns_b_ = std::make_unique<tst::Netns>();
         ASSERT_TRUE(ns_a_->ok()) << ns_a_->error();
         ASSERT_TRUE(ns_b_->ok()) << ns_b_->error();
@@ -166,7 +134,7 @@ TEST_P(Hosts, AskStreamAndLargeMessagesAcrossHosts)
 {
     ts_addr echo, seq;
     ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
-    ASSERT_EQ(ts_system_create(b_, "test.hosts.Seq", nullptr, &seq), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(b_, tst::kSeq, nullptr, &seq), 0) << ts_last_error();
     Msg r = Ask(a_, echo, tst::kPing(), "over veth", 10);
     ASSERT_TRUE(r);
     EXPECT_STREQ((const char *)ts_msg_data(r.get()), "over veth");
@@ -191,7 +159,7 @@ TEST_P(Hosts, TenPercentLossLosesNothing)
 {
     ASSERT_TRUE(ns_a_->AddLoss(10, /*udp_only*/ false));
     ts_addr seq;
-    ASSERT_EQ(ts_system_create(b_, "test.hosts.Seq", nullptr, &seq), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(b_, tst::kSeq, nullptr, &seq), 0) << ts_last_error();
     const uint64_t n = tst::Scaled(50000);
     SendNumbers(a_, seq, 0, n, 100);
     EXPECT_EQ(Counted(a_, seq), std::make_pair(n, uint64_t{0}));
@@ -206,7 +174,7 @@ TEST_P(Hosts, TenPercentLossLosesNothing)
 TEST_P(Hosts, ALinkCutAndRestoredRecoversWithNoLossOrDuplicate)
 {
     ts_addr seq;
-    ASSERT_EQ(ts_system_create(b_, "test.hosts.Seq", nullptr, &seq), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(b_, tst::kSeq, nullptr, &seq), 0) << ts_last_error();
     SendNumbers(a_, seq, 0, 5000);
     ASSERT_EQ(Counted(a_, seq), std::make_pair(uint64_t{5000}, uint64_t{0}));
     ASSERT_TRUE(ns_a_->DropAll(true));
@@ -232,7 +200,6 @@ TEST_P(Faulty, EveryMessageExactlyOnceAndInOrder)
     uint64_t seed = GetParam();
     SCOPED_TRACE("relay seed " + std::to_string(seed));
     ASSERT_EQ(tst::RegisterCommonActors(), 0) << ts_last_error();
-    ASSERT_EQ(ts_register_actor_type(&kSeqType), 0) << ts_last_error();
     std::vector<int> cpus = tst::AllowedCpus();
     static std::mt19937 rng((unsigned)getpid() * 2654435761u);
     ts_system *a = nullptr, *b = nullptr;
@@ -267,7 +234,7 @@ TEST_P(Faulty, EveryMessageExactlyOnceAndInOrder)
     }
     ASSERT_NE(b, nullptr) << "no two free ports";
     ts_addr seq, echo;
-    ASSERT_EQ(ts_system_create(b, "test.hosts.Seq", nullptr, &seq), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(b, tst::kSeq, nullptr, &seq), 0) << ts_last_error();
     ASSERT_EQ(ts_system_create(b, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
     const uint64_t n = tst::Scaled(100000);
     SendNumbers(a, seq, 0, n);

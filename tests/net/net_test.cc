@@ -31,37 +31,6 @@ namespace {
 
 constexpr uint64_t kSec = UINT64_C(1000) * 1000 * 1000;
 
-// test.net.Seq: counts numbers, checks their order, answers Count.
-struct SeqState {
-    uint64_t next, bad;
-};
-TS_TYPE_ID(kNum, "test.net.Num")
-TS_TYPE_ID(kCount, "test.net.Count")
-int SeqNum(ts_ctx *, void *state, const ts_msg *m)
-{
-    auto *st = static_cast<SeqState *>(state);
-    uint64_t v;
-    if (m->len != sizeof v)
-        return -EBADMSG;
-    std::memcpy(&v, ts_msg_data(m), sizeof v);
-    st->bad += v != st->next;
-    st->next = v + 1;
-    return 0;
-}
-int SeqCount(ts_ctx *ctx, void *state, const ts_msg *)
-{
-    auto *st = static_cast<SeqState *>(state);
-    uint64_t r[2] = {st->next, st->bad};
-    return ts_reply(ctx, kCount(), r, sizeof r);
-}
-const ts_handler_entry kSeqHandlers[] = {
-    TS_ON("test.net.Num", SeqNum),
-    TS_ON("test.net.Count", SeqCount),
-    TS_HANDLERS_END,
-};
-const ts_actor_type kSeqType = {"test.net.Seq", sizeof(SeqState), nullptr, nullptr, kSeqHandlers,
-                                nullptr};
-
 // test.net.Relay: passes Ping (payload: the echo's address, then the rest)
 // to that echo, and the Pong back to whoever asked: an actor on one node
 // talking to an actor on the other.
@@ -99,8 +68,7 @@ class TwoNodes : public ::testing::TestWithParam<const char *> {
     void SetUp() override
     {
         ASSERT_EQ(tst::RegisterCommonActors(), 0) << ts_last_error();
-        ASSERT_EQ(ts_register_actor_type(&kSeqType), 0) << ts_last_error();
-        ASSERT_EQ(ts_register_actor_type(&kRelayType), 0) << ts_last_error();
+            ASSERT_EQ(ts_register_actor_type(&kRelayType), 0) << ts_last_error();
         std::vector<int> cpus = tst::AllowedCpus();
         static std::mt19937 rng((unsigned)getpid());
         for (int attempt = 0; attempt < 20; attempt++) {
@@ -208,12 +176,12 @@ TEST_P(TwoNodes, ActorsTalkAcrossNodesAndAddressesTravelInPayloads)
 TEST_P(TwoNodes, AMillionMessagesArriveInOrder)
 {
     ts_addr seq;
-    ASSERT_EQ(ts_system_create(b_, "test.net.Seq", nullptr, &seq), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(b_, tst::kSeq, nullptr, &seq), 0) << ts_last_error();
     const uint64_t n = tst::Scaled(1000000);
     for (uint64_t i = 0; i < n; i++)
-        ASSERT_EQ(Tell(a_, seq, kNum(), &i, sizeof i), 0) << ts_last_error();
+        ASSERT_EQ(Tell(a_, seq, tst::kNum(), &i, sizeof i), 0) << ts_last_error();
     // Counted once all have arrived: a Count sent after them comes after them.
-    Msg r = Ask(a_, seq, kCount(), nullptr, 0);
+    Msg r = Ask(a_, seq, tst::kCount(), nullptr, 0);
     ASSERT_TRUE(r);
     uint64_t got[2];
     ASSERT_EQ(r->len, sizeof got);
@@ -249,11 +217,11 @@ TEST_P(TwoNodes, ManyActorsOnBothSides)
     for (int i = 0; i < n; i++) {
         ASSERT_EQ(ts_system_create(a_, "test.net.Relay", nullptr, &relays[i]), 0) << ts_last_error();
         ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echos[i]), 0) << ts_last_error();
-        ASSERT_EQ(ts_system_create(b_, "test.net.Seq", nullptr, &seqs[i]), 0) << ts_last_error();
+        ASSERT_EQ(ts_system_create(b_, tst::kSeq, nullptr, &seqs[i]), 0) << ts_last_error();
     }
     for (uint64_t k = 0; k < 500; k++)
         for (int i = 0; i < n; i++)
-            ASSERT_EQ(Tell(a_, seqs[i], kNum(), &k, sizeof k), 0) << ts_last_error();
+            ASSERT_EQ(Tell(a_, seqs[i], tst::kNum(), &k, sizeof k), 0) << ts_last_error();
     for (int i = 0; i < n; i++) {
         unsigned char p[sizeof(ts_addr) + 1];
         std::memcpy(p, &echos[i], sizeof(ts_addr));
@@ -262,7 +230,7 @@ TEST_P(TwoNodes, ManyActorsOnBothSides)
         ASSERT_TRUE(r);
         ASSERT_EQ(r->len, sizeof p);
         EXPECT_EQ(((const unsigned char *)ts_msg_data(r.get()))[sizeof(ts_addr)], i);
-        r = Ask(a_, seqs[i], kCount(), nullptr, 0);
+        r = Ask(a_, seqs[i], tst::kCount(), nullptr, 0);
         ASSERT_TRUE(r);
         uint64_t got[2];
         std::memcpy(got, ts_msg_data(r.get()), sizeof got);
@@ -277,15 +245,15 @@ TEST_P(TwoNodes, MessageToAGoneRemoteActorIsADeadLetter)
 {
     ts_addr echo, seq;
     ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
-    ASSERT_EQ(ts_system_create(b_, "test.net.Seq", nullptr, &seq), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(b_, tst::kSeq, nullptr, &seq), 0) << ts_last_error();
     ASSERT_TRUE(Ask(a_, echo, tst::kPing(), "x", 1)) << "it was there";
     ASSERT_EQ(ts_tell(b_, echo, TS_MSG_EXIT_REQUEST, nullptr, 0), 0) << ts_last_error();
-    ASSERT_TRUE(Ask(b_, seq, kCount(), nullptr, 0)) << "node 2 handled the ExitRequest";
+    ASSERT_TRUE(Ask(b_, seq, tst::kCount(), nullptr, 0)) << "node 2 handled the ExitRequest";
     ts_system_stats before, after;
     ASSERT_EQ(ts_system_stats_get(b_, &before), 0);
     ASSERT_EQ(ts_tell(a_, echo, tst::kPing(), "y", 1), 0) << ts_last_error();
     // A Count sent after it on the same link is answered after it was handled.
-    ASSERT_TRUE(Ask(a_, seq, kCount(), nullptr, 0));
+    ASSERT_TRUE(Ask(a_, seq, tst::kCount(), nullptr, 0));
     ASSERT_EQ(ts_system_stats_get(b_, &after), 0);
     EXPECT_EQ(after.dead_letters, before.dead_letters + 1);
 }
@@ -308,6 +276,24 @@ TEST_P(TwoNodes, UnknownNodeIsADeadLetter)
     Msg r = Ask(a_, echo, tst::kPing(), "y", 1);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->type, tst::kPong());
+}
+
+// A socket of a raw peer, connected to node 2 on loopback (a stream or a
+// datagram socket); -1 and errno when that fails.
+int RawConnect(bool udp, uint16_t port)
+{
+    int fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (sockaddr *)&to, sizeof to) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
 }
 
 // A frame as node `from`'s shard 5 would send it (docs/protocol.md): 48
@@ -339,26 +325,22 @@ std::vector<unsigned char> Frame(uint8_t kind, uint16_t from, ts_addr dst, uint6
 TEST_P(TwoNodes, MisroutedMessageIsDroppedAndTheLinkGoesOn)
 {
     ts_addr seq;
-    ASSERT_EQ(ts_system_create(b_, "test.net.Seq", nullptr, &seq), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(b_, tst::kSeq, nullptr, &seq), 0) << ts_last_error();
     bool udp = std::string(GetParam()) == "udp";
-    int fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port_b_);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, (sockaddr *)&to, sizeof to), 0);
+    int fd = RawConnect(udp, port_b_);
+    ASSERT_GE(fd, 0) << strerror(errno);
     uint64_t zero = 0;
     std::string num((const char *)&zero, sizeof zero);
     // A HELLO from node 1's shard 5 then two messages: a stream on tcp, one
     // datagram on udp (docs/protocol.md).
     std::vector<unsigned char> bytes = Frame(1, 1, 0, /*epoch*/ 1, /*first seq*/ 1, "");
-    for (auto &f : {Frame(0, 1, ts_addr_make(7, 0, 5, 1), kNum(), 1, num),
-                    Frame(0, 1, seq, kNum(), 2, num)})
+    for (auto &f : {Frame(0, 1, ts_addr_make(7, 0, 5, 1), tst::kNum(), 1, num),
+                    Frame(0, 1, seq, tst::kNum(), 2, num)})
         bytes.insert(bytes.end(), f.begin(), f.end());
     ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), (ssize_t)bytes.size());
     Msg r;
     for (int tries = 0; tries < 1000; tries++) { // until the Num has been handled
-        r = Ask(b_, seq, kCount(), nullptr, 0);
+        r = Ask(b_, seq, tst::kCount(), nullptr, 0);
         uint64_t got[2] = {0, 0};
         ASSERT_TRUE(r);
         std::memcpy(got, ts_msg_data(r.get()), sizeof got);
@@ -398,12 +380,8 @@ TEST_P(TwoNodes, BadPeersAreRefusedAndTheGoodLinkGoesOn)
     };
     for (auto &c : cases) {
         SCOPED_TRACE(c.first);
-        int fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
-        sockaddr_in to{};
-        to.sin_family = AF_INET;
-        to.sin_port = htons(port_b_);
-        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ASSERT_EQ(connect(fd, (sockaddr *)&to, sizeof to), 0);
+        int fd = RawConnect(udp, port_b_);
+        ASSERT_GE(fd, 0) << strerror(errno);
         ASSERT_EQ(send(fd, c.second.data(), c.second.size(), MSG_NOSIGNAL), (ssize_t)c.second.size());
         Msg r = Ask(a_, echo, tst::kPing(), c.first, std::strlen(c.first) + 1);
         ASSERT_TRUE(r);

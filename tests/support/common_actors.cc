@@ -4,12 +4,18 @@
 //   test.common.Parent  creates children on request and reports their
 //                       ChildExited (as ChildGone) and any Poison it gets
 //                       (as PoisonSeen) to whoever sent it its last Spawn.
+//   test.common.Seq     counts numbered messages and those out of order or
+//                       repeated; answers Count with both.
+#include <cerrno>
+#include <cstring>
+
 #include "ts_test.h"
 
 namespace tst {
 
 const char *const kEcho = "test.common.Echo";
 const char *const kParent = "test.common.Parent";
+const char *const kSeq = "test.common.Seq";
 
 TS_TYPE_ID(kPing, "test.common.Ping")
 TS_TYPE_ID(kPong, "test.common.Pong")
@@ -18,6 +24,8 @@ TS_TYPE_ID(kSpawn, "test.common.Spawn")
 TS_TYPE_ID(kSpawned, "test.common.Spawned")
 TS_TYPE_ID(kChildGone, "test.common.ChildGone")
 TS_TYPE_ID(kPoisonSeen, "test.common.PoisonSeen")
+TS_TYPE_ID(kNum, "test.common.Num")
+TS_TYPE_ID(kCount, "test.common.Count")
 namespace {
 
 int EchoPing(ts_ctx *ctx, void *, const ts_msg *m)
@@ -82,11 +90,48 @@ const ts_actor_type kParentType = {"test.common.Parent", sizeof(ParentState), nu
 
 } // namespace
 
+namespace {
+
+struct SeqState {
+    uint64_t next, bad;
+};
+
+int SeqNum(ts_ctx *, void *state, const ts_msg *m)
+{
+    auto *st = static_cast<SeqState *>(state);
+    uint64_t v;
+    if (m->len < sizeof v)
+        return -EBADMSG;
+    std::memcpy(&v, ts_msg_data(m), sizeof v);
+    st->bad += v != st->next;
+    st->next = v + 1;
+    return 0;
+}
+
+int SeqCount(ts_ctx *ctx, void *state, const ts_msg *)
+{
+    auto *st = static_cast<SeqState *>(state);
+    uint64_t r[2] = {st->next, st->bad};
+    return ts_reply(ctx, kCount(), r, sizeof r);
+}
+
+const ts_handler_entry kSeqHandlers[] = {
+    TS_ON("test.common.Num", SeqNum),
+    TS_ON("test.common.Count", SeqCount),
+    TS_HANDLERS_END,
+};
+const ts_actor_type kSeqType = {"test.common.Seq", sizeof(SeqState), nullptr, nullptr,
+                                kSeqHandlers, nullptr};
+
+} // namespace
+
 int RegisterCommonActors()
 {
     int rc = ts_register_actor_type(&kEchoType);
     if (rc == 0)
         rc = ts_register_actor_type(&kParentType);
+    if (rc == 0)
+        rc = ts_register_actor_type(&kSeqType);
     return rc;
 }
 

@@ -211,11 +211,15 @@ uint64_t kSpawn();
 uint64_t kSpawned();
 uint64_t kChildGone();
 uint64_t kPoisonSeen();
+uint64_t kNum();       // test.common.Num: a uint64_t (and any padding) for Seq
+uint64_t kCount();     // test.common.Count: Seq answers {numbers seen, bad ones}
 
-// Registers test.common.Echo and test.common.Parent. Returns 0 or -errno.
+// Registers test.common.Echo, Parent and Seq. Returns 0 or -errno.
 int RegisterCommonActors();
 extern const char *const kEcho;   // "test.common.Echo"
 extern const char *const kParent; // "test.common.Parent"
+extern const char *const kSeq;    // "test.common.Seq": counts Nums, each
+                                  // one not the last plus one is bad
 
 // ------------------------------------------------------------------------
 // The fixture.
