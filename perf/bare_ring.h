@@ -8,9 +8,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Bytes of each ring's data area. */
 #define BARE_RING_SIZE (64u * 1024u)
+
+/* CLOCK_MONOTONIC in ns: every timestamp of thespis-perf. */
+static inline uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 struct bare_result {
     uint64_t msgs;  /* messages carried (a round trip carries two) */

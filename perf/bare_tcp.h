@@ -10,9 +10,24 @@
 
 #include "bare_ring.h"
 
-/* A connected loopback TCP pair, TCP_NODELAY on both ends: 0 and the
- * client and server ends, or -errno (and neither). */
-int bare_tcp_pair(int *c, int *s);
+/* How each side of a ping-pong moves its bytes: a sends `rounds`
+ * timestamped pings of `payload` bytes on fd and records each round trip
+ * (filling out), b echoes them. Each returns 0 or -errno. */
+struct bare_tcp_sides {
+    int (*ping)(int fd, uint64_t rounds, size_t payload, void (*record)(void *arg, uint64_t ns),
+                void *arg, struct bare_result *out);
+    int (*echo)(int fd, uint64_t rounds, size_t payload);
+};
+
+/* Runs a ping-pong over one loopback TCP connection (TCP_NODELAY): b's side on a thread pinned to
+ * core_b, a's on this thread pinned to core_a (its affinity restored
+ * after; -1: not pinned). A side that fails shuts the connection down so
+ * the other stops too; b's error is returned when it caused a's. 0,
+ * -EINVAL (payload not 8 to 4096), or a side's, the pair's or
+ * pthread_create's -errno. */
+int bare_tcp_run(int core_a, int core_b, uint64_t rounds, size_t payload,
+                 void (*record)(void *arg, uint64_t ns), void *arg, struct bare_result *out,
+                 const struct bare_tcp_sides *sides);
 
 /* `rounds` round trips of `payload` bytes (8 or more: a timestamp) between
  * threads on cores a and b; records each round-trip time through

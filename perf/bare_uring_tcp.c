@@ -3,38 +3,15 @@
  * (bare_uring_tcp.h). */
 #include <errno.h>
 #include <liburing.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "bare_tcp.h"
 #include "bare_uring_tcp.h"
 
 /* At most one send and one recv are in flight on a ring. */
 enum { RING_ENTRIES = 8, OP_SEND = 1, OP_RECV = 2 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void pin(int core)
-{
-    if (core < 0)
-        return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(core, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
 
 /* n bytes to send from snd and n to receive into rcv on fd (a direction
  * with nothing to move starts at n), which direction has a request in
@@ -118,33 +95,23 @@ static int xfer_run(struct io_uring *r, struct xfer *x)
     return rc;
 }
 
-struct echo_arg {
-    int fd, core, rc;
-    size_t payload;
-    uint64_t rounds;
-};
-
 /* b: receives each ping whole, then sends it back whole. */
-static void *echo_main(void *p)
+static int echo_loop(int fd, uint64_t rounds, size_t n)
 {
-    struct echo_arg *e = p;
-    pin(e->core);
     struct io_uring r;
-    if ((e->rc = io_uring_queue_init(RING_ENTRIES, &r, 0)) < 0) {
-        shutdown(e->fd, SHUT_RDWR); /* a waits for a pong */
-        return NULL;
-    }
+    int rc = io_uring_queue_init(RING_ENTRIES, &r, 0);
+    if (rc < 0)
+        return rc;
     unsigned char buf[4096];
-    size_t n = e->payload;
-    for (uint64_t i = 0; i < e->rounds && e->rc == 0; i++) {
-        struct xfer in = {.fd = e->fd, .rcv = buf, .n = n, .sent = n};
-        if ((e->rc = xfer_run(&r, &in)) == 0) {
-            struct xfer back = {.fd = e->fd, .snd = buf, .n = n, .got = n};
-            e->rc = xfer_run(&r, &back);
+    for (uint64_t i = 0; i < rounds && rc == 0; i++) {
+        struct xfer in = {.fd = fd, .rcv = buf, .n = n, .sent = n};
+        if ((rc = xfer_run(&r, &in)) == 0) {
+            struct xfer back = {.fd = fd, .snd = buf, .n = n, .got = n};
+            rc = xfer_run(&r, &back);
         }
     }
     io_uring_queue_exit(&r);
-    return NULL;
+    return rc;
 }
 
 /* a: each round submits the ping's send and the pong's recv together. */
@@ -153,10 +120,8 @@ static int ping_loop(int fd, uint64_t rounds, size_t payload,
 {
     struct io_uring r;
     int rc = io_uring_queue_init(RING_ENTRIES, &r, 0);
-    if (rc < 0) {
-        shutdown(fd, SHUT_RDWR); /* b waits for a ping */
+    if (rc < 0)
         return rc;
-    }
     unsigned char ping[4096] = {0}, pong[4096] = {0};
     uint64_t t0 = now_ns();
     for (uint64_t i = 0; i < rounds && rc == 0; i++) {
@@ -178,26 +143,6 @@ int bare_uring_tcp_pingpong(int core_a, int core_b, uint64_t rounds, size_t payl
                             void (*record)(void *arg, uint64_t ns), void *arg,
                             struct bare_result *out)
 {
-    if (payload < 8 || payload > 4096)
-        return -EINVAL;
-    int c, s, rc = bare_tcp_pair(&c, &s);
-    if (rc == 0) {
-        struct echo_arg e = {.fd = s, .core = core_b, .payload = payload, .rounds = rounds};
-        pthread_t th;
-        cpu_set_t was;
-        pthread_getaffinity_np(pthread_self(), sizeof(was), &was);
-        if ((rc = -pthread_create(&th, NULL, echo_main, &e)) == 0) {
-            pin(core_a);
-            rc = ping_loop(c, rounds, payload, record, arg, out);
-            pthread_join(th, NULL);
-            pthread_setaffinity_np(pthread_self(), sizeof(was), &was); /* the caller's again */
-            if (e.rc < 0 && (rc == 0 || rc == -ECONNRESET)) /* b's error caused a's */
-                rc = e.rc;
-        }
-    }
-    if (c >= 0) {
-        close(s);
-        close(c);
-    }
-    return rc;
+    static const struct bare_tcp_sides uring = {.ping = ping_loop, .echo = echo_loop};
+    return bare_tcp_run(core_a, core_b, rounds, payload, record, arg, out, &uring);
 }

@@ -23,13 +23,6 @@
 #include "mailq.h"
 #include "perf.h"
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t T_START, T_PING, T_DONE, T_ACK, T_FINISH, T_CHECK;
 
 /* The scenario running now: handlers record into its histogram (only one
