@@ -321,7 +321,7 @@ int pinned_start_thread(struct pshard *ps, int cpu)
 bool pinned_node_known(struct shard *sh, uint16_t node)
 {
     struct pshard *ps = sh->base;
-    return ps->net && net_config_peer(&ps->p->net, node);
+    return ps->net && net_config_peer(&ps->p->net, node) >= 0;
 }
 
 int pinned_net_open(struct pshard *ps)

@@ -96,7 +96,7 @@ int net_config_parse(const char *listen, const char *peers, uint16_t self, struc
                          (int)(end - s), s);
         else if (id == self)
             rc = err_set(-EINVAL, "peers: node %ld is this node", id);
-        else if (net_config_peer(out, (uint16_t)id))
+        else if (net_config_peer(out, (uint16_t)id) >= 0)
             rc = err_set(-EINVAL, "peers: node %ld is listed twice", id);
         if (rc == 0) {
             struct transport_peer *p = realloc(out->peers, (out->npeers + 1) * sizeof(*p));
@@ -129,12 +129,12 @@ void net_config_free(struct net_config *c)
     *c = (struct net_config){0};
 }
 
-bool net_config_peer(const struct net_config *c, uint16_t node)
+int net_config_peer(const struct net_config *c, uint16_t node)
 {
     for (unsigned i = 0; i < c->npeers; i++)
         if (c->peers[i].node == node)
-            return true;
-    return false;
+            return (int)i;
+    return -1;
 }
 
 /* A message from another node: into this node's rings like any other. */
@@ -205,12 +205,9 @@ void net_close(struct shard_net *n)
     n->t = NULL;
 }
 
-ts_msg *net_reserve(struct shard_net *n, uint16_t node, size_t len)
+ts_msg *net_reserve(struct shard_net *n, unsigned peer, size_t len)
 {
-    for (unsigned i = 0; i < n->cfg->npeers; i++)
-        if (n->cfg->peers[i].node == node)
-            return mailq_push(&n->out[i], len);
-    return NULL;
+    return mailq_push(&n->out[peer], len);
 }
 
 /* The next run of messages to one node, oldest first, at most NET_BATCH. */

@@ -33,7 +33,8 @@ struct net_config {
  * -EINVAL with ts_last_error naming the bad part. */
 int net_config_parse(const char *listen, const char *peers, uint16_t self, struct net_config *out);
 void net_config_free(struct net_config *c);
-bool net_config_peer(const struct net_config *c, uint16_t node);
+/* node's place in c's peer table, or -1 when it is not a peer. */
+int net_config_peer(const struct net_config *c, uint16_t node);
 
 /* One shard's links as status shows them, in a node's shared segment:
  * the shard writes them every so often, anyone reads them (a figure may be
@@ -68,9 +69,9 @@ void net_publish(struct shard_net *n);
  * in everything this node receives and routes it to the shards' rings. */
 int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg);
 void net_close(struct shard_net *n);
-/* Room for a message to a node in the peer table; NULL when out of memory
- * (or the node is not a peer). */
-ts_msg *net_reserve(struct shard_net *n, uint16_t node, size_t len);
+/* Room for a message to the peer at place `peer` of the peer table
+ * (net_config_peer); NULL when out of memory. */
+ts_msg *net_reserve(struct shard_net *n, unsigned peer, size_t len);
 /* Hands what is queued to the transport, and lets it work. Returns how
  * many events it handled (0: nothing happened). */
 int net_poll(struct shard_net *n);

@@ -697,12 +697,3 @@ const struct transport_ops transport_tcp = {
     .stats = tcp_stats,
     .local = tcp_local,
 };
-
-const struct transport_ops *transport_find(const char *name)
-{
-    static const struct transport_ops *const all[] = {&transport_tcp, &transport_udp};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-        if (strcmp(all[i]->name, name) == 0)
-            return all[i];
-    return NULL;
-}

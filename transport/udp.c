@@ -53,7 +53,6 @@ struct transport {
     unsigned char *slot_mem;
     unsigned freel[NSLOTS], nfree;
     unsigned pending; /* slot handed to rel_output, not yet emitted */
-    uint64_t truncated;
 };
 
 
@@ -105,9 +104,9 @@ static void on_recv(struct transport *t, struct io_uring_cqe *cqe, uint64_t now)
         if (cqe->res > 0) {
             struct io_uring_recvmsg_out *o =
                 io_uring_recvmsg_validate(uring_buf(&t->bufs, bid), cqe->res, &t->recv_mh);
-            if (!o || (o->flags & MSG_TRUNC) || o->namelen > t->recv_mh.msg_namelen)
-                t->truncated++; /* longer than any datagram a peer sends: not ours */
-            else
+            /* One cut short (MSG_TRUNC: longer than any datagram a peer
+             * sends) fails rel's checks like any other bad one. */
+            if (o && o->namelen <= t->recv_mh.msg_namelen)
                 rel_input(t->rel, now, io_uring_recvmsg_payload(o, &t->recv_mh),
                           io_uring_recvmsg_payload_length(o, cqe->res, &t->recv_mh),
                           io_uring_recvmsg_name(o), o->namelen);
