@@ -612,6 +612,11 @@ static void tcp_close(struct transport *t)
 {
     if (!t)
         return;
+    /* The ring lets its requests go only later (the kernel tears it down in
+     * the background): stop listening now, so that the port is free for
+     * whoever binds it next, and no connection waits on a dead listener. */
+    if (t->lfd >= 0)
+        shutdown(t->lfd, SHUT_RDWR);
     io_uring_queue_exit(&t->ring);
     for (unsigned i = 0; i < MAX_CONNS; i++) {
         if (t->conns[i].used) {
@@ -657,8 +662,9 @@ static int tcp_open(const struct transport_config *cfg, struct transport **out)
     }
     if (cfg->listen) {
         int fd = socket(cfg->listen->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+        /* SO_REUSEADDR, not SO_REUSEPORT: a second node on the port is an
+         * error, not half of the connections each. */
         if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
             bind(fd, cfg->listen, cfg->listen_len) < 0 || listen(fd, 128) < 0) {
             rc = -errno;
             if (fd >= 0)
@@ -668,8 +674,10 @@ static int tcp_open(const struct transport_config *cfg, struct transport **out)
         }
         t->lfd = fd;
     }
+    /* Nothing is submitted here: io_uring runs a request's completion work
+     * in the thread that submitted it, which must be the one that polls
+     * (the first poll arms the listener). */
     *out = t;
-    tcp_poll(t); /* arms the listener */
     return 0;
 }
 

@@ -69,7 +69,9 @@ struct transport_ops {
     const char *name;
     /* Sets the backend up (sockets, rings, listener). Returns 0, or -errno
      * with ts_last_error saying what failed (an address in use, a missing
-     * kernel feature). Blocks only on that setup. */
+     * kernel feature). Blocks only on that setup. Submits no I/O: a ring's
+     * requests do their completion work in the thread that submitted them,
+     * so the first poll, on the thread that drives the instance, does. */
     int (*open)(const struct transport_config *cfg, struct transport **out);
     /* Queues n messages to node, in order, after everything queued before.
      * The payloads are copied before it returns. Never blocks: a link that

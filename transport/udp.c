@@ -231,8 +231,7 @@ static int udp_open(const struct transport_config *cfg, struct transport **out)
         t->slots[i].buf = t->slot_mem + (size_t)i * dgram;
         t->freel[t->nfree++] = NSLOTS - 1 - i;
     }
-    arm_recv(t);
-    io_uring_submit(&t->ring);
+    /* Nothing is submitted here (see tcp_open): the first poll arms it. */
     *out = t;
     return 0;
 }
