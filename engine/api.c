@@ -79,9 +79,7 @@ int ts_create(ts_ctx *ctx, const char *type_name, const ts_create_opts *opts, ts
         return rc;
     if (ctx->a->state == ACTOR_EXITING)
         return err_set(-ECANCELED, "ts_create: the creating actor is exiting");
-    int target;
-    rc = place_actor(ctx->sys, ctx->sh->id, &ctx->sh->rr_next, opts, &target);
-    return rc < 0 ? rc : shard_spawn(ctx->sh, (uint8_t)target, type_name, opts, ctx->self, ctx->self, out);
+    return shard_create(ctx->sh, type_name, opts, ctx->self, ctx->self, out);
 }
 
 int ts_system_create(ts_system *sys, const char *type_name, const ts_create_opts *opts,

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "cores.h"
@@ -36,6 +37,9 @@ static struct pshard *pshard_of(struct shard *sh)
 struct create_req {
     uint32_t arg_len;
     uint16_t type_len, name_len; /* with their NULs */
+    int32_t placement;           /* TS_PLACE_LOCAL: the shard asked; else the shard decides */
+    uint16_t node;               /* TS_PLACE_NODE */
+    uint16_t zero;
 };
 
 struct create_rep {
@@ -57,9 +61,10 @@ int pinned_control(struct shard *sh, const ts_msg *m)
     memcpy(&q, ts_msg_data(m), sizeof(q));
     const char *type_name = (const char *)ts_msg_data(m) + sizeof(q);
     ts_create_opts o = {.arg = type_name + q.type_len + q.name_len, .arg_len = q.arg_len,
-                        .global_name = q.name_len ? type_name + q.type_len : NULL};
+                        .global_name = q.name_len ? type_name + q.type_len : NULL,
+                        .placement = (ts_placement)q.placement, .node = q.node};
     struct create_rep rep = {0};
-    rep.rc = shard_spawn(sh, sh->id, type_name, &o, TS_ADDR_NONE, m->src, &rep.addr);
+    rep.rc = shard_create(sh, type_name, &o, TS_ADDR_NONE, m->src, &rep.addr);
     shard_enqueue(sh, m->src, control_addr(sh->node, sh->id), CTL_CREATED, &rep, sizeof(rep), 0);
     return 0;
 }
@@ -107,22 +112,41 @@ static int wait_created(struct pinned *p, struct client *c, struct create_rep *r
     }
 }
 
+/* One create request to shard `target`, and its answer. */
+static int create_on(struct pinned *p, struct client *c, int target, const void *req, size_t len,
+                     struct create_rep *rep)
+{
+    int rc = client_send_wait(p, c, control_addr(p->sys->cfg.node_id, (uint8_t)target), CTL_CREATE,
+                              req, len, clock_deadline(clock_now_ns(), 10ull * 1000000000u));
+    return rc < 0 ? rc : wait_created(p, c, rep);
+}
+
 int pinned_create(struct ts_system *sys, const char *type_name, const ts_create_opts *opts,
                          ts_addr *out)
 {
     struct pinned *p = pinned_of(sys);
     struct client *c;
-    int target, rc = client_get(p, &c);
-    if (rc == 0)
-        rc = place_actor(sys, -1, &c->rr_next, opts, &target);
+    struct place_out where;
+    int rc = client_get(p, &c);
+    if (rc == 0) {
+        struct place_in in = {.creator = -1, .rr = &c->rr_next};
+        rc = place_actor(sys, &in, opts, &where);
+    }
     if (rc < 0)
         return rc;
     if (!registry_find(type_name) && !(p->type_known && p->type_known(p, type_name)))
         return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
     const char *name = opts ? opts->global_name : NULL;
+    /* Another node, or spread: shard 0 holds leases and decides. */
+    bool decide = where.shard < 0;
     struct create_req q = {.arg_len = opts ? (uint32_t)opts->arg_len : 0,
                            .type_len = (uint16_t)(strlen(type_name) + 1),
-                           .name_len = (uint16_t)(name ? strlen(name) + 1 : 0)};
+                           .name_len = (uint16_t)(name ? strlen(name) + 1 : 0),
+                           .placement = decide ? (int32_t)opts->placement : TS_PLACE_LOCAL,
+                           .node = decide ? opts->node : 0};
+    if (decide && q.placement == TS_PLACE_DEFAULT)
+        q.placement = sys->cfg.placement;
+    int target = decide ? 0 : where.shard;
     size_t len = sizeof(q) + q.type_len + q.name_len + q.arg_len;
     unsigned char *buf = malloc(len);
     if (!buf)
@@ -133,14 +157,18 @@ int pinned_create(struct ts_system *sys, const char *type_name, const ts_create_
         memcpy(buf + sizeof(q) + q.type_len, name, q.name_len);
     if (q.arg_len)
         memcpy(buf + sizeof(q) + q.type_len + q.name_len, opts->arg, q.arg_len);
-    rc = client_send_wait(p, c, control_addr(sys->cfg.node_id, (uint8_t)target), CTL_CREATE, buf,
-                          len, clock_deadline(clock_now_ns(), 10ull * 1000000000u));
-    free(buf);
     struct create_rep rep;
-    if (rc == 0)
-        rc = wait_created(p, c, &rep);
+    uint64_t deadline = clock_deadline(clock_now_ns(), 10ull * 1000000000u);
+    /* A node that has leased no slot yet will: its lease is on the way. */
+    while ((rc = create_on(p, c, target, buf, len, &rep)) == 0 && rep.rc == -EAGAIN &&
+           q.placement == TS_PLACE_NODE && clock_now_ns() < deadline)
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+    free(buf);
     if (rc < 0)
         return rc;
+    if (rep.rc < 0 && decide && q.placement == TS_PLACE_NODE)
+        return err_set(rep.rc, "ts_system_create on node %u: %s%s", q.node, strerror(-rep.rc),
+                       rep.rc == -EHOSTUNREACH ? " (not in this node's peer table)" : "");
     if (rep.rc < 0)
         return err_set(rep.rc, "ts_system_create: %s (on shard %d)", strerror(-rep.rc), target);
     *out = rep.addr;
@@ -165,6 +193,8 @@ static bool counters(struct pinned *p, uint64_t *sent, uint64_t *handled)
         h += atomic_load_explicit(&sh->stats->handled, memory_order_acquire);
         h += atomic_load_explicit(&sh->stats->client_published, memory_order_acquire);
         timers += atomic_load_explicit(&sh->stats->timers, memory_order_relaxed);
+        /* a message on its way to another node keeps this one busy */
+        timers += atomic_load_explicit(&sh->stats->net_pending, memory_order_relaxed);
     }
     for (unsigned i = 0; i < p->n; i++) {
         const struct shard *sh = &p->shards[i].sh;
@@ -332,6 +362,7 @@ int pinned_net_open(struct pshard *ps)
     if (!(ps->net = calloc(1, sizeof(*ps->net))))
         return err_set(-ENOMEM, "out of memory");
     ps->sh.other_nodes = true;
+    ps->sh.net = ps->net;
     return net_open(ps->net, &ps->sh, c);
 }
 
@@ -341,6 +372,7 @@ void pinned_net_close(struct pshard *ps)
         net_close(ps->net);
         free(ps->net);
         ps->net = NULL;
+        ps->sh.net = NULL;
     }
 }
 

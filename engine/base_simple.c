@@ -142,7 +142,7 @@ static int simple_create(struct ts_system *sys, const char *type_name, const ts_
                          ts_addr *out)
 {
     struct simple *s = simple_of(sys);
-    return shard_spawn(&s->shard, 0, type_name, opts, TS_ADDR_NONE, s->client, out);
+    return shard_create(&s->shard, type_name, opts, TS_ADDR_NONE, s->client, out);
 }
 
 /* The only remote destination on one shard: the caller's inbox. */

@@ -9,6 +9,7 @@
 #include <thespis/sysmsg.h>
 
 #include "err.h"
+#include "net.h"
 #include "shard_internal.h"
 #include "sysmsg_wire.h"
 #include "system.h"
@@ -166,6 +167,8 @@ static void handle_control(struct shard *sh, const ts_msg *m)
         shard_slot_freed(sh, f.target, f.slot, f.gen);
     } else if (m->type == CTL_EXIT_ALL) {
         shard_exit_all(sh, m->src);
+    } else if (sh->net && net_control(sh->net, m) == 0) {
+        /* a lease another shard took in for this one */
     } else if (!sh->sys->ops->control || sh->sys->ops->control(sh, m) < 0) {
         system_log(sh->sys, TS_LOG_ERROR, "TS-INTERNAL", TS_ADDR_NONE, "",
                    "unknown control message %016llx dropped", (unsigned long long)m->type);

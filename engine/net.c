@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../transport/uring.h"
 #include "err.h"
 #include "net.h"
+#include "shard_internal.h"
+#include "sysmsg_wire.h"
 #include "system.h"
 
 /* "HOST:PORT" or "[V6]:PORT" into *ss. */
@@ -27,7 +30,7 @@ static int parse_endpoint(const char *what, const char *s, size_t len, struct so
     if (host[0] == '[') {
         size_t hl = strlen(host);
         if (hl < 3 || host[hl - 1] != ']')
-            return err_set(-EINVAL, "%s: '%s' has a bad [IPv6] host", what, s);
+            return err_set(-EINVAL, "%s: '%.*s' has a bad [IPv6] host", what, (int)len, s);
         host[hl - 1] = '\0';
         host++;
     }
@@ -76,22 +79,23 @@ int net_config_parse(const char *listen, const char *peers, uint16_t self, struc
     int rc = 0;
     if (listen) {
         const char *at = listen;
-        if ((rc = scheme("listen", &at, at + strlen(at), out)) < 0)
+        if ((rc = scheme("listen", &at, at + strlen(at), out)) == 0 && !out->ops)
+            rc = err_set(-EINVAL, "listen: '%s' is not tcp://HOST:PORT or udp://HOST:PORT",
+                         listen);
+        if (rc == 0)
+            rc = parse_endpoint("listen", at, strlen(at), &out->listen, &out->listen_len);
+        if (rc < 0) {
+            net_config_free(out); /* nothing of it is kept */
             return rc;
-        if (!out->ops)
-            return err_set(-EINVAL, "listen: '%s' is not tcp://HOST:PORT or udp://HOST:PORT",
-                           listen);
-        rc = parse_endpoint("listen", at, strlen(at), &out->listen, &out->listen_len);
-        if (rc < 0)
-            return rc;
+        }
         out->listen_set = true;
     }
     for (const char *s = peers; rc == 0 && s && *s;) {
         const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s);
         const char *eq = memchr(s, '=', (size_t)(end - s));
-        char *idend;
-        long id = eq ? strtol(s, &idend, 10) : -1;
-        if (!eq || idend != eq || id < 0 || id > UINT16_MAX)
+        char *idend = NULL;
+        long id = eq && eq > s && *s >= '0' && *s <= '9' ? strtol(s, &idend, 10) : -1;
+        if (id < 0 || idend != eq || id > UINT16_MAX)
             rc = err_set(-EINVAL, "peers: '%.*s' is not ID=HOST:PORT with ID from 0 to 65535",
                          (int)(end - s), s);
         else if (id == self)
@@ -137,7 +141,214 @@ int net_config_peer(const struct net_config *c, uint16_t node)
     return -1;
 }
 
-/* A message from another node: into this node's rings like any other. */
+/* ---- leases: slots a peer may create actors in (net.h) ---------------- */
+
+#define LEASE_FIRST 64u    /* slots asked for at first */
+#define LEASE_MAX 1024u    /* at most, per request and per grant */
+#define LEASE_RETRY_NS UINT64_C(1000000000) /* a request unanswered this long is sent again */
+
+static int lease_push(struct net_lease *l, ts_addr a)
+{
+    if (l->n == l->cap) {
+        unsigned cap = l->cap ? 2 * l->cap : LEASE_FIRST;
+        ts_addr *v = malloc(cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        for (unsigned i = 0; i < l->n; i++)
+            v[i] = l->v[(l->head + i) % l->cap];
+        free(l->v);
+        l->v = v;
+        l->cap = cap;
+        l->head = 0;
+    }
+    l->v[(l->head + l->n++) % l->cap] = a;
+    return 0;
+}
+
+/* A control message to node `peer`'s shard 0, from this shard. */
+static int send_control(struct shard_net *n, unsigned peer, ts_addr dst, uint64_t type,
+                        const void *p, size_t len)
+{
+    ts_msg *m = net_reserve(n, peer, len);
+    if (!m)
+        return -ENOMEM;
+    m->dst = dst;
+    m->src = ts_addr_make(n->sh->node, n->sh->id, SLOT_CONTROL, 0);
+    m->type = type;
+    m->flags = 0;
+    memcpy(m + 1, p, len);
+    return 0;
+}
+
+static void lease_ask(struct shard_net *n, unsigned peer)
+{
+    struct net_lease *l = &n->leases[peer];
+    uint32_t want = l->want;
+    ts_addr to = ts_addr_make(n->cfg->peers[peer].node, 0, SLOT_CONTROL, 0);
+    if (send_control(n, peer, to, NET_LEASE_REQ, &want, sizeof(want)) == 0)
+        l->asked_ns = transport_now_ns();
+}
+
+/* Asks when no request is out (or the last one is long unanswered) and
+ * fewer than half of what was asked for is left. */
+static void lease_check(struct shard_net *n, unsigned peer)
+{
+    struct net_lease *l = &n->leases[peer];
+    if (l->n >= l->want / 2)
+        return;
+    if (l->asked_ns && transport_now_ns() - l->asked_ns < LEASE_RETRY_NS)
+        return;
+    lease_ask(n, peer);
+}
+
+/* Keeps the shard's count of peers with slots leased to it. */
+static void lease_note(struct shard_net *n, struct net_lease *l)
+{
+    bool has = l->n > 0;
+    if (has != l->counted)
+        STAT_ADD(n->sh, peer_leases, has ? 1 : (uint64_t)-1);
+    l->counted = has;
+}
+
+int net_lease_take(struct shard_net *n, uint16_t node, ts_addr *out, uint64_t *epoch)
+{
+    int peer = n ? net_config_peer(n->cfg, node) : -1;
+    if (peer < 0)
+        return err_set(-EHOSTUNREACH, "node %u is not in this node's peer table", node);
+    struct net_lease *l = &n->leases[peer];
+    if (!l->n) {
+        if (l->want < LEASE_MAX)
+            l->want *= 2; /* ran dry: ask for more each time */
+        lease_check(n, (unsigned)peer);
+        return err_set(-EAGAIN, "node %u has not leased shard %u a slot yet (asked); try again",
+                       node, n->sh->id);
+    }
+    *out = l->v[l->head];
+    *epoch = l->epoch;
+    l->head = (l->head + 1) % l->cap;
+    l->n--;
+    lease_note(n, l);
+    lease_check(n, (unsigned)peer);
+    return 0;
+}
+
+void net_lease_return(struct shard_net *n, ts_addr addr, uint64_t epoch)
+{
+    int peer = net_config_peer(n->cfg, ts_addr_node(addr));
+    if (peer >= 0 && epoch == n->leases[peer].epoch && lease_push(&n->leases[peer], addr) == 0)
+        lease_note(n, &n->leases[peer]); /* no memory: the slot stays unused */
+}
+
+bool net_leased(const struct shard_net *n, uint16_t node)
+{
+    int peer = n ? net_config_peer(n->cfg, node) : -1;
+    return peer >= 0 && n->leases[peer].n > 0;
+}
+
+/* A grant from node `node`: a newer instance's replaces what an older one
+ * granted; an older instance's is stale. Every address is checked. */
+static void lease_granted(struct shard_net *n, uint16_t node, const void *p, size_t len)
+{
+    int peer = net_config_peer(n->cfg, node);
+    uint64_t epoch;
+    size_t count = len >= sizeof(epoch) ? (len - sizeof(epoch)) / sizeof(ts_addr) : 0;
+    if (peer < 0 || len < sizeof(epoch) || (len - sizeof(epoch)) % sizeof(ts_addr) ||
+        count > LEASE_MAX) {
+        system_log(n->sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",
+                   "a lease grant of %zu bytes from node %u was dropped", len, node);
+        return;
+    }
+    memcpy(&epoch, p, sizeof(epoch));
+    struct net_lease *l = &n->leases[peer];
+    if (epoch < l->epoch)
+        return; /* from an instance of the node that is gone */
+    if (epoch > l->epoch) {
+        l->n = 0;
+        l->head = 0;
+        l->epoch = epoch;
+    }
+    l->asked_ns = 0;
+    const unsigned char *a = (const unsigned char *)p + sizeof(epoch);
+    for (size_t i = 0; i < count; i++) {
+        ts_addr addr;
+        memcpy(&addr, a + i * sizeof(addr), sizeof(addr));
+        if (ts_addr_node(addr) != node || ts_addr_gen(addr) == 0 ||
+            ts_addr_slot(addr) >= SLOT_CONTROL || ts_addr_shard(addr) == SHARD_CLIENT)
+            continue;
+        if (lease_push(l, addr) < 0)
+            break;
+    }
+    lease_note(n, l);
+}
+
+/* Node `node` asks this node (shard 0, which receives for all) for slots:
+ * taken from this shard's own pools, spread over the node's shards. */
+static void lease_grant(struct shard_net *n, uint16_t node, ts_addr to, const void *p, size_t len)
+{
+    struct shard *sh = n->sh;
+    int peer = net_config_peer(n->cfg, node);
+    uint32_t want;
+    if (peer < 0 || len != sizeof(want) || ts_addr_node(to) != node) {
+        system_log(sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",
+                   "a lease request of %zu bytes from node %u was dropped", len, node);
+        return;
+    }
+    memcpy(&want, p, sizeof(want));
+    want = want < 1 ? 1 : want > LEASE_MAX ? LEASE_MAX : want;
+    ts_msg *m = net_reserve(n, (unsigned)peer, sizeof(uint64_t) + want * sizeof(ts_addr));
+    if (!m)
+        return;
+    *m = (ts_msg){.dst = to, .src = ts_addr_make(sh->node, sh->id, SLOT_CONTROL, 0),
+                  .type = NET_LEASE_GRANT};
+    unsigned char *out = (unsigned char *)(m + 1);
+    memcpy(out, &n->epoch, sizeof(n->epoch));
+    uint32_t k = 0;
+    for (; k < want; k++) {
+        ts_addr a;
+        if (shard_lease_slot(sh, (uint8_t)(n->grant_rr++ % sh->nshards), &a) < 0)
+            break; /* no slot left: grant what there is */
+        memcpy(out + sizeof(uint64_t) + k * sizeof(a), &a, sizeof(a));
+    }
+    m->len = (uint32_t)(sizeof(uint64_t) + k * sizeof(ts_addr));
+}
+
+int net_control(struct shard_net *n, const ts_msg *m)
+{
+    if (m->type != NET_LEASE_GRANT)
+        return -ENOENT;
+    lease_granted(n, ts_addr_node(m->src), ts_msg_data(m), m->len);
+    return 0;
+}
+
+/* A Start from another node: only for this instance's leases (an older
+ * one's slots may be anyone's now). Refused: the parent hears of it. */
+static void remote_start(struct shard_net *n, const struct frame_hdr *h, const void *payload)
+{
+    struct shard *sh = n->sh;
+    uint64_t epoch = 0;
+    if (h->len >= sizeof(epoch))
+        memcpy(&epoch, payload, sizeof(epoch));
+    if (h->len >= sizeof(epoch) && epoch == n->epoch) {
+        if (shard_enqueue(sh, h->dst, h->src, 0, (const unsigned char *)payload + sizeof(epoch),
+                          h->len - sizeof(epoch), MSGF_START) < 0)
+            system_log(sh->sys, TS_LOG_ERROR, "TS-NET-DROP", h->dst, "",
+                       "out of memory for a Start from node %u", h->src_node);
+        return;
+    }
+    system_log(sh->sys, TS_LOG_WARNING, "TS-NET-STALE", h->dst, "",
+               "node %u created an actor in a slot an earlier instance of this node leased "
+               "it; refused", h->src_node);
+    ts_addr parent = start_parent((const unsigned char *)payload + sizeof(epoch),
+                                  h->len < sizeof(epoch) ? 0 : h->len - sizeof(epoch));
+    if (parent && ts_addr_node(parent) == h->src_node) {
+        unsigned char p[CHILD_EXITED_SIZE];
+        child_exited_write(p, h->dst, -ESTALE);
+        shard_enqueue(sh, parent, h->dst, TS_MSG_CHILD_EXITED, p, sizeof(p), 0);
+    }
+}
+
+/* A message from another node: into this node's rings like any other.
+ * Control messages from outside are only the nets' own. */
 static void deliver(void *arg, const struct frame_hdr *h, const void *payload)
 {
     struct shard_net *n = arg;
@@ -146,6 +357,23 @@ static void deliver(void *arg, const struct frame_hdr *h, const void *payload)
         system_log(sh->sys, TS_LOG_WARNING, "TS-NET-MISROUTED", 0, "",
                    "node %u sent a message for node %u here; dropped", h->src_node,
                    ts_addr_node(h->dst));
+        return;
+    }
+    if (ts_addr_gen(h->dst) == 0) {
+        if (h->type == NET_LEASE_REQ)
+            lease_grant(n, h->src_node, h->src, payload, h->len);
+        else if (h->type == NET_LEASE_GRANT && ts_addr_shard(h->dst) == sh->id)
+            lease_granted(n, h->src_node, payload, h->len);
+        else if (h->type == NET_LEASE_GRANT && ts_addr_shard(h->dst) < sh->nshards)
+            shard_enqueue(sh, h->dst, h->src, h->type, payload, h->len, 0);
+        else
+            system_log(sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",
+                       "node %u sent control message %016llx to shard %u; refused",
+                       h->src_node, (unsigned long long)h->type, ts_addr_shard(h->dst));
+        return;
+    }
+    if (h->type == NET_START) {
+        remote_start(n, h, payload);
         return;
     }
     if (shard_enqueue(sh, h->dst, h->src, h->type, payload, h->len, 0) < 0)
@@ -165,7 +393,13 @@ static void on_event(void *arg, uint16_t node, enum transport_event ev, int err)
                    "shard %u dropped a bad %s from node %u (0: not known yet): %s", n->sh->id,
                    n->ops == &transport_tcp ? "stream (connection closed)" : "datagram", node,
                    frame_error(err));
-    else if (ev == TRANSPORT_LINK_DOWN)
+    if (ev == TRANSPORT_LINK_DOWN) {
+        /* The node may come back as a new instance: its grant will say. */
+        int peer = net_config_peer(n->cfg, node);
+        if (peer >= 0 && !n->leases[peer].asked_ns)
+            lease_ask(n, (unsigned)peer);
+    }
+    if (ev == TRANSPORT_LINK_DOWN)
         system_log(n->sh->sys, TS_LOG_INFO, "TS-NET-DOWN", 0, "",
                    "shard %u lost its link to node %u (%s); reconnecting", n->sh->id, node,
                    strerror(-err));
@@ -189,8 +423,15 @@ int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg
     };
     if (tc.queue_limit < tc.max_msg + FRAME_HDR)
         tc.queue_limit = tc.max_msg + FRAME_HDR;
-    if (!(n->out = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*n->out))))
+    n->epoch = frame_epoch();
+    n->out = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*n->out));
+    n->leases = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*n->leases));
+    if (!n->out || !n->leases)
         return err_set(-ENOMEM, "out of memory");
+    for (unsigned i = 0; i < cfg->npeers; i++)
+        n->leases[i].want = LEASE_FIRST;
+    /* Only this shard writes it: a restarted shard process starts it anew. */
+    atomic_store_explicit(&sh->stats->peer_leases, 0, memory_order_relaxed);
     return n->ops->open(&tc, &n->t);
 }
 
@@ -200,14 +441,42 @@ void net_close(struct shard_net *n)
         n->ops->close(n->t);
     for (unsigned i = 0; n->out && i < n->cfg->npeers; i++)
         mailq_fini(&n->out[i]);
+    for (unsigned i = 0; n->leases && i < n->cfg->npeers; i++) {
+        n->leases[i].n = 0;
+        lease_note(n, &n->leases[i]);
+        free(n->leases[i].v);
+    }
     free(n->out);
+    free(n->leases);
     n->out = NULL;
+    n->leases = NULL;
     n->t = NULL;
 }
 
 ts_msg *net_reserve(struct shard_net *n, unsigned peer, size_t len)
 {
+    atomic_store_explicit(&n->sh->stats->net_pending, 1, memory_order_relaxed);
     return mailq_push(&n->out[peer], len);
+}
+
+/* net_pending goes back to 0 once every peer whose link is up has
+ * acknowledged all it was sent: then what this node sent is in the peers'
+ * rings, where their own idle counters see it (ts_run over several nodes).
+ * What waits for a link that is not up is no work this node can finish. */
+static void pending_check(struct shard_net *n)
+{
+    if (!atomic_load_explicit(&n->sh->stats->net_pending, memory_order_relaxed))
+        return;
+    struct transport_link_stats st[NET_PUB_LINKS];
+    unsigned k = n->ops->stats(n->t, st, NET_PUB_LINKS);
+    for (unsigned i = 0; i < k && i < NET_PUB_LINKS; i++) {
+        if (!st[i].up)
+            continue;
+        int peer = net_config_peer(n->cfg, st[i].node);
+        if (st[i].queued_bytes || (peer >= 0 && n->out[peer].count))
+            return;
+    }
+    atomic_store_explicit(&n->sh->stats->net_pending, 0, memory_order_relaxed);
 }
 
 /* The next run of messages to one node, oldest first, at most NET_BATCH. */
@@ -282,8 +551,15 @@ int net_poll(struct shard_net *n)
     if ((++n->polls & 255) == 0)
         net_publish(n);
     int k = 0;
+    if (!n->asked) { /* on the shard's own thread: the queues are its own */
+        n->asked = true;
+        for (unsigned i = 0; i < n->cfg->npeers; i++)
+            lease_ask(n, i);
+    }
     for (unsigned i = 0; i < n->cfg->npeers; i++)
         if (n->out[i].count)
             k += send_queued(n, i);
-    return k + n->ops->poll(n->t);
+    k += n->ops->poll(n->t);
+    pending_check(n);
+    return k;
 }

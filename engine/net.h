@@ -51,6 +51,25 @@ struct net_pub {
     struct net_pub_link links[NET_PUB_LINKS];
 };
 
+/* Internal message types between the nets of two nodes (control
+ * messages: to a shard's control address, generation 0). */
+#define NET_LEASE_REQ UINT64_C(0x7473000000000020)   /* uint32 count */
+#define NET_LEASE_GRANT UINT64_C(0x7473000000000021) /* uint64 epoch, ts_addr[count] */
+/* To an actor's address on another node: uint64 epoch + a Start payload. */
+#define NET_START UINT64_C(0x7473000000000022)
+
+/* Actor slots a peer node has leased to this shard (design §4: ts_create
+ * returns an address at once, also for another node). Each slot is a whole
+ * address on that node, good while the node's lease epoch is. */
+struct net_lease {
+    ts_addr *v;
+    unsigned head, n, cap;
+    uint64_t epoch;     /* of the node instance that granted them; 0: none yet */
+    uint64_t asked_ns;  /* when the last request went; 0: none is out */
+    uint32_t want;      /* slots to ask for: grows when they run out */
+    bool counted;       /* in the shard's peer_leases figure */
+};
+
 struct shard_net {
     const struct transport_ops *ops;
     struct transport *t;
@@ -60,6 +79,10 @@ struct shard_net {
                              order, not yet taken; one link full holds up no other */
     struct net_pub *pub;  /* where its figures go; NULL: nobody reads them */
     unsigned polls;
+    struct net_lease *leases; /* per peer: slots on that node this shard may create in */
+    uint64_t epoch;           /* this instance's lease epoch (shard 0 grants) */
+    unsigned grant_rr;        /* the shard of this node the next granted slot is on */
+    bool asked;               /* the first lease requests went */
 };
 
 /* Writes the transport's per-link figures to n->pub (if set). */
@@ -75,5 +98,17 @@ ts_msg *net_reserve(struct shard_net *n, unsigned peer, size_t len);
 /* Hands what is queued to the transport, and lets it work. Returns how
  * many events it handled (0: nothing happened). */
 int net_poll(struct shard_net *n);
+
+/* Takes a slot on node `node` leased to this shard: its address and the
+ * lease epoch to put in the Start. 0, -EAGAIN (none yet: one is asked for)
+ * or -EHOSTUNREACH (not a peer). Asks for more before they run out. */
+int net_lease_take(struct shard_net *n, uint16_t node, ts_addr *out, uint64_t *epoch);
+/* Gives back a slot net_lease_take gave that was not used. */
+void net_lease_return(struct shard_net *n, ts_addr addr, uint64_t epoch);
+/* Whether node has a slot leased to this shard now. */
+bool net_leased(const struct shard_net *n, uint16_t node);
+/* A net control message that came to this shard through another shard
+ * (NET_LEASE_GRANT for it). 0, or -ENOENT when m is not one. */
+int net_control(struct shard_net *n, const ts_msg *m);
 
 #endif

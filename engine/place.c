@@ -1,30 +1,86 @@
 /* SPDX-License-Identifier: MIT */
-/* place.c — which shard a new actor goes to: a pure decision over the
- * creation options and the system's core map. */
+/* place.c — where a new actor goes: a pure decision over the creation
+ * options, the system's default and core map, and the creator's links. */
 #include <errno.h>
 
 #include "err.h"
+#include "net.h"
 #include "system.h"
 
-int place_actor(const struct ts_system *sys, int creator, unsigned *rr,
-                const ts_create_opts *opts, int *target)
+static int place_core(const struct ts_system *sys, int core, struct place_out *out)
 {
-    ts_placement how = opts ? opts->placement : TS_PLACE_LOCAL;
-    switch (how) {
-    case TS_PLACE_LOCAL:
-        *target = creator < 0 ? 0 : creator;
-        return 0;
-    case TS_PLACE_ROUND_ROBIN:
-        *target = (int)((*rr)++ % sys->nshards);
-        return 0;
-    case TS_PLACE_CORE:
-        for (unsigned i = 0; i < sys->nshards; i++) {
-            if (!sys->shard_cpu || sys->shard_cpu[i] == opts->core) {
-                *target = (int)i;
-                return 0;
-            }
+    for (unsigned i = 0; i < sys->nshards; i++) {
+        if (!sys->shard_cpu || sys->shard_cpu[i] == core) {
+            out->shard = (int)i;
+            return 0;
         }
-        return err_set(-EINVAL, "no shard of this system runs on core %d", opts->core);
     }
-    return err_set(-EINVAL, "unknown placement %d", (int)how);
+    return err_set(-EINVAL, "no shard of this system runs on core %d", core);
+}
+
+/* Another node. Outside a shard (no leases there) shard -1 says: a shard
+ * decides; in one, the node must be a peer. */
+static int place_node(const struct place_in *in, const ts_create_opts *opts,
+                      struct place_out *out)
+{
+    if (opts->global_name)
+        return err_set(-EOPNOTSUPP, "a named actor stays on its creator's node (names across "
+                       "nodes come with the convention)");
+    if (in->spread && !(in->net && net_config_peer(in->net->cfg, opts->node) >= 0))
+        return err_set(-EHOSTUNREACH, "node %u is not in this node's peer table", opts->node);
+    out->node = opts->node;
+    out->shard = -1;
+    return 0;
+}
+
+/* Each node in turn: this one, then each peer; a peer that has leased the
+ * creator no slot yet (or any named actor: names are this node's) is
+ * passed over for this node. */
+static void place_spread(const struct place_in *in, const ts_create_opts *opts,
+                         struct place_out *out)
+{
+    if (!in->spread) {
+        out->shard = -1; /* outside a shard: one decides */
+        return;
+    }
+    const struct shard_net *n = in->net;
+    unsigned nodes = n ? n->cfg->npeers + 1 : 1;
+    unsigned turn = (*in->spread)++ % nodes;
+    if (turn && !(opts && opts->global_name) && net_leased(n, n->cfg->peers[turn - 1].node)) {
+        out->node = n->cfg->peers[turn - 1].node;
+        out->shard = -1;
+    }
+}
+
+int place_actor(const struct ts_system *sys, const struct place_in *in,
+                const ts_create_opts *opts, struct place_out *out)
+{
+    ts_placement how = opts ? opts->placement : TS_PLACE_DEFAULT;
+    if (how == TS_PLACE_DEFAULT)
+        how = sys->cfg.placement == TS_PLACE_DEFAULT ? TS_PLACE_LOCAL : sys->cfg.placement;
+    struct place_out o = {.node = sys->cfg.node_id, .shard = in->creator < 0 ? 0 : in->creator};
+    int rc = 0;
+    switch (how) {
+    case TS_PLACE_DEFAULT:
+    case TS_PLACE_LOCAL:
+        break;
+    case TS_PLACE_ROUND_ROBIN:
+        o.shard = (int)((*in->rr)++ % sys->nshards);
+        break;
+    case TS_PLACE_CORE:
+        rc = place_core(sys, opts->core, &o);
+        break;
+    case TS_PLACE_NODE:
+        if (opts->node != sys->cfg.node_id)
+            rc = place_node(in, opts, &o);
+        break;
+    case TS_PLACE_SPREAD:
+        place_spread(in, opts, &o);
+        break;
+    default:
+        return err_set(-EINVAL, "unknown placement %d", (int)how);
+    }
+    if (rc == 0)
+        *out = o;
+    return rc;
 }

@@ -9,6 +9,7 @@
 #include <thespis/sysmsg.h>
 
 #include "err.h"
+#include "net.h"
 #include "shard_internal.h"
 #include "sysmsg_wire.h"
 #include "system.h"
@@ -135,6 +136,16 @@ static int pool_take(struct shard *sh, uint8_t target, uint32_t *slot, uint16_t 
     return 0;
 }
 
+int shard_lease_slot(struct shard *sh, uint8_t target, ts_addr *out)
+{
+    uint32_t slot;
+    uint16_t gen;
+    int rc = pool_take(sh, target, &slot, &gen);
+    if (rc == 0)
+        *out = ts_addr_make(sh->node, target, slot, gen);
+    return rc;
+}
+
 /* A slot on shard `target` whose occupant (generation gen) exited goes back
  * to the pool of the shard that owns it. */
 void shard_slot_freed(struct shard *sh, uint8_t target, uint32_t slot, uint16_t gen)
@@ -169,7 +180,8 @@ static struct actor *slot_get(struct shard *sh, uint32_t slot)
 bool shard_is_future(const struct shard *sh, ts_addr addr)
 {
     uint32_t slot = ts_addr_slot(addr);
-    if (sh->nshards == 1 || slot >= SLOT_CONTROL)
+    /* One shard and no other node: nothing can overtake a Start. */
+    if ((sh->nshards == 1 && !sh->net) || slot >= SLOT_CONTROL)
         return false;
     const struct actor *a = slot < sh->nslots ? shard_slot(sh, slot) : NULL;
     if (a && a->gen)
@@ -197,24 +209,43 @@ static size_t start_size(const char *type_name, const ts_create_opts *opts, size
     return sizeof(struct start_hdr) + *type_len + *name_len + arg;
 }
 
+ts_addr start_parent(const void *payload, size_t len)
+{
+    struct start_hdr h;
+    if (len < sizeof(h))
+        return TS_ADDR_NONE;
+    memcpy(&h, payload, sizeof(h));
+    return h.parent;
+}
+
+/* Queues the Start of the actor at addr. One for another node goes as a
+ * NET_START message with the lease epoch before the payload. */
 static int send_start(struct shard *sh, ts_addr addr, ts_addr creator, const char *type_name,
-                      const ts_create_opts *opts, ts_addr parent)
+                      const ts_create_opts *opts, ts_addr parent, const uint64_t *epoch)
 {
     size_t type_len, name_len;
     size_t len = start_size(type_name, opts, &type_len, &name_len);
+    size_t pre = epoch ? sizeof(*epoch) : 0;
     if (type_len > UINT16_MAX || name_len > UINT16_MAX)
         return err_set(-EINVAL, "type or global name longer than 64 KiB");
-    if (sh->start_max && len > sh->start_max)
+    if (!epoch && sh->start_max && len > sh->start_max)
         return err_set(-EMSGSIZE, "type name, global name and argument take %zu bytes; this "
                        "base's actor directory keeps at most %u", len, sh->start_max);
-    ts_msg *m = shard_reserve(sh, addr, len);
+    if (len + pre > sh->sys->cfg.max_msg_size)
+        return err_set(-EMSGSIZE, "type name, global name and argument take %zu bytes, above "
+                       "the maximum message size", len);
+    ts_msg *m = shard_reserve(sh, addr, pre + len);
     if (!m)
         return err_set(-ENOMEM, "out of memory queueing a Start");
     m->src = creator;
-    m->flags = MSGF_START;
+    m->type = epoch ? NET_START : 0;
+    m->flags = epoch ? 0 : MSGF_START;
     struct start_hdr h = {.parent = parent, .arg_len = opts ? (uint32_t)opts->arg_len : 0,
                           .type_len = (uint16_t)type_len, .name_len = (uint16_t)name_len};
     unsigned char *p = (unsigned char *)(m + 1);
+    if (epoch)
+        memcpy(p, epoch, pre);
+    p += pre;
     memcpy(p, &h, sizeof(h));
     p += sizeof(h);
     memcpy(p, type_name, type_len);
@@ -238,6 +269,35 @@ static ts_addr claim_name(struct ts_system *sys, const char *name, ts_addr addr,
     return have;
 }
 
+/* Creates the actor at addr, a slot this shard holds: the name claimed,
+ * the Start sent, the child counted. epoch: addr is on another node. */
+static int spawn_at(struct shard *sh, ts_addr addr, const char *type_name,
+                    const ts_create_opts *opts, ts_addr parent, ts_addr creator, ts_addr *out,
+                    const uint64_t *epoch)
+{
+    int rc = 0;
+    if (opts && opts->global_name) {
+        ts_addr have = claim_name(sh->sys, opts->global_name, addr, &rc);
+        if (have || rc < 0) {
+            *out = have;
+            return rc < 0 ? err_set(rc, "out of memory") : 1; /* 1: addr unused */
+        }
+    }
+    rc = send_start(sh, addr, creator, type_name, opts, parent, epoch);
+    struct actor *pa = parent && ts_addr_shard(parent) == sh->id && ts_addr_node(parent) == sh->node
+                           ? shard_lookup(sh, parent) : NULL;
+    if (rc == 0 && pa && addrset_add(&pa->children, addr) < 0)
+        rc = err_set(-ENOMEM, "out of memory");
+    if (rc < 0)
+        return rc; /* a Start already queued would run; only OOM gets here */
+    if (!epoch) {
+        STAT_INC(sh, created);
+        STAT_INC(sh, live); /* counted where created, uncounted where it exits: the sum holds */
+    }
+    *out = addr;
+    return 0;
+}
+
 int shard_spawn(struct shard *sh, uint8_t target, const char *type_name,
                 const ts_create_opts *opts, ts_addr parent, ts_addr creator, ts_addr *out)
 {
@@ -248,39 +308,81 @@ int shard_spawn(struct shard *sh, uint8_t target, const char *type_name,
     int rc = pool_take(sh, target, &slot, &gen);
     if (rc < 0)
         return rc;
-    ts_addr addr = ts_addr_make(sh->node, target, slot, gen);
-    if (opts && opts->global_name) {
-        ts_addr have = claim_name(sh->sys, opts->global_name, addr, &rc);
-        if (have || rc < 0) {
-            pool_push(&sh->pools[target], slot, gen); /* unused: hand it out again */
-            *out = have;
-            return rc < 0 ? err_set(rc, "out of memory") : 0;
-        }
-    }
-    rc = send_start(sh, addr, creator, type_name, opts, parent);
-    struct actor *pa = parent && ts_addr_shard(parent) == sh->id ? shard_lookup(sh, parent) : NULL;
-    if (rc == 0 && pa && addrset_add(&pa->children, addr) < 0)
-        rc = err_set(-ENOMEM, "out of memory");
+    rc = spawn_at(sh, ts_addr_make(sh->node, target, slot, gen), type_name, opts, parent,
+                  creator, out, NULL);
+    if (rc == 1)
+        pool_push(&sh->pools[target], slot, gen); /* unused: hand it out again */
+    return rc < 0 ? rc : 0;
+}
+
+/* On another node, in a slot it leased this shard. A slot left unused by
+ * a name already taken is handed out again. */
+static int spawn_remote(struct shard *sh, uint16_t node, const char *type_name,
+                        const ts_create_opts *opts, ts_addr parent, ts_addr creator, ts_addr *out)
+{
+    if (!registry_find(type_name))
+        return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
+    ts_addr addr;
+    uint64_t epoch;
+    int rc = net_lease_take(sh->net, node, &addr, &epoch);
     if (rc < 0)
-        return rc; /* a Start already queued would run; only OOM gets here */
-    STAT_INC(sh, created);
-    STAT_INC(sh, live); /* counted where created, uncounted where it exits: the sum holds */
-    *out = addr;
-    return 0;
+        return rc;
+    rc = spawn_at(sh, addr, type_name, opts, parent, creator, out, &epoch);
+    if (rc == 1)
+        net_lease_return(sh->net, addr, epoch);
+    return rc < 0 ? rc : 0;
+}
+
+int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *opts,
+                 ts_addr parent, ts_addr creator, ts_addr *out)
+{
+    struct place_in in = {.creator = sh->id, .rr = &sh->rr_next, .spread = &sh->spread_next,
+                          .net = sh->net};
+    struct place_out where;
+    int rc = place_actor(sh->sys, &in, opts, &where);
+    if (rc < 0)
+        return rc;
+    if (where.node != sh->node)
+        return spawn_remote(sh, where.node, type_name, opts, parent, creator, out);
+    return shard_spawn(sh, (uint8_t)where.shard, type_name, opts, parent, creator, out);
 }
 
 /* ---- construction --------------------------------------------------- */
 
-static int actor_setup(struct actor *a, const ts_msg *start)
+/* A Start's payload, checked whole (one from another node is not trusted):
+ * 0, or the errno its creation fails with. */
+static int start_read(const struct shard *sh, const ts_msg *start, struct start_hdr *h,
+                      const char **type_name, const char **name, const void **arg)
+{
+    const unsigned char *p = ts_msg_data(start);
+    if (start->len < sizeof(*h))
+        return -EBADMSG;
+    memcpy(h, p, sizeof(*h));
+    if (h->type_len == 0 || (size_t)h->type_len + h->name_len + h->arg_len != start->len - sizeof(*h))
+        return -EBADMSG;
+    *type_name = (const char *)p + sizeof(*h);
+    *name = *type_name + h->type_len;
+    *arg = *name + h->name_len;
+    if ((*type_name)[h->type_len - 1] || memchr(*type_name, 0, h->type_len) != *type_name + h->type_len - 1)
+        return -EBADMSG;
+    if (h->name_len && memchr(*name, 0, h->name_len) != *name + h->name_len - 1)
+        return -EBADMSG;
+    if (sh->start_max && start->len > sh->start_max)
+        return -EMSGSIZE; /* this base's actor directory could not keep it */
+    return 0;
+}
+
+static int actor_setup(struct shard *sh, struct actor *a, const ts_msg *start)
 {
     struct start_hdr h;
-    const unsigned char *p = ts_msg_data(start);
-    memcpy(&h, p, sizeof(h));
-    const char *type_name = (const char *)p + sizeof(h);
-    const char *name = type_name + h.type_len;
-    const void *arg = name + h.name_len;
-    a->type = registry_find(type_name);
+    const char *type_name, *name;
+    const void *arg;
+    int rc = start_read(sh, start, &h, &type_name, &name, &arg);
+    if (rc < 0)
+        return rc;
     a->parent = h.parent;
+    if (!(a->type = registry_find(type_name)))
+        return -ENOENT; /* a Start from another node that lacks the type here */
     a->state_mem = calloc(1, a->type->type->state_size ? a->type->type->state_size : 1);
     if (!a->state_mem)
         return -ENOMEM;
@@ -383,6 +485,13 @@ static int run_init(struct shard *sh, struct actor *a, const ts_msg *start)
 void actor_start(struct shard *sh, const ts_msg *start)
 {
     ts_addr self = start->dst;
+    bool remote = ts_addr_node(start->src) != sh->node;
+    if (remote && !shard_is_future(sh, self)) {
+        system_log(sh->sys, TS_LOG_WARNING, "TS-NET-STALE", self, "",
+                   "node %u sent a Start for a slot this node did not lease it; dropped",
+                   ts_addr_node(start->src));
+        return;
+    }
     struct actor *a = slot_get(sh, ts_addr_slot(self));
     if (!a || a->state != ACTOR_FREE) {
         system_log(sh->sys, TS_LOG_ERROR, a ? "TS-INTERNAL" : "TS-NOMEM", self, "",
@@ -393,7 +502,11 @@ void actor_start(struct shard *sh, const ts_msg *start)
     a->gen = ts_addr_gen(self);
     a->init_err = 0;
     a->state = ACTOR_PENDING;
-    int rc = actor_setup(a, start);
+    if (remote) { /* counted where created: here, for another node's creation */
+        STAT_INC(sh, created);
+        STAT_INC(sh, live);
+    }
+    int rc = actor_setup(sh, a, start);
     if (rc == 0)
         rc = run_init(sh, a, start);
     struct parked *early = unpark(sh, self);

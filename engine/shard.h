@@ -85,6 +85,8 @@ struct parked {
 struct shard_stats {
     _Atomic uint64_t delivered, created, exited, restarts, poisoned, dead_letters, dead_dropped;
     _Atomic uint64_t live, timers, overflow_hwm;
+    _Atomic uint64_t peer_leases; /* peers that have leased this shard a slot now */
+    _Atomic uint64_t net_pending; /* 1: messages to other nodes not yet acknowledged */
     _Atomic uint64_t pending; /* messages held in process memory: run queue and overflows */
     _Atomic uint64_t sent, handled; /* messages queued to shards / dispatched: idle detection */
     _Atomic uint64_t client_sent, client_published; /* to callers: queued / in their rings */
@@ -111,11 +113,13 @@ struct shard {
     struct shard_stats *stats;       /* own_stats, or the node's shared memory */
     struct shard_stats own_stats;
     unsigned rr_next;                /* round-robin placement of this shard's creations */
+    unsigned spread_next;            /* spread placement: the node next in turn */
     uint32_t slot_limit;             /* slots handed out stay below it */
     uint32_t start_max;              /* largest Start payload (0: no limit) */
     bool self_ring;                  /* messages to itself go through the base too */
     bool other_nodes;                /* messages to other nodes go through the base too */
     void *base;                      /* the base's per-shard state */
+    struct shard_net *net;           /* links to other nodes (net.h); NULL: none */
 };
 
 /* The context handed to handlers. */
@@ -144,6 +148,16 @@ struct actor *shard_lookup(const struct shard *sh, ts_addr a);
  * actors. */
 int shard_spawn(struct shard *sh, uint8_t target, const char *type_name,
                 const ts_create_opts *opts, ts_addr parent, ts_addr creator, ts_addr *out);
+/* ts_create's whole work on this shard: places the actor (opts' placement,
+ * the system's default) on this node or another, then spawns it there. */
+int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *opts,
+                 ts_addr parent, ts_addr creator, ts_addr *out);
+/* Takes a slot on shard target from this shard's pool for another node to
+ * create an actor in (a lease): its address. 0 or -ENOSPC. */
+int shard_lease_slot(struct shard *sh, uint8_t target, ts_addr *out);
+/* The parent named in a Start payload of len bytes; TS_ADDR_NONE when it
+ * is too short to say. */
+ts_addr start_parent(const void *payload, size_t len);
 
 /* Reserves a message of len payload bytes to dst, wherever dst is: this
  * shard's run queue, a ring to another shard or caller, or an overflow

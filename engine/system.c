@@ -67,6 +67,10 @@ static int check_config(const ts_config *cfg)
                        "multiproc bases, not on simple");
     if ((unsigned)cfg->idle > TS_IDLE_SLEEP)
         return err_set(-EINVAL, "unknown idle policy %d", (int)cfg->idle);
+    if (cfg->placement != TS_PLACE_DEFAULT && cfg->placement != TS_PLACE_LOCAL &&
+        cfg->placement != TS_PLACE_ROUND_ROBIN && cfg->placement != TS_PLACE_SPREAD)
+        return err_set(-EINVAL, "placement %d cannot be the default (local, round robin or "
+                       "spread)", (int)cfg->placement);
     if (cfg->ring_size < 4096 || (cfg->ring_size & (cfg->ring_size - 1)) || cfg->ring_size > (1u << 30))
         return err_set(-EINVAL, "ring_size %zu is not a power of two from 4 KiB to 1 GiB",
                        cfg->ring_size);
@@ -159,6 +163,7 @@ int ts_system_stats_get(ts_system *sys, ts_system_stats *out)
         out->dead_letters += SUM(dead_letters);
         out->dead_letters_dropped += SUM(dead_dropped);
         out->timers_pending += SUM(timers);
+        out->peer_leases += SUM(peer_leases);
         if (SUM(overflow_hwm) > out->overflow_hwm)
             out->overflow_hwm = SUM(overflow_hwm);
     }

@@ -101,10 +101,24 @@ extern _Thread_local struct ts_system *system_running;
 void system_log(struct ts_system *sys, ts_log_level level, const char *id, ts_addr actor,
                 const char *type, const char *fmt, ...) TS_PRINTF(6, 7);
 
-/* Picks the shard for a new actor (creator: the creating shard, or -1 from
- * outside; rr: the creator's round-robin cursor). 0 or -EINVAL. */
-int place_actor(const struct ts_system *sys, int creator, unsigned *rr,
-                const ts_create_opts *opts, int *target);
+/* What placement knows about the creator. */
+struct place_in {
+    int creator;             /* the creating shard, or -1 from outside */
+    unsigned *rr;            /* its round-robin cursor over shards */
+    unsigned *spread;        /* its cursor over nodes (TS_PLACE_SPREAD); NULL: not here */
+    const struct shard_net *net; /* its links: peers, and which leased it a slot */
+};
+struct place_out {
+    uint16_t node; /* this node's id, or a peer's */
+    int shard;     /* on this node; -1 for another (that node picks) */
+};
+/* Picks the node and shard for a new actor: a pure decision over the
+ * options, the system's default and core map, and the creator's links.
+ * Outside a shard (in.spread NULL), TS_PLACE_SPREAD and TS_PLACE_NODE for
+ * a peer give shard -1 and node: ask a shard to decide. 0, -EINVAL or
+ * -EHOSTUNREACH. */
+int place_actor(const struct ts_system *sys, const struct place_in *in,
+                const ts_create_opts *opts, struct place_out *out);
 
 /* A printable name for a message type: its registered name or its id. */
 const char *msgtype_label(uint64_t type, char buf[20]);

@@ -194,6 +194,18 @@ typedef enum ts_idle {
     TS_IDLE_SLEEP,        /* sleep at once */
 } ts_idle;
 
+/* Where ts_create puts a new actor (design §8: local first, explicit core,
+ * explicit node). */
+typedef enum ts_placement {
+    TS_PLACE_DEFAULT = 0,    /* the system's ts_config.placement (TS_PLACE_LOCAL unless set) */
+    TS_PLACE_LOCAL,          /* the creator's shard (shard 0 for an external creator) */
+    TS_PLACE_ROUND_ROBIN,    /* each shard in turn: one cycle per creating shard or caller */
+    TS_PLACE_CORE,           /* the shard pinned to ts_create_opts.core */
+    TS_PLACE_NODE,           /* node ts_create_opts.node (this one or a peer); it picks the shard */
+    TS_PLACE_SPREAD,         /* each node in turn, this one and its peers; a peer that has
+                                not leased this shard a slot yet is passed over */
+} ts_placement;
+
 typedef struct ts_config {
     ts_base base;
     uint16_t node_id;    /* this node's id in addresses; default 0 */
@@ -222,6 +234,9 @@ typedef struct ts_config {
      * is a name, an IPv4 address or [an IPv6 one]. NULL: none. */
     const char *listen;
     const char *peers;
+    /* Where a creation with TS_PLACE_DEFAULT goes; default TS_PLACE_LOCAL.
+     * TS_PLACE_CORE and TS_PLACE_NODE are refused here (they need a value). */
+    ts_placement placement;
 } ts_config;
 
 /* Fills *cfg with the defaults: simple base, node 0, 64 MiB messages,
@@ -269,6 +284,8 @@ typedef struct ts_system_stats {
     uint64_t timers_pending;
     uint64_t overflow_hwm;     /* most messages ever parked for one full ring */
     uint64_t log_dropped;      /* log records a full shard log ring dropped */
+    uint64_t peer_leases;      /* (shard, peer node) pairs where the peer has leased the
+                                  shard slots: creations there go at once (ts_create) */
 } ts_system_stats;
 
 /* Copies the system's counters into *out. Returns 0 or -EINVAL. */
@@ -278,21 +295,18 @@ TS_API int ts_system_stats_get(ts_system *sys, ts_system_stats *out);
 /* Creating actors                                                           */
 /* ------------------------------------------------------------------------ */
 
-/* Where ts_create puts a new actor (design §8: local first, explicit core). */
-typedef enum ts_placement {
-    TS_PLACE_LOCAL = 0,      /* the creator's shard (shard 0 for an external creator) */
-    TS_PLACE_ROUND_ROBIN,    /* each shard in turn: one cycle per creating shard or caller */
-    TS_PLACE_CORE,           /* the shard pinned to ts_create_opts.core */
-} ts_placement;
 
 typedef struct ts_create_opts {
     const void *arg;     /* copied; handed to init (again after a restart) */
     size_t arg_len;
     /* If set: the global name of the actor. When an actor of that name is
-     * alive, its address is returned and nothing is created. */
+     * alive, its address is returned and nothing is created. Names are
+     * kept by the creating node (convention-wide names come with the
+     * convention). */
     const char *global_name;
     ts_placement placement;
     int core;            /* TS_PLACE_CORE: a CPU that runs a shard of this system */
+    uint16_t node;       /* TS_PLACE_NODE: the node */
 } ts_create_opts;
 
 /*
@@ -307,13 +321,21 @@ typedef struct ts_create_opts {
  *   -EMSGSIZE the argument is larger than the maximum message size
  *   -ENOSPC   no free slot left on the shard
  *   -ESHUTDOWN the system is shut down
+ *   -EHOSTUNREACH TS_PLACE_NODE names a node that is not in the peer table
+ *   -EAGAIN   TS_PLACE_NODE: that node has not leased this shard a slot yet
+ *             (a lease is asked for when the links open and renewed as slots
+ *             are used; try again later)
+ * An actor created on another node starts there with the same argument; if
+ * that node lacks its type, or its init fails, messages sent to it come back
+ * as Poison and the parent gets ChildExited with the error.
  */
 TS_API int ts_create(ts_ctx *ctx, const char *type_name, const ts_create_opts *opts,
                      ts_addr *out);
 
 /* ts_create from outside any actor: the actor has no parent actor. Same
  * errors as ts_create; on pinned also -EAGAIN (more than 64 caller threads)
- * and -ETIMEDOUT (the shard did not answer within 10 s). */
+ * and -ETIMEDOUT (the shard did not answer within 10 s). For TS_PLACE_NODE
+ * it waits (up to those 10 s) for the node's lease instead of -EAGAIN. */
 TS_API int ts_system_create(ts_system *sys, const char *type_name,
                             const ts_create_opts *opts, ts_addr *out);
 

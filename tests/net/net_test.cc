@@ -60,6 +60,75 @@ const ts_handler_entry kRelayHandlers[] = {
 const ts_actor_type kRelayType = {"test.net.Relay", sizeof(RelayState), nullptr, nullptr,
                                   kRelayHandlers, nullptr};
 
+// test.net.Spawner: on SpawnOn {node, type, n} creates a child of `type` on
+// that node (TS_PLACE_NODE), at once sends it Nums 0..n-1 (before it can
+// exist: they wait for it, in order), and answers with the child's
+// address. On Stop it asks the child to exit; ChildExited goes to whoever
+// sent Stop, as ChildGone {child, status}.
+struct SpawnOn {
+    uint16_t node;
+    uint16_t zero;
+    uint32_t n;
+    char type[48];
+};
+struct SpawnerState {
+    ts_addr child, stopper;
+};
+TS_TYPE_ID(kSpawnOn, "test.net.SpawnOn")
+TS_TYPE_ID(kSpawnedOn, "test.net.SpawnedOn")
+TS_TYPE_ID(kStop, "test.net.Stop")
+int SpawnerSpawn(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    auto *st = static_cast<SpawnerState *>(state);
+    SpawnOn q;
+    if (!tst::As(m, &q))
+        return -EBADMSG;
+    ts_create_opts o{};
+    o.placement = TS_PLACE_NODE;
+    o.node = q.node;
+    struct {
+        ts_addr child;
+        int32_t rc;
+        int32_t zero;
+    } r{TS_ADDR_NONE, 0, 0};
+    r.rc = ts_create(ctx, q.type, &o, &r.child);
+    st->child = r.child;
+    for (uint64_t i = 0; r.rc == 0 && i < q.n; i++)
+        if (ts_send(ctx, r.child, tst::kNum(), &i, sizeof i) < 0)
+            return -EIO;
+    return ts_reply(ctx, kSpawnedOn(), &r, sizeof r);
+}
+int SpawnerStop(ts_ctx *ctx, void *state, const ts_msg *)
+{
+    auto *st = static_cast<SpawnerState *>(state);
+    st->stopper = ts_sender(ctx);
+    return ts_send(ctx, st->child, TS_MSG_EXIT_REQUEST, nullptr, 0);
+}
+int SpawnerChildExited(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    auto *st = static_cast<SpawnerState *>(state);
+    if (st->stopper == TS_ADDR_NONE)
+        return 0; // nobody asked (a child whose init failed)
+    ts_child_exited ce{};
+    tst::ChildGone g{};
+    g.decode_rc = ts_child_exited_decode(m, &ce);
+    g.child = ce.child;
+    g.status = ce.status;
+    return ts_send(ctx, st->stopper, tst::kChildGone(), &g, sizeof g);
+}
+const ts_handler_entry kSpawnerHandlers[] = {
+    TS_ON("test.net.SpawnOn", SpawnerSpawn),
+    TS_ON("test.net.Stop", SpawnerStop),
+    TS_ON("ts.ChildExited", SpawnerChildExited),
+    TS_HANDLERS_END,
+};
+const ts_actor_type kSpawnerType = {"test.net.Spawner", sizeof(SpawnerState), nullptr, nullptr,
+                                    kSpawnerHandlers, nullptr};
+
+// test.net.BadInit: its init fails.
+int BadInitInit(ts_ctx *, void *, const void *, size_t) { return -EIO; }
+const ts_actor_type kBadInitType = {"test.net.BadInit", 0, BadInitInit, nullptr, nullptr, nullptr};
+
 using tst::Msg;
 
 class TwoNodes : public ::testing::TestWithParam<const char *> {
@@ -68,7 +137,9 @@ class TwoNodes : public ::testing::TestWithParam<const char *> {
     void SetUp() override
     {
         ASSERT_EQ(tst::RegisterCommonActors(), 0) << ts_last_error();
-            ASSERT_EQ(ts_register_actor_type(&kRelayType), 0) << ts_last_error();
+        ASSERT_EQ(ts_register_actor_type(&kRelayType), 0) << ts_last_error();
+        ASSERT_EQ(ts_register_actor_type(&kSpawnerType), 0) << ts_last_error();
+        ASSERT_EQ(ts_register_actor_type(&kBadInitType), 0) << ts_last_error();
         std::vector<int> cpus = tst::AllowedCpus();
         static std::mt19937 rng((unsigned)getpid());
         for (int attempt = 0; attempt < 20; attempt++) {
@@ -141,6 +212,19 @@ class TwoNodes : public ::testing::TestWithParam<const char *> {
         int rc = ts_ask(sys, to, type, p, len, wait, &r);
         EXPECT_EQ(rc, 0) << ts_last_error();
         return Msg(r);
+    }
+    // Waits until every shard of sys holds a lease from its peers (each
+    // asks when its links open); false after 10 s.
+    static bool Leased(ts_system *sys)
+    {
+        for (int i = 0; i < 10000; i++) {
+            ts_system_stats st{};
+            ts_system_stats_get(sys, &st);
+            if (st.peer_leases >= 1) // one shard, one peer
+                return true;
+            usleep(1000);
+        }
+        return false;
     }
     ts_system *a_ = nullptr, *b_ = nullptr;
 };
@@ -402,6 +486,164 @@ TEST_P(TwoNodes, BadPeersAreRefusedAndTheGoodLinkGoesOn)
     EXPECT_TRUE(Logged("TS-NET-MALFORMED"));
 }
 
+// ts_system_create with TS_PLACE_NODE: the actor lives on node 2, which
+// picked its shard; node 1 talks to it as to any other.
+TEST_P(TwoNodes, CreateOnAnotherNode)
+{
+    ts_create_opts o{};
+    o.placement = TS_PLACE_NODE;
+    o.node = 2;
+    ts_addr echo;
+    ts_system_stats before{}, after{};
+    ASSERT_EQ(ts_system_stats_get(b_, &before), 0);
+    ASSERT_EQ(ts_system_create(a_, tst::kEcho, &o, &echo), 0) << ts_last_error();
+    EXPECT_EQ(ts_addr_node(echo), 2);
+    Msg r = Ask(a_, echo, tst::kPing(), "made remotely", 14);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->src, echo);
+    EXPECT_STREQ((const char *)ts_msg_data(r.get()), "made remotely");
+    ASSERT_EQ(ts_system_stats_get(b_, &after), 0);
+    EXPECT_EQ(after.actors_created, before.actors_created + 1) << "counted where it lives";
+    EXPECT_EQ(after.actors_live, before.actors_live + 1);
+    // This node, named as a node, is local.
+    o.node = 1;
+    ts_addr here;
+    ASSERT_EQ(ts_system_create(a_, tst::kEcho, &o, &here), 0) << ts_last_error();
+    EXPECT_EQ(ts_addr_node(here), 1);
+}
+
+// An actor creates a child on the other node and sends it messages at once:
+// they arrive in order once it exists; the child's exit comes back to the
+// parent as ChildExited across the link.
+TEST_P(TwoNodes, ChildOnAnotherNodeGetsEarlyMessagesInOrderAndReportsItsExit)
+{
+    ASSERT_TRUE(Leased(a_)) << "node 2 never leased node 1 a slot";
+    ts_addr spawner;
+    ASSERT_EQ(ts_system_create(a_, "test.net.Spawner", nullptr, &spawner), 0) << ts_last_error();
+    const uint32_t n = (uint32_t)tst::Scaled(5000);
+    SpawnOn q{};
+    q.node = 2;
+    q.n = n;
+    std::snprintf(q.type, sizeof q.type, "%s", tst::kSeq);
+    Msg r = Ask(a_, spawner, kSpawnOn(), &q, sizeof q);
+    ASSERT_TRUE(r);
+    struct {
+        ts_addr child;
+        int32_t rc;
+        int32_t zero;
+    } got{};
+    ASSERT_TRUE(tst::As(r.get(), &got));
+    ASSERT_EQ(got.rc, 0);
+    EXPECT_EQ(ts_addr_node(got.child), 2);
+    // Node 1 asks the child directly: after the spawner's Nums? Not
+    // necessarily (another sender); so ask until all n are in.
+    uint64_t count[2] = {0, 0};
+    for (int i = 0; i < 10000 && count[0] < n; i++) {
+        Msg c = Ask(a_, got.child, tst::kCount(), nullptr, 0);
+        ASSERT_TRUE(c);
+        std::memcpy(count, ts_msg_data(c.get()), sizeof count);
+    }
+    EXPECT_EQ(count[0], n);
+    EXPECT_EQ(count[1], 0u) << "out of order or repeated";
+    // Stop: ChildExited from node 2 reaches the parent on node 1.
+    ts_msg *gone = nullptr;
+    ASSERT_EQ(ts_ask(a_, spawner, kStop(), nullptr, 0, 30 * kSec, &gone), 0) << ts_last_error();
+    Msg g(gone);
+    tst::ChildGone cg{};
+    ASSERT_TRUE(tst::As(g.get(), &cg));
+    EXPECT_EQ(cg.decode_rc, 0);
+    EXPECT_EQ(cg.child, got.child);
+    EXPECT_EQ(cg.status, 0);
+}
+
+// A child whose init fails on the other node: the parent hears the error,
+// and what was sent to it comes back as Poison (as on one node).
+TEST_P(TwoNodes, RemoteInitFailureReachesTheParent)
+{
+    ASSERT_TRUE(Leased(a_));
+    ts_addr spawner;
+    ASSERT_EQ(ts_system_create(a_, "test.net.Spawner", nullptr, &spawner), 0) << ts_last_error();
+    SpawnOn q{};
+    q.node = 2;
+    std::snprintf(q.type, sizeof q.type, "%s", "test.net.BadInit");
+    Msg r = Ask(a_, spawner, kSpawnOn(), &q, sizeof q);
+    ASSERT_TRUE(r);
+    struct {
+        ts_addr child;
+        int32_t rc;
+        int32_t zero;
+    } got{};
+    ASSERT_TRUE(tst::As(r.get(), &got));
+    ASSERT_EQ(got.rc, 0) << "creation returns at once; init fails over there";
+    ts_msg *p = nullptr;
+    ASSERT_EQ(ts_ask(a_, got.child, tst::kPing(), "x", 1, 30 * kSec, &p), 0) << ts_last_error();
+    Msg poison(p);
+    EXPECT_EQ(poison->type, TS_MSG_POISON);
+    ts_poison pd{};
+    ASSERT_EQ(ts_poison_decode(poison.get(), &pd), 0);
+    EXPECT_EQ(pd.reason, -EIO);
+}
+
+TEST_P(TwoNodes, CreateOnAnUnknownNodeOrNamedElsewhereIsRefused)
+{
+    ts_create_opts o{};
+    o.placement = TS_PLACE_NODE;
+    o.node = 9;
+    ts_addr a = TS_ADDR_NONE;
+    EXPECT_EQ(ts_system_create(a_, tst::kEcho, &o, &a), -EHOSTUNREACH);
+    EXPECT_NE(std::string(ts_last_error()).find("9"), std::string::npos) << ts_last_error();
+    EXPECT_EQ(a, TS_ADDR_NONE);
+    o.node = 2;
+    o.global_name = "one.per.node";
+    EXPECT_EQ(ts_system_create(a_, tst::kEcho, &o, &a), -EOPNOTSUPP);
+    // Inside a handler: the same, as the create's result.
+    ts_addr spawner;
+    ASSERT_EQ(ts_system_create(a_, "test.net.Spawner", nullptr, &spawner), 0) << ts_last_error();
+    SpawnOn q{};
+    q.node = 9;
+    std::snprintf(q.type, sizeof q.type, "%s", tst::kEcho);
+    Msg r = Ask(a_, spawner, kSpawnOn(), &q, sizeof q);
+    ASSERT_TRUE(r);
+    struct {
+        ts_addr child;
+        int32_t rc;
+        int32_t zero;
+    } got{};
+    ASSERT_TRUE(tst::As(r.get(), &got));
+    EXPECT_EQ(got.rc, -EHOSTUNREACH);
+}
+
+// A peer may send only the nets' own control messages: one for a shard's
+// internals (here "exit all actors") is refused and logged, and nothing
+// on node 2 exits. A Start for a slot node 2 never leased is dropped.
+TEST_P(TwoNodes, ControlMessagesAndStartsFromAPeerAreChecked)
+{
+    bool udp = std::string(GetParam()) == "udp";
+    ts_addr echo;
+    ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
+    const uint64_t kExitAll = UINT64_C(0x7473000000000002), kNetStart = UINT64_C(0x7473000000000022);
+    int fd = RawConnect(udp, port_b_);
+    ASSERT_GE(fd, 0) << strerror(errno);
+    // A Start payload: epoch, {parent, arg_len, type_len, name_len}, type.
+    std::string start(8 + 16, '\0');
+    uint16_t tl = (uint16_t)(std::strlen(tst::kEcho) + 1);
+    std::memcpy(&start[8 + 12], &tl, 2);
+    start.append(tst::kEcho, tl);
+    std::vector<unsigned char> bytes = Frame(1, 1, 0, /*epoch*/ 1, /*first seq*/ 1, "");
+    for (auto &f : {Frame(0, 1, ts_addr_make(2, 0, 0xffffff, 0), kExitAll, 1, ""),
+                    Frame(0, 1, ts_addr_make(2, 0, 4000, 1), kNetStart, 2, start)})
+        bytes.insert(bytes.end(), f.begin(), f.end());
+    ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), (ssize_t)bytes.size());
+    for (int tries = 0; tries < 3000 && !(Logged("TS-NET-MALFORMED") && Logged("TS-NET-STALE")); tries++) {
+        ASSERT_TRUE(Ask(a_, echo, tst::kPing(), "x", 1)) << "node 2's actor exited";
+        ASSERT_EQ(ts_log_flush(b_), 0);
+    }
+    EXPECT_TRUE(Logged("TS-NET-MALFORMED"));
+    EXPECT_TRUE(Logged("TS-NET-STALE"));
+    ASSERT_TRUE(Ask(a_, echo, tst::kPing(), "x", 1));
+    close(fd);
+}
+
 // Node 3 is a peer that never answers: what is sent there fills its
 // link's queue (64 MiB) and waits. Node 2's link is not held up behind it.
 TEST_P(TwoNodes, ADeadPeerHoldsUpNoOtherLink)
@@ -506,6 +748,9 @@ TEST(NetConfig, BadConfigurationsAreClearErrors)
         {TS_BASE_PINNED, "tcp://127.0.0.1:99999", nullptr, -EINVAL, "port"},
         {TS_BASE_PINNED, nullptr, "2127.0.0.1:5", -EINVAL, "ID=HOST:PORT"},
         {TS_BASE_PINNED, nullptr, "70000=127.0.0.1:5", -EINVAL, "ID=HOST:PORT"},
+        {TS_BASE_PINNED, nullptr, "2=127.0.0.1:5,=127.0.0.1:6", -EINVAL, "ID=HOST:PORT"},
+        {TS_BASE_PINNED, nullptr, "-1=127.0.0.1:6", -EINVAL, "ID=HOST:PORT"},
+        {TS_BASE_PINNED, "tcp://[::1:5", "2=127.0.0.1:6", -EINVAL, "'[::1:5'"},
         {TS_BASE_PINNED, nullptr, "0=127.0.0.1:5", -EINVAL, "this node"},
         {TS_BASE_PINNED, nullptr, "2=127.0.0.1:5,2=127.0.0.1:6", -EINVAL, "twice"},
         {TS_BASE_PINNED, nullptr, "2=no.such.host.invalid:5", -EINVAL, "resolve"},

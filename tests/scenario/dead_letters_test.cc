@@ -187,6 +187,7 @@ class DeadLetterScenario : public tst::SystemTest {
 
 TEST_P(DeadLetterScenario, handler_registered_from_inside_gets_dead_letters)
 {
+    TS_ONE_NODE_ONLY("dead-letter handler (as a Thespian actor system's)");
     ts_addr c = Create("test.dl.Collector");
     ts_addr sender = Create("test.dl.Sender");
     ASSERT_NE(c, TS_ADDR_NONE);
@@ -222,6 +223,7 @@ TEST_P(DeadLetterScenario, handler_registered_from_inside_gets_dead_letters)
 
 TEST_P(DeadLetterScenario, later_registration_replaces_earlier)
 {
+    TS_ONE_NODE_ONLY("dead-letter handler (as a Thespian actor system's)");
     ts_addr c1 = Create("test.dl.Collector");
     ts_addr c2 = Create("test.dl.Collector");
     ASSERT_NE(c1, TS_ADDR_NONE);

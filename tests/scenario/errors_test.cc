@@ -66,7 +66,7 @@ int ProberProbe(ts_ctx *ctx, void *, const ts_msg *m)
     case kOpCreateMissing: r.rc = ts_create(ctx, kNoSuchType, nullptr, &out); break;
     case kOpWakeup: r.rc = ts_wakeup_after(ctx, tst::kMs, g_big, q.len); break;
     case kOpCreateBigArg: {
-        ts_create_opts o{g_big, q.len, nullptr, TS_PLACE_LOCAL, 0};
+        ts_create_opts o{g_big, q.len, nullptr, TS_PLACE_DEFAULT, 0, 0};
         r.rc = ts_create(ctx, tst::kEcho, &o, &out);
         break;
     }
@@ -145,7 +145,10 @@ TEST_P(ErrorScenario, invalid_addresses_are_einval)
     ts_addr prober = Create("test.err.Prober");
     ASSERT_NE(echo, TS_ADDR_NONE);
     ASSERT_NE(prober, TS_ADDR_NONE);
-    const ts_addr bad_shard = ts_addr_make(ts_addr_node(echo), 200, 1, 1);
+    // A shard the system never has: the caller's system, and the prober's
+    // (on two nodes they may differ; another node's shards are its own to judge).
+    const ts_addr bad_shard = ts_addr_make(Node(), 200, 1, 1);
+    const ts_addr bad_shard_in = ts_addr_make(ts_addr_node(prober), 200, 1, 1);
 
     EXPECT_TS_ERR(ts_tell(sys(), TS_ADDR_NONE, kHi(), "x", 1), -EINVAL, ADDR_WORDS);
     EXPECT_TS_ERR(ts_tell(sys(), bad_shard, kHi(), "x", 1), -EINVAL, ADDR_WORDS);
@@ -161,7 +164,7 @@ TEST_P(ErrorScenario, invalid_addresses_are_einval)
 
     // The same from inside a handler.
     EXPECT_PROBE(Probe(prober, kOpSend, TS_ADDR_NONE, 1), -EINVAL, ADDR_WORDS);
-    EXPECT_PROBE(Probe(prober, kOpSend, bad_shard, 1), -EINVAL, ADDR_WORDS);
+    EXPECT_PROBE(Probe(prober, kOpSend, bad_shard_in, 1), -EINVAL, ADDR_WORDS);
 
     ExpectNothingArrives();
     // None of that hurt the system.
@@ -187,7 +190,7 @@ TEST_P(ErrorScenario, payload_above_maximum_is_emsgsize)
     EXPECT_TS_ERR(ts_ask(sys(), echo, tst::kPing(), over.data(), over.size(), tst::kWait, &reply),
                   -EMSGSIZE, SIZE_WORDS);
     EXPECT_EQ(reply, nullptr);
-    ts_create_opts big_arg{over.data(), over.size(), nullptr, TS_PLACE_LOCAL, 0};
+    ts_create_opts big_arg{over.data(), over.size(), nullptr, TS_PLACE_DEFAULT, 0, 0};
     ts_addr out = TS_ADDR_NONE;
     EXPECT_TS_ERR(ts_system_create(sys(), tst::kEcho, &big_arg, &out), -EMSGSIZE, SIZE_WORDS);
     ExpectNothingArrives();

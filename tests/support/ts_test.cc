@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
 
-#include <algorithm>
 #include <cctype>
 #include <sstream>
 
@@ -95,6 +97,8 @@ const char *BaseLabel(ts_base base)
     case TS_BASE_PINNED: return "pinned";
     case TS_BASE_MULTIPROC: return "multiproc";
     }
+    if (base == kTwoNodes)
+        return "two_nodes";
     return "unknown";
 }
 
@@ -163,7 +167,7 @@ ts_config SystemTest::Config(ts_log_level level)
 {
     ts_config cfg;
     ts_config_init(&cfg);
-    cfg.base = GetParam();
+    cfg.base = TwoNodes() ? TS_BASE_PINNED : GetParam();
     // Multi-shard bases use two shards (or one on a one-core machine) and
     // must not assume they get the cores to themselves.
     cfg.shards = std::min(2u, (unsigned)std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
@@ -182,12 +186,57 @@ void SystemTest::SetUp()
 
 void SystemTest::CloseSystem()
 {
-    if (!sys_)
-        return;
-    // Calling shutdown a second time (after a test shut down) is fine.
-    EXPECT_EQ(ts_system_shutdown(sys_), 0) << ts_last_error();
-    ts_system_close(sys_);
-    sys_ = nullptr;
+    for (ts_system **s : {&sys_, &peer_}) {
+        if (!*s)
+            continue;
+        // Calling shutdown a second time (after a test shut down) is fine.
+        EXPECT_EQ(ts_system_shutdown(*s), 0) << ts_last_error();
+        ts_system_close(*s);
+        *s = nullptr;
+    }
+}
+
+// kTwoNodes: node 2 then node 1, on two loopback ports neither has yet;
+// both spread what they create over the two.
+static int OpenTwoNodes(const ts_config &cfg, ts_system **a, ts_system **b)
+{
+    static std::mt19937 rng((unsigned)getpid() * 7919u);
+    int rc = -EADDRINUSE;
+    for (int attempt = 0; attempt < 20 && rc == -EADDRINUSE; attempt++) {
+        unsigned pa = 20000 + rng() % 12000, pb = pa + 1;
+        std::string la = "tcp://127.0.0.1:" + std::to_string(pa);
+        std::string lb = "tcp://127.0.0.1:" + std::to_string(pb);
+        std::string pra = "2=" + lb, prb = "1=" + la;
+        ts_config ca = cfg, cb = cfg;
+        ca.node_id = 1;
+        ca.listen = la.c_str();
+        ca.peers = pra.c_str();
+        ca.placement = TS_PLACE_SPREAD;
+        cb.node_id = 2;
+        cb.listen = lb.c_str();
+        cb.peers = prb.c_str();
+        cb.placement = TS_PLACE_SPREAD;
+        if ((rc = ts_system_open(&cb, b)) != 0)
+            continue;
+        if ((rc = ts_system_open(&ca, a)) != 0) {
+            ts_system_close(*b);
+            *b = nullptr;
+        }
+    }
+    // Spread passes over a node that has leased the creating shard no slot
+    // yet: wait until every shard of each holds the other's lease.
+    unsigned want = std::max(1u, cfg.shards);
+    for (auto t0 = std::chrono::steady_clock::now(); rc == 0;) {
+        ts_system_stats sa{}, sb{};
+        ts_system_stats_get(*a, &sa);
+        ts_system_stats_get(*b, &sb);
+        if (sa.peer_leases == want && sb.peer_leases == want)
+            break;
+        if (std::chrono::steady_clock::now() - t0 > std::chrono::nanoseconds(kWait))
+            return -ETIMEDOUT;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return rc;
 }
 
 void SystemTest::TearDown() { CloseSystem(); }
@@ -200,7 +249,7 @@ void SystemTest::Reopen(const ts_config &cfg)
         logs_.clear();
     }
     ts_system *s = nullptr;
-    int rc = ts_system_open(&cfg, &s);
+    int rc = TwoNodes() ? OpenTwoNodes(cfg, &s, &peer_) : ts_system_open(&cfg, &s);
     if (rc == -EOPNOTSUPP)
         GTEST_SKIP() << "base " << BaseLabel(cfg.base) << " not available in this build";
     ASSERT_EQ(rc, 0) << ts_last_error();
@@ -211,7 +260,7 @@ void SystemTest::Reopen(const ts_config &cfg)
 ts_addr SystemTest::Create(const char *type, const void *arg, size_t len,
                            const char *global_name)
 {
-    ts_create_opts o{arg, len, global_name, TS_PLACE_LOCAL, 0};
+    ts_create_opts o{arg, len, global_name, TS_PLACE_DEFAULT, 0, 0};
     ts_addr a = TS_ADDR_NONE;
     int rc = ts_system_create(sys_, type, &o, &a);
     EXPECT_EQ(rc, 0) << "ts_system_create(" << type << "): " << ts_last_error();
@@ -253,12 +302,39 @@ void SystemTest::Drain()
 {
     int rc = ts_run(sys_, kWait);
     EXPECT_EQ(rc, 0) << "ts_run: " << ts_last_error();
+    // Two nodes: a node is idle only once its peers acknowledged all it
+    // sent, so both idle with nothing handled in between is the end.
+    for (uint64_t was = UINT64_MAX; peer_ && rc == 0;) {
+        rc = ts_run(peer_, kWait);
+        if (rc == 0)
+            rc = ts_run(sys_, kWait);
+        EXPECT_EQ(rc, 0) << "ts_run: " << ts_last_error();
+        ts_system_stats st = Stats();
+        if (st.delivered + st.dead_letters == was)
+            break;
+        was = st.delivered + st.dead_letters;
+    }
 }
 
 ts_system_stats SystemTest::Stats()
 {
     ts_system_stats st{};
     EXPECT_EQ(ts_system_stats_get(sys_, &st), 0) << ts_last_error();
+    ts_system_stats p{};
+    if (peer_ && ts_system_stats_get(peer_, &p) == 0) { // two nodes: the sum of both
+        st.delivered += p.delivered;
+        st.actors_created += p.actors_created;
+        st.actors_exited += p.actors_exited;
+        st.actors_live += p.actors_live;
+        st.restarts += p.restarts;
+        st.poisoned += p.poisoned;
+        st.dead_letters += p.dead_letters;
+        st.dead_letters_dropped += p.dead_letters_dropped;
+        st.timers_pending += p.timers_pending;
+        st.overflow_hwm = std::max(st.overflow_hwm, p.overflow_hwm);
+        st.log_dropped += p.log_dropped;
+        st.peer_leases += p.peer_leases;
+    }
     return st;
 }
 
@@ -312,16 +388,18 @@ std::vector<int> AllowedCpus()
 
 std::vector<LogRec> SystemTest::Logs()
 {
-    if (sys())
-        ts_log_flush(sys()); // shards hand records to a logger thread
+    for (ts_system *s : {sys_, peer_})
+        if (s)
+            ts_log_flush(s); // shards hand records to a logger thread
     std::lock_guard<std::mutex> lock(mu_);
     return logs_;
 }
 
 size_t SystemTest::CountLog(const char *id)
 {
-    if (sys())
-        ts_log_flush(sys()); // shards hand records to a logger thread
+    for (ts_system *s : {sys_, peer_})
+        if (s)
+            ts_log_flush(s); // shards hand records to a logger thread
     std::lock_guard<std::mutex> lock(mu_);
     return static_cast<size_t>(std::count_if(logs_.begin(), logs_.end(),
                                               [&](const LogRec &r) { return r.id == id; }));

@@ -23,9 +23,16 @@
 #include <thespis/sysmsg.h>
 #include <thespis/thespis.h>
 
+namespace tst {
+// Not a base: the pinned base as two nodes linked over TCP on loopback,
+// each creating with TS_PLACE_SPREAD, so actors land on both (design §8).
+constexpr ts_base kTwoNodes = static_cast<ts_base>(16);
+} // namespace tst
+
 // Every base the scenario suite runs on, defined once. Later bases are added
 // here and nowhere else.
-#define TS_ALL_BASES ::testing::Values(TS_BASE_SIMPLE, TS_BASE_PINNED, TS_BASE_MULTIPROC)
+#define TS_ALL_BASES \
+    ::testing::Values(TS_BASE_SIMPLE, TS_BASE_PINNED, TS_BASE_MULTIPROC, ::tst::kTwoNodes)
 
 // Instantiates a parameterized scenario fixture over TS_ALL_BASES, naming each
 // instance after its base ("Bases/HelloScenario.hello/simple").
@@ -43,6 +50,15 @@
 // Registers an actor type (idempotent for the same struct) or fails the test.
 #define TS_REGISTER(type) \
     ASSERT_EQ(ts_register_actor_type(&(type)), 0) << ts_last_error()
+
+// Leaves a test that is about one node's own table (dead-letter handler,
+// global names) when the suite runs over two nodes, saying why.
+#define TS_ONE_NODE_ONLY(why)                                             \
+    do {                                                                  \
+        if (TwoNodes())                                                   \
+            GTEST_SKIP() << "one node's own " << why << ": actors spread " \
+                         << "over two nodes use each their node's";       \
+    } while (0)
 
 // Reopens the fixture's system with cfg and leaves the test body if that
 // failed or skipped (base not built).
@@ -239,6 +255,11 @@ class SystemTest : public ::testing::TestWithParam<ts_base> {
     void CloseSystem();
 
     ts_system *sys() const { return sys_; }
+    // kTwoNodes: the other node (node 2; sys() is node 1), else null.
+    ts_system *peer() const { return peer_; }
+    bool TwoNodes() const { return GetParam() == kTwoNodes; }
+    // The node id of sys().
+    uint16_t Node() const { return TwoNodes() ? 1 : 0; }
 
     // Helpers. Each records a non-fatal failure and returns an empty value
     // (TS_ADDR_NONE / null Msg) when the engine call fails.
@@ -274,6 +295,7 @@ class SystemTest : public ::testing::TestWithParam<ts_base> {
     std::mutex mu_;
     std::vector<LogRec> logs_;
     ts_system *sys_ = nullptr;
+    ts_system *peer_ = nullptr;
 };
 
 } // namespace tst

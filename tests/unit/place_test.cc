@@ -137,7 +137,7 @@ TEST(Place, CoreThatRunsNoShardIsRefused)
 TEST(Place, UnknownPlacementIsRefused)
 {
     unsigned rr = 0;
-    for (int how : {3, 7, -1, 1 << 20}) {
+    for (int how : {6, 7, -1, 1 << 20}) {
         // Stored as the C side sees it: an out-of-range value is not a
         // valid C++ enum value, so it is not made by a cast.
         ts_create_opts o = Opts(TS_PLACE_LOCAL);
@@ -160,6 +160,150 @@ TEST(Place, CoreWithoutACoreMapIsShardZero)
         ASSERT_EQ(Place(0, &rr, &o, &t, nullptr, 1), 0) << ts_last_error();
         EXPECT_EQ(t, 0);
     }
+}
+
+
+// ---- across nodes: this node is 1, peers 2 and 5 -----------------------
+
+place_fake_topo Topo(unsigned leased2, unsigned leased5, ts_placement dflt = TS_PLACE_DEFAULT)
+{
+    place_fake_topo t{};
+    t.nshards = kShards;
+    t.shard_cpu = kCpus;
+    t.self = 1;
+    t.placement = dflt;
+    t.npeers = 2;
+    t.peers[0] = 2;
+    t.peers[1] = 5;
+    t.leased[0] = leased2;
+    t.leased[1] = leased5;
+    return t;
+}
+
+ts_create_opts NodeOpts(uint16_t node)
+{
+    ts_create_opts o = Opts(TS_PLACE_NODE);
+    o.node = node;
+    return o;
+}
+
+TEST(PlaceNodes, NodeIsThatNodeAndItPicksTheShard)
+{
+    place_fake_topo t = Topo(0, 10);
+    unsigned rr = 0, spread = 0;
+    ts_create_opts o = NodeOpts(5);
+    uint16_t node = 0;
+    int shard = kUnset;
+    ASSERT_EQ(place_fake_nodes(&t, 1, &rr, &spread, &o, &node, &shard), 0) << ts_last_error();
+    EXPECT_EQ(node, 5);
+    EXPECT_EQ(shard, -1);
+    // Without a lease yet it is still that node: creation says -EAGAIN, not placement.
+    o = NodeOpts(2);
+    ASSERT_EQ(place_fake_nodes(&t, 1, &rr, &spread, &o, &node, &shard), 0) << ts_last_error();
+    EXPECT_EQ(node, 2);
+}
+
+TEST(PlaceNodes, NodeThatIsThisOneIsTheCreatorsShard)
+{
+    place_fake_topo t = Topo(1, 1);
+    unsigned rr = 0, spread = 0;
+    ts_create_opts o = NodeOpts(1);
+    uint16_t node = 0;
+    int shard = kUnset;
+    ASSERT_EQ(place_fake_nodes(&t, 2, &rr, &spread, &o, &node, &shard), 0) << ts_last_error();
+    EXPECT_EQ(node, 1);
+    EXPECT_EQ(shard, 2);
+}
+
+TEST(PlaceNodes, UnknownNodeIsUnreachableInAShard)
+{
+    place_fake_topo t = Topo(1, 1);
+    unsigned rr = 0, spread = 0;
+    ts_create_opts o = NodeOpts(3);
+    uint16_t node = 0;
+    int shard = kUnset;
+    EXPECT_EQ(place_fake_nodes(&t, 0, &rr, &spread, &o, &node, &shard), -EHOSTUNREACH);
+    EXPECT_NE(std::string(ts_last_error()).find("3"), std::string::npos) << ts_last_error();
+    EXPECT_EQ(shard, kUnset) << "an error leaves the decision unset";
+    // Outside a shard the leases are not known: a shard decides (and refuses).
+    ASSERT_EQ(place_fake_nodes(&t, -1, &rr, nullptr, &o, &node, &shard), 0) << ts_last_error();
+    EXPECT_EQ(shard, -1);
+}
+
+TEST(PlaceNodes, NamedActorOnAnotherNodeIsRefused)
+{
+    place_fake_topo t = Topo(1, 1);
+    unsigned rr = 0, spread = 0;
+    ts_create_opts o = NodeOpts(2);
+    o.global_name = "registry";
+    uint16_t node = 0;
+    int shard = kUnset;
+    EXPECT_EQ(place_fake_nodes(&t, 0, &rr, &spread, &o, &node, &shard), -EOPNOTSUPP);
+}
+
+TEST(PlaceNodes, SpreadTakesEachNodeInTurn)
+{
+    place_fake_topo t = Topo(4, 4);
+    unsigned rr = 0, spread = 0;
+    ts_create_opts o = Opts(TS_PLACE_SPREAD);
+    std::vector<uint16_t> got;
+    for (int i = 0; i < 6; i++) {
+        uint16_t node = 0;
+        int shard = kUnset;
+        ASSERT_EQ(place_fake_nodes(&t, 1, &rr, &spread, &o, &node, &shard), 0) << ts_last_error();
+        EXPECT_EQ(shard, node == 1 ? 1 : -1) << "this node: the creator's shard";
+        got.push_back(node);
+    }
+    EXPECT_EQ(got, (std::vector<uint16_t>{1, 2, 5, 1, 2, 5}));
+}
+
+TEST(PlaceNodes, SpreadPassesOverAPeerWithoutLeaseAndNames)
+{
+    place_fake_topo t = Topo(0, 4);
+    unsigned rr = 0, spread = 0;
+    ts_create_opts o = Opts(TS_PLACE_SPREAD);
+    std::vector<uint16_t> got;
+    for (int i = 0; i < 3; i++) {
+        uint16_t node = 0;
+        int shard = kUnset;
+        ASSERT_EQ(place_fake_nodes(&t, 0, &rr, &spread, &o, &node, &shard), 0);
+        got.push_back(node);
+    }
+    EXPECT_EQ(got, (std::vector<uint16_t>{1, 1, 5})) << "node 2 has leased nothing";
+    o.global_name = "n";
+    for (int i = 0; i < 3; i++) {
+        uint16_t node = 0;
+        int shard = kUnset;
+        ASSERT_EQ(place_fake_nodes(&t, 0, &rr, &spread, &o, &node, &shard), 0);
+        EXPECT_EQ(node, 1) << "a named actor stays here";
+    }
+}
+
+TEST(PlaceNodes, DefaultIsTheSystemsPlacement)
+{
+    place_fake_topo t = Topo(4, 4, TS_PLACE_SPREAD);
+    unsigned rr = 0, spread = 0;
+    uint16_t n1 = 0, n2 = 0;
+    int shard;
+    ASSERT_EQ(place_fake_nodes(&t, 0, &rr, &spread, nullptr, &n1, &shard), 0);
+    ts_create_opts o = Opts(TS_PLACE_DEFAULT);
+    ASSERT_EQ(place_fake_nodes(&t, 0, &rr, &spread, &o, &n2, &shard), 0);
+    EXPECT_EQ(n1, 1);
+    EXPECT_EQ(n2, 2);
+    // An explicit placement is not the default's.
+    o = Opts(TS_PLACE_LOCAL);
+    ASSERT_EQ(place_fake_nodes(&t, 0, &rr, &spread, &o, &n2, &shard), 0);
+    EXPECT_EQ(n2, 1);
+    // Outside a shard, spread is decided by one (shard -1).
+    ASSERT_EQ(place_fake_nodes(&t, -1, &rr, nullptr, nullptr, &n2, &shard), 0);
+    EXPECT_EQ(shard, -1);
+    t = Topo(4, 4, TS_PLACE_ROUND_ROBIN);
+    std::vector<int> shards;
+    for (int i = 0; i < 4; i++) {
+        ASSERT_EQ(place_fake_nodes(&t, 0, &rr, &spread, nullptr, &n2, &shard), 0);
+        shards.push_back(shard);
+    }
+    EXPECT_EQ(shards, (std::vector<int>{0, 1, 2, 0}));
 }
 
 } // namespace
