@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* bare_tcp.c — the bare TCP ping-pong baseline (bare_tcp.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -81,27 +82,60 @@ static void *echo_main(void *p)
     return NULL;
 }
 
-/* A connected loopback TCP pair, TCP_NODELAY on both ends: 0 and the
- * client and server ends, or -errno (and neither). */
-static int bare_tcp_pair(int *c, int *s)
+/* One end of the pair: listen_on binds to addr (port 0: any) and listens,
+ * filling in the port; connect_to connects to addr. Each runs in its end's
+ * namespace. 0 or -errno (fd, if not -1, is the caller's to close). */
+struct tcp_end {
+    int fd;
+    struct sockaddr_in addr;
+};
+
+static int listen_on(void *p)
 {
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc = 0;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof(a);
+    struct tcp_end *e = p;
+    socklen_t al = sizeof(e->addr);
+    if ((e->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        bind(e->fd, (struct sockaddr *)&e->addr, sizeof(e->addr)) < 0 || listen(e->fd, 1) < 0 ||
+        getsockname(e->fd, (struct sockaddr *)&e->addr, &al) < 0)
+        return -errno;
+    return 0;
+}
+
+static int connect_to(void *p)
+{
+    struct tcp_end *e = p;
+    if ((e->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        connect(e->fd, (struct sockaddr *)&e->addr, sizeof(e->addr)) < 0)
+        return -errno;
+    return 0;
+}
+
+/* A connected TCP pair, TCP_NODELAY on both ends: on loopback (veth NULL),
+ * or the client in namespace a and the server on NETNS_IP_B in namespace
+ * b. 0 and the client and server ends, or -errno (and neither). */
+static int bare_tcp_pair(const struct netns_pair *veth, int *c, int *s)
+{
+    struct tcp_end l = {.fd = -1, .addr = {.sin_family = AF_INET}}, cl = {.fd = -1};
+    int one = 1, rc = 0;
     *c = *s = -1;
-    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
-        getsockname(l, (struct sockaddr *)&a, &al) < 0 ||
-        (*c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-        connect(*c, (struct sockaddr *)&a, sizeof(a)) < 0 || (*s = accept(l, NULL, NULL)) < 0)
+    if (!veth)
+        l.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, NETNS_IP_B, &l.addr.sin_addr) != 1)
+        return -EINVAL;
+    if ((rc = netns_run(veth, 1, listen_on, &l)) == 0) {
+        cl.addr = l.addr;
+        rc = netns_run(veth, 0, connect_to, &cl);
+    }
+    if (rc == 0 && (*s = accept(l.fd, NULL, NULL)) < 0)
         rc = -errno;
-    if (l >= 0)
-        close(l);
+    if (l.fd >= 0)
+        close(l.fd);
     if (rc < 0) {
-        if (*c >= 0)
-            close(*c);
-        *c = -1;
+        if (cl.fd >= 0)
+            close(cl.fd);
         return rc;
     }
+    *c = cl.fd;
     setsockopt(*c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     setsockopt(*s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     return 0;
@@ -109,11 +143,11 @@ static int bare_tcp_pair(int *c, int *s)
 
 int bare_tcp_run(int core_a, int core_b, uint64_t rounds, size_t payload,
                  void (*record)(void *arg, uint64_t ns), void *arg, struct bare_result *out,
-                 const struct bare_tcp_sides *sides)
+                 const struct bare_tcp_sides *sides, const struct netns_pair *veth)
 {
     if (payload < 8 || payload > 4096)
         return -EINVAL;
-    int c, s, rc = bare_tcp_pair(&c, &s);
+    int c, s, rc = bare_tcp_pair(veth, &c, &s);
     if (rc < 0)
         return rc;
     struct echo_arg e = {.sides = sides, .fd = s, .core = core_b, .payload = payload,
@@ -136,8 +170,9 @@ int bare_tcp_run(int core_a, int core_b, uint64_t rounds, size_t payload,
 }
 
 int bare_tcp_pingpong(int core_a, int core_b, uint64_t rounds, size_t payload,
-                      void (*record)(void *arg, uint64_t ns), void *arg, struct bare_result *out)
+                      void (*record)(void *arg, uint64_t ns), void *arg, struct bare_result *out,
+                      const struct netns_pair *veth)
 {
     static const struct bare_tcp_sides blocking = {.ping = ping_loop, .echo = echo_loop};
-    return bare_tcp_run(core_a, core_b, rounds, payload, record, arg, out, &blocking);
+    return bare_tcp_run(core_a, core_b, rounds, payload, record, arg, out, &blocking, veth);
 }

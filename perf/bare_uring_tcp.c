@@ -144,5 +144,5 @@ int bare_uring_tcp_pingpong(int core_a, int core_b, uint64_t rounds, size_t payl
                             struct bare_result *out)
 {
     static const struct bare_tcp_sides uring = {.ping = ping_loop, .echo = echo_loop};
-    return bare_tcp_run(core_a, core_b, rounds, payload, record, arg, out, &uring);
+    return bare_tcp_run(core_a, core_b, rounds, payload, record, arg, out, &uring, NULL);
 }

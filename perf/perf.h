@@ -26,6 +26,7 @@ struct result {
     double value;     /* a figure of another kind, when unit is set */
     const char *unit;
     int status;       /* 0, or why it did not run (-ENOTSUP: not on this base) */
+    char why[160];    /* with -ENOTSUP: what it lacks ("": two shards on two cores) */
 };
 
 typedef int (*scen_fn)(ts_system *sys, const struct perf_env *env, struct result *r);
@@ -46,6 +47,11 @@ int scen_pingpong_tcp(ts_system *, const struct perf_env *, struct result *);
 int scen_throughput_tcp(ts_system *, const struct perf_env *, struct result *);
 int scen_pingpong_udp(ts_system *, const struct perf_env *, struct result *);
 int scen_throughput_udp(ts_system *, const struct perf_env *, struct result *);
+int scen_bare_tcp_veth(ts_system *, const struct perf_env *, struct result *);
+int scen_pingpong_tcp_veth(ts_system *, const struct perf_env *, struct result *);
+int scen_throughput_tcp_veth(ts_system *, const struct perf_env *, struct result *);
+int scen_pingpong_udp_veth(ts_system *, const struct perf_env *, struct result *);
+int scen_throughput_udp_veth(ts_system *, const struct perf_env *, struct result *);
 
 /* Registers the scenarios' actor types and message ids. */
 int scen_register(void);

@@ -2,7 +2,9 @@
 /*
  * scenarios.c — thespis-perf's scenarios: the engine's, driven through the
  * public API, and the bare baselines they are set against (the run queue
- * alone, and two threads over the shm ring alone, bare_ring.c).
+ * alone, two threads over the shm ring alone, bare_ring.c, and over a TCP
+ * socket alone, bare_tcp.c). Those between nodes run on loopback, and
+ * across a veth pair between two network namespaces (netns.h).
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,6 +23,7 @@
 #include "bare_tcp.h"
 #include "bare_uring_tcp.h"
 #include "mailq.h"
+#include "netns.h"
 #include "perf.h"
 
 static uint64_t T_START, T_PING, T_DONE, T_ACK, T_FINISH, T_CHECK;
@@ -395,20 +398,6 @@ int scen_bare_pingpong(ts_system *sys, const struct perf_env *env, struct result
     return rc;
 }
 
-int scen_bare_tcp(ts_system *sys, const struct perf_env *env, struct result *r)
-{
-    (void)sys;
-    if (env->cores_n < 2)
-        return -ENOTSUP;
-    struct bare_result b = {0};
-    uint64_t rounds = env->duration_ns / 20000 + 500; /* about 20 us a round trip here */
-    int rc = bare_tcp_pingpong(env->cores[0], env->cores[1], rounds, sizeof(struct ping), record,
-                               r, &b);
-    r->msgs = b.msgs;
-    r->seconds = b.seconds;
-    return rc;
-}
-
 int scen_bare_uring_tcp(ts_system *sys, const struct perf_env *env, struct result *r)
 {
     (void)sys;
@@ -423,36 +412,53 @@ int scen_bare_uring_tcp(ts_system *sys, const struct perf_env *env, struct resul
     return rc;
 }
 
-/* Opens a one-shard pinned node `id` on cpu, listening on port and linked
- * to node `peer` at peer_port on loopback by transport `scheme`. */
-static int open_node(const char *scheme, uint16_t id, int cpu, unsigned port, uint16_t peer,
-                     unsigned peer_port, ts_system **out)
+/* A node to open: open_in runs with the thread in the node's namespace
+ * (netns_run), so the node's sockets and shard thread live there. */
+struct node_open {
+    ts_config cfg;
+    ts_system **out;
+};
+
+static int open_in(void *p)
 {
+    struct node_open *o = p;
+    return ts_system_open(&o->cfg, o->out);
+}
+
+/* Opens a one-shard pinned node `id` (1 or 2) on cpu, listening on port
+ * and linked to node `peer` at peer_port by transport `scheme`: on
+ * loopback, or (veth set) with node 1 on NETNS_IP_A in namespace a and
+ * node 2 on NETNS_IP_B in namespace b. */
+static int open_node(const char *scheme, uint16_t id, int cpu, unsigned port, uint16_t peer,
+                     unsigned peer_port, const struct netns_pair *veth, ts_system **out)
+{
+    const char *self = !veth ? "127.0.0.1" : id == 1 ? NETNS_IP_A : NETNS_IP_B;
+    const char *other = !veth ? "127.0.0.1" : id == 1 ? NETNS_IP_B : NETNS_IP_A;
     char cores[16], listen[48], peers[64];
     snprintf(cores, sizeof(cores), "%d", cpu);
-    snprintf(listen, sizeof(listen), "%s://127.0.0.1:%u", scheme, port);
-    snprintf(peers, sizeof(peers), "%u=%s://127.0.0.1:%u", peer, scheme, peer_port);
-    ts_config cfg;
-    ts_config_init(&cfg);
-    cfg.base = TS_BASE_PINNED;
-    cfg.idle = TS_IDLE_BUSY;
-    cfg.node_id = id;
-    cfg.cores = cores;
-    cfg.listen = listen;
-    cfg.peers = peers;
-    return ts_system_open(&cfg, out);
+    snprintf(listen, sizeof(listen), "%s://%s:%u", scheme, self, port);
+    snprintf(peers, sizeof(peers), "%u=%s://%s:%u", peer, scheme, other, peer_port);
+    struct node_open o = {.out = out};
+    ts_config_init(&o.cfg);
+    o.cfg.base = TS_BASE_PINNED;
+    o.cfg.idle = TS_IDLE_BUSY;
+    o.cfg.node_id = id;
+    o.cfg.cores = cores;
+    o.cfg.listen = listen;
+    o.cfg.peers = peers;
+    return netns_run(veth, id != 1, open_in, &o);
 }
 
 /* Nodes 1 and 2: one-shard pinned systems on the run's two cores, joined
- * over loopback by `scheme` (ports chosen again while taken). */
-static int two_nodes(const char *scheme, const struct perf_env *env, ts_system **n1,
-                     ts_system **n2)
+ * by `scheme` over loopback or veth (ports chosen again while taken). */
+static int two_nodes(const char *scheme, const struct perf_env *env,
+                     const struct netns_pair *veth, ts_system **n1, ts_system **n2)
 {
     int rc = -EADDRINUSE;
     for (unsigned attempt = 0; rc == -EADDRINUSE && attempt < 20; attempt++) {
         unsigned port = 21000 + (unsigned)((getpid() * 7 + (int)attempt * 131) % 9000);
-        if ((rc = open_node(scheme, 1, env->cores[0], port, 2, port + 1, n1)) == 0 &&
-            (rc = open_node(scheme, 2, env->cores[1], port + 1, 1, port, n2)) < 0) {
+        if ((rc = open_node(scheme, 1, env->cores[0], port, 2, port + 1, veth, n1)) == 0 &&
+            (rc = open_node(scheme, 2, env->cores[1], port + 1, 1, port, veth, n2)) < 0) {
             ts_system_close(*n1);
             *n1 = NULL;
         }
@@ -463,13 +469,12 @@ static int two_nodes(const char *scheme, const struct perf_env *env, ts_system *
 }
 
 /* Round trips between an actor on node 1 and one on node 2. */
-static int pingpong_net(const char *scheme, const struct perf_env *env, struct result *r)
+static int pingpong_net(const char *scheme, const struct perf_env *env,
+                        const struct netns_pair *veth, struct result *r)
 {
-    if (env->cores_n < 2)
-        return -ENOTSUP;
     ts_system *n1 = NULL, *n2 = NULL;
     ts_addr a, b;
-    int rc = two_nodes(scheme, env, &n1, &n2);
+    int rc = two_nodes(scheme, env, veth, &n1, &n2);
     if (rc == 0)
         rc = ts_system_create(n1, "perf.PingPong", NULL, &a);
     if (rc == 0)
@@ -491,13 +496,12 @@ static int pingpong_net(const char *scheme, const struct perf_env *env, struct r
 }
 
 /* 64-byte messages from a producer on node 1 to a consumer on node 2. */
-static int throughput_net(const char *scheme, const struct perf_env *env, struct result *r)
+static int throughput_net(const char *scheme, const struct perf_env *env,
+                          const struct netns_pair *veth, struct result *r)
 {
-    if (env->cores_n < 2)
-        return -ENOTSUP;
     ts_system *n1 = NULL, *n2 = NULL;
     ts_addr prod, cons;
-    int rc = two_nodes(scheme, env, &n1, &n2);
+    int rc = two_nodes(scheme, env, veth, &n1, &n2);
     if (rc == 0)
         rc = ts_system_create(n1, "perf.Producer", NULL, &prod);
     if (rc == 0)
@@ -509,29 +513,59 @@ static int throughput_net(const char *scheme, const struct perf_env *env, struct
     return rc;
 }
 
-int scen_pingpong_tcp(ts_system *sys, const struct perf_env *env, struct result *r)
+/* The bare blocking-socket round trip (bare_tcp.h), on loopback or veth. */
+static int bare_tcp_net(const char *scheme, const struct perf_env *env,
+                        const struct netns_pair *veth, struct result *r)
 {
-    (void)sys;
-    return pingpong_net("tcp", env, r);
+    (void)scheme;
+    struct bare_result b = {0};
+    uint64_t rounds = env->duration_ns / 20000 + 500; /* about 20 us a round trip here */
+    int rc = bare_tcp_pingpong(env->cores[0], env->cores[1], rounds, sizeof(struct ping), record,
+                               r, &b, veth);
+    r->msgs = b.msgs;
+    r->seconds = b.seconds;
+    return rc;
 }
 
-int scen_pingpong_udp(ts_system *sys, const struct perf_env *env, struct result *r)
+typedef int (*net_fn)(const char *scheme, const struct perf_env *env,
+                      const struct netns_pair *veth, struct result *r);
+
+/* Runs fn on loopback, or (veth) between two network namespaces joined by
+ * a veth pair made for it and removed after. Without two cores, root or
+ * `ip`, or when the pair cannot be made, -ENOTSUP with r->why saying why. */
+static int net(net_fn fn, const char *scheme, int veth, const struct perf_env *env,
+               struct result *r)
 {
-    (void)sys;
-    return pingpong_net("udp", env, r);
+    if (env->cores_n < 2)
+        return -ENOTSUP;
+    if (!veth)
+        return fn(scheme, env, NULL, r);
+    struct netns_pair pair;
+    if (netns_pair_create(&pair, r->why, sizeof(r->why)) < 0)
+        return -ENOTSUP;
+    int rc = fn(scheme, env, &pair, r);
+    netns_pair_destroy(&pair);
+    return rc;
 }
 
-int scen_throughput_tcp(ts_system *sys, const struct perf_env *env, struct result *r)
-{
-    (void)sys;
-    return throughput_net("tcp", env, r);
-}
+/* The scenarios between nodes: fn by scheme, on loopback or veth. */
+#define NET_SCENARIO(name, fn, scheme, veth)                                        \
+    int name(ts_system *sys, const struct perf_env *env, struct result *r)           \
+    {                                                                                \
+        (void)sys;                                                                   \
+        return net(fn, scheme, veth, env, r);                                        \
+    }
 
-int scen_throughput_udp(ts_system *sys, const struct perf_env *env, struct result *r)
-{
-    (void)sys;
-    return throughput_net("udp", env, r);
-}
+NET_SCENARIO(scen_bare_tcp, bare_tcp_net, NULL, 0)
+NET_SCENARIO(scen_pingpong_tcp, pingpong_net, "tcp", 0)
+NET_SCENARIO(scen_pingpong_udp, pingpong_net, "udp", 0)
+NET_SCENARIO(scen_throughput_tcp, throughput_net, "tcp", 0)
+NET_SCENARIO(scen_throughput_udp, throughput_net, "udp", 0)
+NET_SCENARIO(scen_bare_tcp_veth, bare_tcp_net, NULL, 1)
+NET_SCENARIO(scen_pingpong_tcp_veth, pingpong_net, "tcp", 1)
+NET_SCENARIO(scen_pingpong_udp_veth, pingpong_net, "udp", 1)
+NET_SCENARIO(scen_throughput_tcp_veth, throughput_net, "tcp", 1)
+NET_SCENARIO(scen_throughput_udp_veth, throughput_net, "udp", 1)
 
 int scen_bare_throughput(ts_system *sys, const struct perf_env *env, struct result *r)
 {

@@ -48,6 +48,11 @@ static const struct scenario all[] = {
     {"throughput.tcp", scen_throughput_tcp, 0, NULL, THROUGHPUT},
     {"pingpong.udp", scen_pingpong_udp, 0, "pingpong.bare_tcp", LATENCY},
     {"throughput.udp", scen_throughput_udp, 0, NULL, THROUGHPUT},
+    {"pingpong.bare_tcp.veth", scen_bare_tcp_veth, 0, NULL, LATENCY},
+    {"pingpong.tcp.veth", scen_pingpong_tcp_veth, 0, "pingpong.bare_tcp.veth", LATENCY},
+    {"throughput.tcp.veth", scen_throughput_tcp_veth, 0, NULL, THROUGHPUT},
+    {"pingpong.udp.veth", scen_pingpong_udp_veth, 0, "pingpong.bare_tcp.veth", LATENCY},
+    {"throughput.udp.veth", scen_throughput_udp_veth, 0, NULL, THROUGHPUT},
     {"spawn.local", scen_spawn_local, 1, NULL, RATE},
     {"memory.idle_actor", scen_memory_idle, 1, NULL, VALUE},
 };
@@ -64,6 +69,7 @@ static void usage(FILE *f, const char *argv0)
             "  Runs the benchmark scenarios and prints a table; each engine figure is\n"
             "  also given as a ratio to the bare baseline measured in the same run.\n"
             "  --scenario GLOB   only scenarios whose name matches (repeatable), e.g. 'pingpong.*'\n"
+            "  --exclude GLOB    skip scenarios whose name matches (repeatable), e.g. '*.veth'\n"
             "  --base NAME       pinned (default), multiproc or simple; the *.cross_process\n"
             "                    scenarios always run a multiproc node\n"
             "  --cores LIST      the two CPUs to use, e.g. 0-1 or 2,4 (default: the first two)\n"
@@ -72,7 +78,12 @@ static void usage(FILE *f, const char *argv0)
             "  --quick           --duration 0.2 (what make demo runs)\n"
             "  --json FILE       also write the results as JSON\n"
             "  --list            list the scenarios and exit\n"
-            "  --help            this text\n",
+            "  --help            this text\n"
+            "  The *.veth scenarios (pingpong.bare_tcp.veth, pingpong.tcp.veth,\n"
+            "  throughput.tcp.veth, pingpong.udp.veth, throughput.udp.veth) run their two\n"
+            "  nodes (or bare threads) in two network namespaces joined by a veth pair\n"
+            "  (198.51.100.1 and .2/24), made with ip(8) and removed after; without root\n"
+            "  or ip they are shown as n/a.\n",
             argv0);
 }
 
@@ -107,7 +118,8 @@ static void print_row(size_t i)
 {
     const struct result *r = &results[i];
     if (r->status == -ENOTSUP) {
-        printf("%-23s  n/a: needs two shards on two cores\n", all[i].name);
+        printf("%-23s  n/a: %s\n", all[i].name,
+               r->why[0] ? r->why : "needs two shards on two cores");
         return;
     }
     if (r->status < 0) {
@@ -235,8 +247,8 @@ static void warn_build(void)
 }
 
 struct options {
-    const char *globs[16];
-    unsigned nglobs;
+    const char *globs[16], *excludes[16];
+    unsigned nglobs, nexcludes;
     const char *json, *cores, *base;
     double duration;
     ts_idle idle;
@@ -245,18 +257,24 @@ struct options {
 static int parse(int argc, char **argv, struct options *o)
 {
     static const struct option opts[] = {
-        {"scenario", required_argument, NULL, 's'}, {"base", required_argument, NULL, 'b'},
-        {"cores", required_argument, NULL, 'c'},    {"idle", required_argument, NULL, 'i'},
-        {"duration", required_argument, NULL, 'd'}, {"quick", no_argument, NULL, 'q'},
-        {"json", required_argument, NULL, 'j'},     {"list", no_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-    for (int c; (c = getopt_long(argc, argv, "s:b:c:i:d:qj:lh", opts, NULL)) != -1;) {
+        {"scenario", required_argument, NULL, 's'}, {"exclude", required_argument, NULL, 'x'},
+        {"base", required_argument, NULL, 'b'},     {"cores", required_argument, NULL, 'c'},
+        {"idle", required_argument, NULL, 'i'},     {"duration", required_argument, NULL, 'd'},
+        {"quick", no_argument, NULL, 'q'},          {"json", required_argument, NULL, 'j'},
+        {"list", no_argument, NULL, 'l'},           {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    for (int c; (c = getopt_long(argc, argv, "s:x:b:c:i:d:qj:lh", opts, NULL)) != -1;) {
         char *end = NULL;
         switch (c) {
         case 's':
             if (o->nglobs == 16)
                 return fprintf(stderr, "thespis-perf: at most 16 --scenario patterns\n"), 2;
             o->globs[o->nglobs++] = optarg;
+            break;
+        case 'x':
+            if (o->nexcludes == 16)
+                return fprintf(stderr, "thespis-perf: at most 16 --exclude patterns\n"), 2;
+            o->excludes[o->nexcludes++] = optarg;
             break;
         case 'b': o->base = optarg; break;
         case 'c': o->cores = optarg; break;
@@ -286,6 +304,9 @@ static int parse(int argc, char **argv, struct options *o)
 
 static int selected(const struct options *o, const char *name)
 {
+    for (unsigned k = 0; k < o->nexcludes; k++)
+        if (fnmatch(o->excludes[k], name, 0) == 0)
+            return 0;
     for (unsigned k = 0; k < o->nglobs; k++)
         if (fnmatch(o->globs[k], name, 0) == 0)
             return 1;
