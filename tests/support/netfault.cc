@@ -537,22 +537,31 @@ bool IsDocNet(uint32_t net)
     return net == 0xc0000200u /* 192.0.2.0 */ || net == 0xc6336400u /* 198.51.100.0 */;
 }
 
-// Both addresses in the same documentation /24, distinct, neither the
-// network nor the broadcast address.
+// A host address of a documentation /24 (neither its network nor its
+// broadcast address), in host byte order in *h.
+bool CheckAddr(const std::string &a, uint32_t *h, std::string *err)
+{
+    in_addr x;
+    if (inet_pton(AF_INET, a.c_str(), &x) != 1)
+        return Fail(err, "not an IPv4 address: '" + a + "'");
+    *h = ntohl(x.s_addr);
+    if (!IsDocNet(*h & 0xffffff00u))
+        return Fail(err, a + " is not in 192.0.2.0/24 or 198.51.100.0/24");
+    if ((*h & 0xff) == 0 || (*h & 0xff) == 0xff)
+        return Fail(err, a + " is a network or broadcast address");
+    return true;
+}
+
+// Two host addresses of the same documentation /24, distinct.
 bool CheckPair(const std::string &a, const std::string &b, std::string *err)
 {
-    in_addr x, y;
-    if (inet_pton(AF_INET, a.c_str(), &x) != 1 || inet_pton(AF_INET, b.c_str(), &y) != 1)
-        return Fail(err, "VethPair: not IPv4 addresses: " + a + ", " + b);
-    uint32_t hx = ntohl(x.s_addr), hy = ntohl(y.s_addr);
-    if (!IsDocNet(hx & 0xffffff00u) || (hx & 0xffffff00u) != (hy & 0xffffff00u))
-        return Fail(err, "VethPair: " + a + " and " + b +
-                             " must share 192.0.2.0/24 or 198.51.100.0/24");
-    for (uint32_t h : {hx, hy})
-        if ((h & 0xff) == 0 || (h & 0xff) == 0xff)
-            return Fail(err, "VethPair: network or broadcast address in " + a + ", " + b);
-    if (hx == hy)
-        return Fail(err, "VethPair: both ends have address " + a);
+    uint32_t ha, hb;
+    if (!CheckAddr(a, &ha, err) || !CheckAddr(b, &hb, err))
+        return false;
+    if ((ha & 0xffffff00u) != (hb & 0xffffff00u))
+        return Fail(err, a + " and " + b + " must share 192.0.2.0/24 or 198.51.100.0/24");
+    if (ha == hb)
+        return Fail(err, "both ends have address " + a);
     return true;
 }
 
@@ -578,17 +587,21 @@ std::string ProbeNetns()
     return "";
 }
 
-} // namespace
-
-bool NetnsAvailable(std::string *why)
+// Runs Probe once per process: true if it found nothing missing, else
+// false with what it said in *why.
+template <std::string (*Probe)()> bool ProbedOnce(std::string *why)
 {
     static std::once_flag once;
     static std::string reason;
-    std::call_once(once, [] { reason = ProbeNetns(); });
+    std::call_once(once, [] { reason = Probe(); });
     if (why)
         *why = reason;
     return reason.empty();
 }
+
+} // namespace
+
+bool NetnsAvailable(std::string *why) { return ProbedOnce<ProbeNetns>(why); }
 
 std::string Netns::Prefix() { return "tsn-" + std::to_string(getpid()) + "-"; }
 
@@ -712,16 +725,21 @@ VethPair::VethPair(Netns &a, Netns &b, const std::string &ip_a, const std::strin
     dev_b_ = "tsv" + n + "b";
     // Created directly in the namespaces, so the names only have to be
     // unique there; addrgenmode none keeps IPv6 chatter off the link.
-    const std::vector<std::vector<std::string>> steps = {
+    std::vector<std::vector<std::string>> steps = {
         {"ip", "-n", ns_a_, "link", "add", dev_a_, "type", "veth", "peer", "name", dev_b_,
          "netns", ns_b_},
         {"ip", "-n", ns_a_, "addr", "add", ip_a + "/24", "dev", dev_a_},
-        {"ip", "-n", ns_b_, "addr", "add", ip_b + "/24", "dev", dev_b_},
         {"ip", "-n", ns_a_, "link", "set", dev_a_, "addrgenmode", "none", "up"},
         {"ip", "-n", ns_b_, "link", "set", dev_b_, "addrgenmode", "none", "up"},
     };
-    if (!CheckPair(ip_a, ip_b, &error_))
+    if (!ip_b.empty()) // else a switch port: no address on b's end
+        steps.insert(steps.begin() + 2,
+                     {"ip", "-n", ns_b_, "addr", "add", ip_b + "/24", "dev", dev_b_});
+    uint32_t h;
+    if (ip_b.empty() ? !CheckAddr(ip_a, &h, &error_) : !CheckPair(ip_a, ip_b, &error_)) {
+        error_ = "VethPair: " + error_;
         return;
+    }
     std::string out;
     for (const auto &step : steps) {
         if (!Run(step, &out)) {
@@ -758,6 +776,62 @@ bool VethPair::SetState(const char *state, std::string *err)
 
 bool VethPair::Down(std::string *err) { return SetState("down", err); }
 bool VethPair::Up(std::string *err) { return SetState("up", err); }
+
+namespace {
+
+const char *const kBridge = "tsbr"; // alone in its switch's namespace
+
+std::string ProbeSwitch()
+{
+    std::string why;
+    if (!NetnsAvailable(&why))
+        return why;
+    Switch probe;
+    if (!probe.ok())
+        return "cannot create a bridge: " + probe.error();
+    return "";
+}
+
+} // namespace
+
+bool SwitchAvailable(std::string *why) { return ProbedOnce<ProbeSwitch>(why); }
+
+// The bridge forwards at once (no STP, so no listening/learning delay) and,
+// like the links, keeps IPv6 chatter off.
+Switch::Switch()
+{
+    std::string out;
+    if (!ns_.ok())
+        error_ = "Switch: " + ns_.error();
+    else if (!Run({"ip", "-n", ns_.Name(), "link", "add", kBridge, "type", "bridge", "stp_state",
+                   "0", "forward_delay", "0"},
+                  &out) ||
+             !Run({"ip", "-n", ns_.Name(), "link", "set", kBridge, "addrgenmode", "none", "up"},
+                  &out))
+        error_ = "Switch: " + out;
+}
+
+bool Switch::Attach(Netns &ns, const std::string &ip, std::string *err)
+{
+    if (!ok())
+        return Fail(err, error_);
+    uint32_t h;
+    std::string why;
+    if (!CheckAddr(ip, &h, &why))
+        return Fail(err, "Switch: " + why);
+    for (const std::string &other : ips_)
+        if (!CheckPair(other, ip, &why))
+            return Fail(err, "Switch: " + why);
+    ports_.push_back(std::make_unique<VethPair>(ns, ns_, ip, ""));
+    const VethPair &port = *ports_.back();
+    std::string out;
+    if (!port.ok())
+        return Fail(err, "Switch: " + port.error());
+    if (!Run({"ip", "-n", ns_.Name(), "link", "set", port.NameB(), "master", kBridge}, &out))
+        return Fail(err, "Switch: " + out);
+    ips_.push_back(ip);
+    return true;
+}
 
 bool ListNetns(const std::string &prefix, std::vector<std::string> *names, std::string *err)
 {

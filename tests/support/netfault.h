@@ -6,11 +6,13 @@
 // duplicates, reorders and delays datagrams, every decision drawn from one
 // seeded generator so that a failure can be replayed from its seed.
 //
-// Netns, InNetns and VethPair put nodes "on different hosts" inside one test
-// process: each node is started while the calling thread is inside its own
-// network namespace, the namespaces are joined by veth links, and nftables
-// rules in a namespace lose or cut its traffic. They need root, iproute2 and
-// nftables; a test calls NetnsAvailable() first and skips with its reason.
+// Netns, InNetns, VethPair and Switch put nodes "on different hosts" inside
+// one test process: each node is started while the calling thread is inside
+// its own network namespace, the namespaces are joined by veth links (two
+// directly, more through a Switch's bridge), and nftables rules in a
+// namespace lose or cut its traffic. They need root, iproute2 and nftables;
+// a test calls NetnsAvailable() (or SwitchAvailable()) first and skips with
+// its reason.
 //
 // Nothing here aborts: constructors report through ok()/error(), other calls
 // return false and describe the failure (the command and its output) in
@@ -25,6 +27,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -286,7 +289,8 @@ class InNetns {
 
 // A veth link between a and b, ip_a/24 on a's end and ip_b/24 on b's, both
 // up. Addresses must be in 192.0.2.0/24 or 198.51.100.0/24 (documentation
-// ranges, never routed), both in the same one. The link is deleted by the
+// ranges, never routed), both in the same one. An empty ip_b leaves b's end
+// without an address (a switch port). The link is deleted by the
 // destructor; declare it after both namespaces.
 class VethPair {
   public:
@@ -311,6 +315,38 @@ class VethPair {
     std::string ns_a_, ns_b_, dev_a_, dev_b_;
     std::string error_;
     bool created_ = false;
+};
+
+// True if NetnsAvailable() and a Switch can be made (the kernel has
+// bridges); otherwise false with the reason in *why. Probed once.
+bool SwitchAvailable(std::string *why);
+
+// An Ethernet switch joining any number of namespaces ("hosts"): a Linux
+// bridge in a namespace of its own, and for each attached namespace a veth
+// link from it to a port of the bridge. Rules of an attached namespace
+// (Netns::DropAll, AddLoss) act on its link alone, so one host can be cut
+// off while the others keep talking. The links, the bridge and the
+// switch's namespace are deleted by the destructor; declare it after the
+// namespaces it joins.
+class Switch {
+  public:
+    Switch();
+    Switch(const Switch &) = delete;
+    Switch &operator=(const Switch &) = delete;
+
+    bool ok() const { return error_.empty(); }
+    const std::string &error() const { return error_; }
+
+    // Links ns to a new port of the switch, with ip/24 on ns's end. The
+    // addresses of one switch must share 192.0.2.0/24 or 198.51.100.0/24,
+    // each used once (as for VethPair).
+    bool Attach(Netns &ns, const std::string &ip, std::string *err = nullptr);
+
+  private:
+    Netns ns_; // holds the bridge
+    std::string error_;
+    std::vector<std::string> ips_; // attached so far
+    std::vector<std::unique_ptr<VethPair>> ports_; // deleted before ns_
 };
 
 // The namespaces `ip netns list` shows whose names start with prefix.

@@ -316,6 +316,30 @@ ino_t NetnsInode(const std::string &path = "/proc/thread-self/ns/net")
 
 ino_t NetnsInode(const tst::Netns &ns) { return NetnsInode("/var/run/netns/" + ns.Name()); }
 
+// A socket bound to ip inside ns.
+std::unique_ptr<Udp> BindIn(const tst::Netns &ns, const std::string &ip)
+{
+    tst::InNetns in(ns);
+    EXPECT_TRUE(in.ok()) << in.error();
+    return std::make_unique<Udp>(ip);
+}
+
+// Waits until ns's rules have dropped at least n packets while checking
+// that none of them reached rx.
+void WaitDropped(const tst::Netns &ns, uint64_t n, const Udp &rx)
+{
+    uint64_t dropped = 0;
+    std::string err;
+    for (int i = 0; i < kWaitMs / 20; i++) {
+        ASSERT_TRUE(ns.DroppedPackets(&dropped, &err)) << err;
+        if (dropped >= n)
+            return;
+        uint32_t seq;
+        ASSERT_FALSE(rx.Recv(&seq, nullptr, 20)) << "dropped datagram arrived";
+    }
+    FAIL() << "the rules dropped " << dropped << " packets, expected " << n;
+}
+
 // Two "hosts", 198.51.100.1 (a) and 198.51.100.2 (b), on one veth link, with
 // a socket bound on each (made while inside its namespace). Not 192.0.2.0/24:
 // some test machines give that range to their own eth0, which would make an
@@ -339,13 +363,6 @@ class NetnsTest : public ::testing::Test {
         ASSERT_EQ(rx_->err, 0) << std::strerror(rx_->err);
     }
 
-    static std::unique_ptr<Udp> BindIn(const tst::Netns &ns, const std::string &ip)
-    {
-        tst::InNetns in(ns);
-        EXPECT_TRUE(in.ok()) << in.error();
-        return std::make_unique<Udp>(ip);
-    }
-
     // a sends seq to b, which must receive it.
     void Deliver(uint32_t seq)
     {
@@ -355,21 +372,7 @@ class NetnsTest : public ::testing::Test {
         EXPECT_EQ(got, seq);
     }
 
-    // Waits until ns's rules have dropped at least n packets while checking
-    // that none of them reached rx_.
-    void WaitDropped(const tst::Netns &ns, uint64_t n)
-    {
-        uint64_t dropped = 0;
-        std::string err;
-        for (int i = 0; i < kWaitMs / 20; i++) {
-            ASSERT_TRUE(ns.DroppedPackets(&dropped, &err)) << err;
-            if (dropped >= n)
-                return;
-            uint32_t seq;
-            ASSERT_FALSE(rx_->Recv(&seq, nullptr, 20)) << "dropped datagram arrived";
-        }
-        FAIL() << "the rules dropped " << dropped << " packets, expected " << n;
-    }
+    void WaitDropped(const tst::Netns &ns, uint64_t n) { ::WaitDropped(ns, n, *rx_); }
 
     std::unique_ptr<tst::Netns> a_, b_; // made once NetnsAvailable said yes
     std::unique_ptr<tst::VethPair> link_;
@@ -506,6 +509,75 @@ TEST_F(NetnsTest, AddressesOutsideTheDocumentationRangesAreRefused)
         tst::VethPair bad(*a_, *b_, ips.first, ips.second);
         EXPECT_FALSE(bad.ok()) << ips.first << " " << ips.second;
     }
+}
+
+// Three hosts, 198.51.100.1 to .3, on one switch, with a socket bound on
+// each.
+class SwitchTest : public ::testing::Test {
+  protected:
+    void SetUp() override
+    {
+        std::string why;
+        if (!tst::SwitchAvailable(&why))
+            GTEST_SKIP() << why;
+        switch_ = std::make_unique<tst::Switch>();
+        ASSERT_TRUE(switch_->ok()) << switch_->error();
+        for (int i = 0; i < 3; i++) {
+            ns_[i] = std::make_unique<tst::Netns>();
+            ASSERT_TRUE(ns_[i]->ok()) << ns_[i]->error();
+            ASSERT_TRUE(switch_->Attach(*ns_[i], Ip(i), &why)) << why;
+            udp_[i] = BindIn(*ns_[i], Ip(i));
+            ASSERT_EQ(udp_[i]->err, 0) << std::strerror(udp_[i]->err);
+        }
+    }
+    static std::string Ip(int i) { return "198.51.100." + std::to_string(i + 1); }
+
+    // Host `from` sends seq to host `to`, which must receive it from there.
+    void Deliver(int from, int to, uint32_t seq)
+    {
+        ASSERT_EQ(udp_[from]->Send(udp_[to]->addr, seq), 0);
+        uint32_t got;
+        sockaddr_in src;
+        ASSERT_TRUE(udp_[to]->Recv(&got, &src)) << from << " -> " << to;
+        EXPECT_EQ(got, seq);
+        EXPECT_TRUE(SameAddr(src, udp_[from]->addr)) << tst::HostPort(src);
+    }
+
+    std::unique_ptr<tst::Netns> ns_[3];
+    std::unique_ptr<tst::Switch> switch_; // goes before the namespaces
+    std::unique_ptr<Udp> udp_[3];
+};
+
+TEST_F(SwitchTest, EveryHostReachesEveryOther)
+{
+    uint32_t seq = 0;
+    for (int from = 0; from < 3; from++)
+        for (int to = 0; to < 3; to++)
+            if (to != from)
+                Deliver(from, to, seq++);
+}
+
+// DropAll on one host cuts its link alone: the other two still talk.
+TEST_F(SwitchTest, DropAllCutsOffOneHostOnly)
+{
+    Deliver(0, 2, 1); // neighbours resolved: the next datagrams leave at once
+    std::string err;
+    ASSERT_TRUE(ns_[2]->DropAll(true, &err)) << err;
+    EXPECT_EQ(udp_[0]->Send(udp_[2]->addr, 2), 0);
+    WaitDropped(*ns_[2], 1, *udp_[2]);
+    Deliver(0, 1, 3);
+    Deliver(1, 0, 4);
+    ASSERT_TRUE(ns_[2]->DropAll(false, &err)) << err;
+    Deliver(0, 2, 5);
+    Deliver(2, 1, 6);
+}
+
+TEST_F(SwitchTest, AddressesOutsideOneDocumentationNetAreRefused)
+{
+    tst::Netns d;
+    ASSERT_TRUE(d.ok()) << d.error();
+    for (const char *ip : {"10.0.0.4", "192.0.2.4", "198.51.100.2", "198.51.100.255", "x"})
+        EXPECT_FALSE(switch_->Attach(d, ip)) << ip;
 }
 
 // Declared last, so the final check also covers every test above (gtest
