@@ -71,6 +71,11 @@ struct SpawnOn {
     uint32_t n;
     char type[48];
 };
+struct SpawnedOn {
+    ts_addr child;
+    int32_t rc; // ts_create's
+    int32_t zero;
+};
 struct SpawnerState {
     ts_addr child, stopper;
 };
@@ -86,11 +91,7 @@ int SpawnerSpawn(ts_ctx *ctx, void *state, const ts_msg *m)
     ts_create_opts o{};
     o.placement = TS_PLACE_NODE;
     o.node = q.node;
-    struct {
-        ts_addr child;
-        int32_t rc;
-        int32_t zero;
-    } r{TS_ADDR_NONE, 0, 0};
+    SpawnedOn r{TS_ADDR_NONE, 0, 0};
     r.rc = ts_create(ctx, q.type, &o, &r.child);
     st->child = r.child;
     for (uint64_t i = 0; r.rc == 0 && i < q.n; i++)
@@ -225,6 +226,18 @@ class TwoNodes : public ::testing::TestWithParam<const char *> {
             usleep(1000);
         }
         return false;
+    }
+    // A new test.net.Spawner on node 1 has a child of `type` made on `node`
+    // and sent n Nums; false when the spawner did not answer.
+    bool SpawnVia(uint16_t node, const char *type, uint32_t n, ts_addr *spawner, SpawnedOn *got)
+    {
+        EXPECT_EQ(ts_system_create(a_, "test.net.Spawner", nullptr, spawner), 0) << ts_last_error();
+        SpawnOn q{};
+        q.node = node;
+        q.n = n;
+        std::snprintf(q.type, sizeof q.type, "%s", type);
+        Msg r = Ask(a_, *spawner, kSpawnOn(), &q, sizeof q);
+        return r && tst::As(r.get(), got);
     }
     ts_system *a_ = nullptr, *b_ = nullptr;
 };
@@ -518,21 +531,10 @@ TEST_P(TwoNodes, CreateOnAnotherNode)
 TEST_P(TwoNodes, ChildOnAnotherNodeGetsEarlyMessagesInOrderAndReportsItsExit)
 {
     ASSERT_TRUE(Leased(a_)) << "node 2 never leased node 1 a slot";
-    ts_addr spawner;
-    ASSERT_EQ(ts_system_create(a_, "test.net.Spawner", nullptr, &spawner), 0) << ts_last_error();
     const uint32_t n = (uint32_t)tst::Scaled(5000);
-    SpawnOn q{};
-    q.node = 2;
-    q.n = n;
-    std::snprintf(q.type, sizeof q.type, "%s", tst::kSeq);
-    Msg r = Ask(a_, spawner, kSpawnOn(), &q, sizeof q);
-    ASSERT_TRUE(r);
-    struct {
-        ts_addr child;
-        int32_t rc;
-        int32_t zero;
-    } got{};
-    ASSERT_TRUE(tst::As(r.get(), &got));
+    ts_addr spawner;
+    SpawnedOn got{};
+    ASSERT_TRUE(SpawnVia(2, tst::kSeq, n, &spawner, &got));
     ASSERT_EQ(got.rc, 0);
     EXPECT_EQ(ts_addr_node(got.child), 2);
     // Node 1 asks the child directly: after the spawner's Nums? Not
@@ -562,18 +564,8 @@ TEST_P(TwoNodes, RemoteInitFailureReachesTheParent)
 {
     ASSERT_TRUE(Leased(a_));
     ts_addr spawner;
-    ASSERT_EQ(ts_system_create(a_, "test.net.Spawner", nullptr, &spawner), 0) << ts_last_error();
-    SpawnOn q{};
-    q.node = 2;
-    std::snprintf(q.type, sizeof q.type, "%s", "test.net.BadInit");
-    Msg r = Ask(a_, spawner, kSpawnOn(), &q, sizeof q);
-    ASSERT_TRUE(r);
-    struct {
-        ts_addr child;
-        int32_t rc;
-        int32_t zero;
-    } got{};
-    ASSERT_TRUE(tst::As(r.get(), &got));
+    SpawnedOn got{};
+    ASSERT_TRUE(SpawnVia(2, "test.net.BadInit", 0, &spawner, &got));
     ASSERT_EQ(got.rc, 0) << "creation returns at once; init fails over there";
     ts_msg *p = nullptr;
     ASSERT_EQ(ts_ask(a_, got.child, tst::kPing(), "x", 1, 30 * kSec, &p), 0) << ts_last_error();
@@ -598,18 +590,8 @@ TEST_P(TwoNodes, CreateOnAnUnknownNodeOrNamedElsewhereIsRefused)
     EXPECT_EQ(ts_system_create(a_, tst::kEcho, &o, &a), -EOPNOTSUPP);
     // Inside a handler: the same, as the create's result.
     ts_addr spawner;
-    ASSERT_EQ(ts_system_create(a_, "test.net.Spawner", nullptr, &spawner), 0) << ts_last_error();
-    SpawnOn q{};
-    q.node = 9;
-    std::snprintf(q.type, sizeof q.type, "%s", tst::kEcho);
-    Msg r = Ask(a_, spawner, kSpawnOn(), &q, sizeof q);
-    ASSERT_TRUE(r);
-    struct {
-        ts_addr child;
-        int32_t rc;
-        int32_t zero;
-    } got{};
-    ASSERT_TRUE(tst::As(r.get(), &got));
+    SpawnedOn got{};
+    ASSERT_TRUE(SpawnVia(9, tst::kEcho, 0, &spawner, &got));
     EXPECT_EQ(got.rc, -EHOSTUNREACH);
 }
 

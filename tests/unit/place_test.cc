@@ -180,6 +180,21 @@ place_fake_topo Topo(unsigned leased2, unsigned leased5, ts_placement dflt = TS_
     return t;
 }
 
+// One decision by a creator on shard `creator` (-1: outside; its spread
+// cursor is then not given): rc, and the node and shard chosen.
+struct Where {
+    int rc;
+    uint16_t node;
+    int shard;
+};
+Where PlaceOn(const place_fake_topo &t, int creator, unsigned *rr, unsigned *spread,
+              const ts_create_opts *o)
+{
+    Where w{0, 0, kUnset};
+    w.rc = place_fake_nodes(&t, creator, rr, creator < 0 ? nullptr : spread, o, &w.node, &w.shard);
+    return w;
+}
+
 ts_create_opts NodeOpts(uint16_t node)
 {
     ts_create_opts o = Opts(TS_PLACE_NODE);
@@ -192,42 +207,39 @@ TEST(PlaceNodes, NodeIsThatNodeAndItPicksTheShard)
     place_fake_topo t = Topo(0, 10);
     unsigned rr = 0, spread = 0;
     ts_create_opts o = NodeOpts(5);
-    uint16_t node = 0;
-    int shard = kUnset;
-    ASSERT_EQ(place_fake_nodes(&t, 1, &rr, &spread, &o, &node, &shard), 0) << ts_last_error();
-    EXPECT_EQ(node, 5);
-    EXPECT_EQ(shard, -1);
+    Where w = PlaceOn(t, 1, &rr, &spread, &o);
+    ASSERT_EQ(w.rc, 0) << ts_last_error();
+    EXPECT_EQ(w.node, 5);
+    EXPECT_EQ(w.shard, -1);
     // Without a lease yet it is still that node: creation says -EAGAIN, not placement.
     o = NodeOpts(2);
-    ASSERT_EQ(place_fake_nodes(&t, 1, &rr, &spread, &o, &node, &shard), 0) << ts_last_error();
-    EXPECT_EQ(node, 2);
+    w = PlaceOn(t, 1, &rr, &spread, &o);
+    ASSERT_EQ(w.rc, 0) << ts_last_error();
+    EXPECT_EQ(w.node, 2);
 }
 
 TEST(PlaceNodes, NodeThatIsThisOneIsTheCreatorsShard)
 {
-    place_fake_topo t = Topo(1, 1);
     unsigned rr = 0, spread = 0;
     ts_create_opts o = NodeOpts(1);
-    uint16_t node = 0;
-    int shard = kUnset;
-    ASSERT_EQ(place_fake_nodes(&t, 2, &rr, &spread, &o, &node, &shard), 0) << ts_last_error();
-    EXPECT_EQ(node, 1);
-    EXPECT_EQ(shard, 2);
+    Where w = PlaceOn(Topo(1, 1), 2, &rr, &spread, &o);
+    ASSERT_EQ(w.rc, 0) << ts_last_error();
+    EXPECT_EQ(w.node, 1);
+    EXPECT_EQ(w.shard, 2);
 }
 
 TEST(PlaceNodes, UnknownNodeIsUnreachableInAShard)
 {
-    place_fake_topo t = Topo(1, 1);
     unsigned rr = 0, spread = 0;
     ts_create_opts o = NodeOpts(3);
-    uint16_t node = 0;
-    int shard = kUnset;
-    EXPECT_EQ(place_fake_nodes(&t, 0, &rr, &spread, &o, &node, &shard), -EHOSTUNREACH);
+    Where w = PlaceOn(Topo(1, 1), 0, &rr, &spread, &o);
+    EXPECT_EQ(w.rc, -EHOSTUNREACH);
     EXPECT_NE(std::string(ts_last_error()).find("3"), std::string::npos) << ts_last_error();
-    EXPECT_EQ(shard, kUnset) << "an error leaves the decision unset";
+    EXPECT_EQ(w.shard, kUnset) << "an error leaves the decision unset";
     // Outside a shard the leases are not known: a shard decides (and refuses).
-    ASSERT_EQ(place_fake_nodes(&t, -1, &rr, nullptr, &o, &node, &shard), 0) << ts_last_error();
-    EXPECT_EQ(shard, -1);
+    w = PlaceOn(Topo(1, 1), -1, &rr, &spread, &o);
+    ASSERT_EQ(w.rc, 0) << ts_last_error();
+    EXPECT_EQ(w.shard, -1);
 }
 
 TEST(PlaceNodes, NamedActorOnAnotherNodeIsRefused)
@@ -248,11 +260,10 @@ TEST(PlaceNodes, SpreadTakesEachNodeInTurn)
     ts_create_opts o = Opts(TS_PLACE_SPREAD);
     std::vector<uint16_t> got;
     for (int i = 0; i < 6; i++) {
-        uint16_t node = 0;
-        int shard = kUnset;
-        ASSERT_EQ(place_fake_nodes(&t, 1, &rr, &spread, &o, &node, &shard), 0) << ts_last_error();
-        EXPECT_EQ(shard, node == 1 ? 1 : -1) << "this node: the creator's shard";
-        got.push_back(node);
+        Where w = PlaceOn(t, 1, &rr, &spread, &o);
+        ASSERT_EQ(w.rc, 0) << ts_last_error();
+        EXPECT_EQ(w.shard, w.node == 1 ? 1 : -1) << "this node: the creator's shard";
+        got.push_back(w.node);
     }
     EXPECT_EQ(got, (std::vector<uint16_t>{1, 2, 5, 1, 2, 5}));
 }
@@ -264,10 +275,9 @@ TEST(PlaceNodes, SpreadPassesOverAPeerWithoutLeaseAndNames)
     ts_create_opts o = Opts(TS_PLACE_SPREAD);
     std::vector<uint16_t> got;
     for (int i = 0; i < 3; i++) {
-        uint16_t node = 0;
-        int shard = kUnset;
-        ASSERT_EQ(place_fake_nodes(&t, 0, &rr, &spread, &o, &node, &shard), 0);
-        got.push_back(node);
+        Where w = PlaceOn(t, 0, &rr, &spread, &o);
+        ASSERT_EQ(w.rc, 0);
+        got.push_back(w.node);
     }
     EXPECT_EQ(got, (std::vector<uint16_t>{1, 1, 5})) << "node 2 has leased nothing";
     o.global_name = "n";
