@@ -730,7 +730,7 @@ static int admin_main(struct ts_system *sys, const char *segname)
     if (rc == 0)
         rc = net_config_parse(sys->cfg.listen, sys->cfg.peers, sys->cfg.node_id, &v->p.net);
     if (rc == 0 && (v->p.net.listen_set || v->p.net.npeers)) {
-        snprintf(nd->transport, sizeof(nd->transport), "%s", v->p.net.ops->name);
+        net_config_transports(&v->p.net, nd->transport, sizeof(nd->transport));
         snprintf(nd->listen, sizeof(nd->listen), "%s", sys->cfg.listen ? sys->cfg.listen : "");
     }
     for (int i = 0; rc == 0 && i < n; i++) {

@@ -48,88 +48,150 @@ static int parse_endpoint(const char *what, const char *s, size_t len, struct so
     return 0;
 }
 
-/* A leading "tcp://" or "udp://": its transport, s moved past it; none:
- * NULL; another scheme: -EINVAL. */
-static int scheme(const char *what, const char **s, const char *end, struct net_config *c)
+static const struct transport_ops *const kinds[NET_KINDS] = {&transport_tcp, &transport_udp};
+
+const struct transport_ops *net_kind_ops(unsigned kind)
+{
+    return kinds[kind < NET_KINDS ? kind : 0];
+}
+
+/* A leading "tcp://" or "udp://": its kind in *kind, s moved past it;
+ * none: -1; another scheme: -EINVAL. */
+static int scheme(const char *what, const char **s, const char *end, int *kind)
 {
     const char *sep = strstr(*s, "://");
+    *kind = -1;
     if (!sep || sep >= end)
         return 0;
-    char name[8];
     size_t n = (size_t)(sep - *s);
-    const struct transport_ops *ops = NULL;
-    if (n < sizeof(name)) {
-        memcpy(name, *s, n);
-        name[n] = '\0';
-        ops = transport_find(name);
+    for (unsigned k = 0; k < NET_KINDS; k++) {
+        const char *name = net_kind_ops(k)->name;
+        if (strlen(name) == n && memcmp(name, *s, n) == 0) {
+            *kind = (int)k;
+            *s = sep + 3;
+            return 0;
+        }
     }
-    if (!ops)
-        return err_set(-EINVAL, "%s: '%.*s' is not a transport (tcp or udp)", what, (int)n, *s);
-    if (c->ops && c->ops != ops)
-        return err_set(-EINVAL, "%s: %s and %s: every link of a node uses one transport", what,
-                       c->ops->name, ops->name);
-    c->ops = ops;
-    *s = sep + 3;
+    return err_set(-EINVAL, "%s: '%.*s' is not a transport (tcp or udp)", what, (int)n, *s);
+}
+
+static int parse_listen(const char *listen, struct net_config *out)
+{
+    for (const char *s = listen; *s;) {
+        const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s), *at = s;
+        int kind, rc = scheme("listen", &at, end, &kind);
+        if (rc < 0)
+            return rc;
+        if (kind < 0)
+            return err_set(-EINVAL, "listen: '%.*s' is not tcp://HOST:PORT or udp://HOST:PORT",
+                           (int)(end - s), s);
+        unsigned k = (unsigned)kind % NET_KINDS;
+        if (out->listen[k].set)
+            return err_set(-EINVAL, "listen: two endpoints for %s (one per transport)",
+                           kinds[k]->name);
+        rc = parse_endpoint("listen", at, (size_t)(end - at), &out->listen[k].addr,
+                            &out->listen[k].len);
+        if (rc < 0)
+            return rc;
+        out->listen[k].set = out->listen_set = true;
+        s = comma ? comma + 1 : end;
+    }
+    size_t len = strlen(listen);
+    if (!out->listen_set || listen[len - 1] == ',')
+        return err_set(-EINVAL, "listen: '%s' is not tcp://HOST:PORT or udp://HOST:PORT "
+                       "(at most one of each, with a comma between)", listen);
+    return 0;
+}
+
+static int add_peer(struct net_config *out, const char *s, const char *eq, const char *end,
+                    uint16_t self, int dflt)
+{
+    char *idend = NULL;
+    long id = eq > s && *s >= '0' && *s <= '9' ? strtol(s, &idend, 10) : -1;
+    if (id < 0 || idend != eq || id > UINT16_MAX)
+        return err_set(-EINVAL, "peers: '%.*s' is not ID=HOST:PORT with ID from 0 to 65535",
+                       (int)(end - s), s);
+    if (id == self)
+        return err_set(-EINVAL, "peers: node %ld is this node", id);
+    if (net_config_peer(out, (uint16_t)id) >= 0)
+        return err_set(-EINVAL, "peers: node %ld is listed twice", id);
+    struct transport_peer *p = realloc(out->peers, (out->npeers + 1) * sizeof(*p));
+    if (p)
+        out->peers = p;
+    uint8_t *k = p ? realloc(out->peer_kind, out->npeers + 1) : NULL;
+    if (!k)
+        return err_set(-ENOMEM, "out of memory");
+    out->peer_kind = k;
+    p = &out->peers[out->npeers];
+    *p = (struct transport_peer){.node = (uint16_t)id};
+    const char *at = eq + 1;
+    int kind, rc = scheme("peers", &at, end, &kind);
+    if (rc == 0)
+        rc = parse_endpoint("peers", at, (size_t)(end - at), &p->addr, &p->addrlen);
+    if (rc == 0)
+        k[out->npeers++] = (uint8_t)(kind < 0 ? dflt : kind);
+    return rc;
+}
+
+/* Each transport's own peer table, for its instances. */
+static int split_kinds(struct net_config *c)
+{
+    for (unsigned k = 0; k < NET_KINDS; k++) {
+        if (!(c->kind_peers[k] = calloc(c->npeers ? c->npeers : 1, sizeof(*c->kind_peers[k]))))
+            return err_set(-ENOMEM, "out of memory");
+        for (unsigned i = 0; i < c->npeers; i++)
+            if (c->peer_kind[i] == k)
+                c->kind_peers[k][c->kind_npeers[k]++] = c->peers[i];
+    }
     return 0;
 }
 
 int net_config_parse(const char *listen, const char *peers, uint16_t self, struct net_config *out)
 {
     *out = (struct net_config){0};
-    int rc = 0;
-    if (listen) {
-        const char *at = listen;
-        if ((rc = scheme("listen", &at, at + strlen(at), out)) == 0 && !out->ops)
-            rc = err_set(-EINVAL, "listen: '%s' is not tcp://HOST:PORT or udp://HOST:PORT",
-                         listen);
-        if (rc == 0)
-            rc = parse_endpoint("listen", at, strlen(at), &out->listen, &out->listen_len);
-        if (rc < 0) {
-            net_config_free(out); /* nothing of it is kept */
-            return rc;
-        }
-        out->listen_set = true;
-    }
+    int rc = listen ? parse_listen(listen, out) : 0;
+    /* A peer that names no transport: the one this node listens on, else tcp. */
+    int dflt = out->listen[1].set && !out->listen[0].set ? 1 : 0;
     for (const char *s = peers; rc == 0 && s && *s;) {
         const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s);
         const char *eq = memchr(s, '=', (size_t)(end - s));
-        char *idend = NULL;
-        long id = eq && eq > s && *s >= '0' && *s <= '9' ? strtol(s, &idend, 10) : -1;
-        if (id < 0 || idend != eq || id > UINT16_MAX)
-            rc = err_set(-EINVAL, "peers: '%.*s' is not ID=HOST:PORT with ID from 0 to 65535",
-                         (int)(end - s), s);
-        else if (id == self)
-            rc = err_set(-EINVAL, "peers: node %ld is this node", id);
-        else if (net_config_peer(out, (uint16_t)id) >= 0)
-            rc = err_set(-EINVAL, "peers: node %ld is listed twice", id);
-        if (rc == 0) {
-            struct transport_peer *p = realloc(out->peers, (out->npeers + 1) * sizeof(*p));
-            if (!p) {
-                rc = err_set(-ENOMEM, "out of memory");
-                break;
-            }
-            out->peers = p;
-            p = &out->peers[out->npeers];
-            *p = (struct transport_peer){.node = (uint16_t)id};
-            const char *at = eq + 1;
-            rc = scheme("peers", &at, end, out);
-            if (rc == 0)
-                rc = parse_endpoint("peers", at, (size_t)(end - at), &p->addr, &p->addrlen);
-            if (rc == 0)
-                out->npeers++;
-        }
+        rc = eq ? add_peer(out, s, eq, end, self, dflt)
+                : err_set(-EINVAL, "peers: '%.*s' is not ID=HOST:PORT with ID from 0 to 65535",
+                          (int)(end - s), s);
         s = comma ? comma + 1 : end;
     }
+    if (rc == 0 && (out->listen_set || out->npeers))
+        rc = split_kinds(out);
     if (rc < 0)
-        net_config_free(out);
-    else if (!out->ops)
-        out->ops = &transport_tcp;
+        net_config_free(out); /* nothing of it is kept */
     return rc;
+}
+
+bool net_config_uses(const struct net_config *c, unsigned kind)
+{
+    return c->listen[kind].set || c->kind_npeers[kind] > 0;
+}
+
+void net_config_transports(const struct net_config *c, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (unsigned k = 0; k < NET_KINDS; k++) {
+        if (!net_config_uses(c, k))
+            continue;
+        int n = snprintf(buf + at, len - at, "%s%s", at ? "," : "", net_kind_ops(k)->name);
+        if (n < 0 || (size_t)n >= len - at)
+            return;
+        at += (size_t)n;
+    }
 }
 
 void net_config_free(struct net_config *c)
 {
     free(c->peers);
+    free(c->peer_kind);
+    for (unsigned k = 0; k < NET_KINDS; k++)
+        free(c->kind_peers[k]);
     *c = (struct net_config){0};
 }
 
@@ -351,7 +413,7 @@ static void remote_start(struct shard_net *n, const struct frame_hdr *h, const v
  * Control messages from outside are only the nets' own. */
 static void deliver(void *arg, const struct frame_hdr *h, const void *payload)
 {
-    struct shard_net *n = arg;
+    struct shard_net *n = ((struct net_port *)arg)->n;
     struct shard *sh = n->sh;
     if (ts_addr_node(h->dst) != sh->node) {
         system_log(sh->sys, TS_LOG_WARNING, "TS-NET-MISROUTED", 0, "",
@@ -383,7 +445,8 @@ static void deliver(void *arg, const struct frame_hdr *h, const void *payload)
 
 static void on_event(void *arg, uint16_t node, enum transport_event ev, int err)
 {
-    struct shard_net *n = arg;
+    const struct net_port *pt = arg;
+    struct shard_net *n = pt->n;
     if (ev == TRANSPORT_MALFORMED && err == -EPERM)
         system_log(n->sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",
                    "shard %u refused frames from node %u: not in the peer table", n->sh->id,
@@ -391,7 +454,7 @@ static void on_event(void *arg, uint16_t node, enum transport_event ev, int err)
     else if (ev == TRANSPORT_MALFORMED)
         system_log(n->sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",
                    "shard %u dropped a bad %s from node %u (0: not known yet): %s", n->sh->id,
-                   n->ops == &transport_tcp ? "stream (connection closed)" : "datagram", node,
+                   pt->ops == &transport_tcp ? "stream (connection closed)" : "datagram", node,
                    frame_error(err));
     if (ev == TRANSPORT_LINK_DOWN) {
         /* The node may come back as a new instance: its grant will say. */
@@ -407,22 +470,7 @@ static void on_event(void *arg, uint16_t node, enum transport_event ev, int err)
 
 int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg)
 {
-    *n = (struct shard_net){.ops = cfg->ops, .sh = sh, .cfg = cfg};
-    struct transport_config tc = {
-        .node = sh->node,
-        .shard = sh->id,
-        .listen = sh->id == 0 && cfg->listen_set ? (const struct sockaddr *)&cfg->listen : NULL,
-        .listen_len = cfg->listen_len,
-        .peers = cfg->peers,
-        .npeers = cfg->npeers,
-        .max_msg = sh->sys->cfg.max_msg_size,
-        .queue_limit = (size_t)64 << 20,
-        .deliver = deliver,
-        .event = on_event,
-        .arg = n,
-    };
-    if (tc.queue_limit < tc.max_msg + FRAME_HDR)
-        tc.queue_limit = tc.max_msg + FRAME_HDR;
+    *n = (struct shard_net){.sh = sh, .cfg = cfg};
     n->epoch = frame_epoch();
     n->out = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*n->out));
     n->leases = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*n->leases));
@@ -432,13 +480,54 @@ int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg
         n->leases[i].want = LEASE_FIRST;
     /* Only this shard writes it: a restarted shard process starts it anew. */
     atomic_store_explicit(&sh->stats->peer_leases, 0, memory_order_relaxed);
-    return n->ops->open(&tc, &n->t);
+    int rc = 0;
+    for (unsigned k = 0; rc == 0 && k < NET_KINDS; k++) {
+        struct net_port *pt = &n->port[k];
+        *pt = (struct net_port){.ops = net_kind_ops(k), .n = n};
+        if (!net_config_uses(cfg, k))
+            continue;
+        bool listen = sh->id == 0 && cfg->listen[k].set;
+        struct transport_config tc = {
+            .node = sh->node,
+            .shard = sh->id,
+            .listen = listen ? (const struct sockaddr *)&cfg->listen[k].addr : NULL,
+            .listen_len = cfg->listen[k].len,
+            .peers = cfg->kind_peers[k],
+            .npeers = cfg->kind_npeers[k],
+            .max_msg = sh->sys->cfg.max_msg_size,
+            .queue_limit = (size_t)64 << 20,
+            .deliver = deliver,
+            .event = on_event,
+            .arg = pt,
+        };
+        if (tc.queue_limit < tc.max_msg + FRAME_HDR)
+            tc.queue_limit = tc.max_msg + FRAME_HDR;
+        rc = pt->ops->open(&tc, &pt->t);
+    }
+    return rc;
+}
+
+/* Every transport's per-link figures, up to max in all. */
+static unsigned net_link_stats(struct shard_net *n, struct transport_link_stats *st, unsigned max)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < NET_KINDS && k < max; i++) {
+        struct net_port *pt = &n->port[i];
+        if (!pt->t)
+            continue;
+        unsigned got = pt->ops->stats(pt->t, st + k, max - k);
+        k += got < max - k ? got : max - k;
+    }
+    return k;
 }
 
 void net_close(struct shard_net *n)
 {
-    if (n->t)
-        n->ops->close(n->t);
+    for (unsigned k = 0; k < NET_KINDS; k++) {
+        if (n->port[k].t)
+            n->port[k].ops->close(n->port[k].t);
+        n->port[k].t = NULL;
+    }
     for (unsigned i = 0; n->out && i < n->cfg->npeers; i++)
         mailq_fini(&n->out[i]);
     for (unsigned i = 0; n->leases && i < n->cfg->npeers; i++) {
@@ -450,7 +539,6 @@ void net_close(struct shard_net *n)
     free(n->leases);
     n->out = NULL;
     n->leases = NULL;
-    n->t = NULL;
 }
 
 ts_msg *net_reserve(struct shard_net *n, unsigned peer, size_t len)
@@ -468,8 +556,8 @@ static void pending_check(struct shard_net *n)
     if (!atomic_load_explicit(&n->sh->stats->net_pending, memory_order_relaxed))
         return;
     struct transport_link_stats st[NET_PUB_LINKS];
-    unsigned k = n->ops->stats(n->t, st, NET_PUB_LINKS);
-    for (unsigned i = 0; i < k && i < NET_PUB_LINKS; i++) {
+    unsigned k = net_link_stats(n, st, NET_PUB_LINKS);
+    for (unsigned i = 0; i < k; i++) {
         if (!st[i].up)
             continue;
         int peer = net_config_peer(n->cfg, st[i].node);
@@ -499,10 +587,9 @@ static int gather_run(ts_msg *m, void *arg)
 void net_publish(struct shard_net *n)
 {
     struct transport_link_stats st[NET_PUB_LINKS];
-    if (!n->pub || !n->t)
+    if (!n->pub)
         return;
-    unsigned k = n->ops->stats(n->t, st, NET_PUB_LINKS);
-    k = k < NET_PUB_LINKS ? k : NET_PUB_LINKS;
+    unsigned k = net_link_stats(n, st, NET_PUB_LINKS);
     for (unsigned i = 0; i < k; i++) {
         struct net_pub_link *l = &n->pub->links[i];
         atomic_store_explicit(&l->node_up, st[i].node | (uint64_t)st[i].up << 16,
@@ -525,11 +612,12 @@ static int send_queued(struct shard_net *n, unsigned i)
 {
     struct mailq *q = &n->out[i];
     uint16_t node = n->cfg->peers[i].node;
+    struct net_port *pt = &n->port[n->cfg->peer_kind[i]];
     int k = 0;
     while (q->count) {
         struct run r = {.n = 0};
         mailq_foreach_until(q, gather_run, &r);
-        int rc = n->ops->send(n->t, node, r.msgs, r.n);
+        int rc = pt->ops->send(pt->t, node, r.msgs, r.n);
         if (rc == -EAGAIN)
             break; /* the link is full: the rest waits, in order */
         if (rc < 0) { /* the first cannot go (its size): dropped, said in the log */
@@ -559,7 +647,9 @@ int net_poll(struct shard_net *n)
     for (unsigned i = 0; i < n->cfg->npeers; i++)
         if (n->out[i].count)
             k += send_queued(n, i);
-    k += n->ops->poll(n->t);
+    for (unsigned i = 0; i < NET_KINDS; i++)
+        if (n->port[i].t)
+            k += n->port[i].ops->poll(n->port[i].t);
     pending_check(n);
     return k;
 }

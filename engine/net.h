@@ -17,20 +17,37 @@
 
 struct shard;
 
+/* The transports a node may use at once, each with its own instance per
+ * shard: 0 tcp, 1 udp (net_kind_ops). */
+#define NET_KINDS 2
+
 struct net_config {
-    const struct transport_ops *ops; /* the transport to every peer: tcp or udp */
-    bool listen_set;
-    struct sockaddr_storage listen;
-    socklen_t listen_len;
-    struct transport_peer *peers;
+    bool listen_set; /* on any transport */
+    struct {
+        bool set;
+        struct sockaddr_storage addr;
+        socklen_t len;
+    } listen[NET_KINDS];
+    struct transport_peer *peers; /* all, in the order given */
+    uint8_t *peer_kind;           /* [npeers]: the transport to each */
     unsigned npeers;
+    /* Per transport: its peers (copies, for its instances) */
+    struct transport_peer *kind_peers[NET_KINDS];
+    unsigned kind_npeers[NET_KINDS];
 };
 
-/* Parses "SCHEME://HOST:PORT" and "ID=HOST:PORT,ID=SCHEME://HOST:PORT"
- * (SCHEME: tcp or udp; HOST: a name, an IPv4 address, or [an IPv6 one]).
- * One transport for every link: the listen scheme's, or the peers' (tcp
- * when none says). Neither set: *out stays empty (no network). 0 or
- * -EINVAL with ts_last_error naming the bad part. */
+const struct transport_ops *net_kind_ops(unsigned kind);
+/* Whether the node uses transport kind (listens on it or has a peer on it). */
+bool net_config_uses(const struct net_config *c, unsigned kind);
+/* "tcp", "udp" or "tcp,udp": the transports c uses, into buf. */
+void net_config_transports(const struct net_config *c, char *buf, size_t len);
+
+/* Parses listen "SCHEME://HOST:PORT[,SCHEME://HOST:PORT]" (at most one per
+ * transport) and peers "ID=[SCHEME://]HOST:PORT,..." (SCHEME: tcp or udp;
+ * HOST: a name, an IPv4 address, or [an IPv6 one]). A peer without a
+ * scheme uses the transport the node listens on when it listens on one,
+ * else tcp. Neither set: *out stays empty (no network). 0 or -EINVAL with
+ * ts_last_error naming the bad part. */
 int net_config_parse(const char *listen, const char *peers, uint16_t self, struct net_config *out);
 void net_config_free(struct net_config *c);
 /* node's place in c's peer table, or -1 when it is not a peer. */
@@ -70,9 +87,15 @@ struct net_lease {
     bool counted;       /* in the shard's peer_leases figure */
 };
 
-struct shard_net {
+/* One transport instance of a shard. */
+struct net_port {
     const struct transport_ops *ops;
     struct transport *t;
+    struct shard_net *n;
+};
+
+struct shard_net {
+    struct net_port port[NET_KINDS]; /* t NULL: that transport is not used */
     struct shard *sh;
     const struct net_config *cfg;
     struct mailq *out;    /* per peer (the config's order): for that node, in send

@@ -53,6 +53,7 @@ struct cli_args {
     unsigned nimages;
     char caps[sizeof(((ts_node_status *)0)->caps)]; /* cfg.caps points here once set */
     char peers[2048];     /* "ID=URL,..." from every --peer; cfg.peers points here */
+    char listen[512];     /* "URL,URL" from every --listen; cfg.listen points here */
     bool json;
     uint64_t timeout_ns;
 };

@@ -165,11 +165,18 @@ static int add_peer(const char *cmd, const char *p, struct cli_args *a)
 
 static int set_listen(const char *cmd, const char *url, struct cli_args *a)
 {
-    if (a->cfg.listen)
-        return reject(cmd, "one --listen per node (every link of a node uses one transport)");
     if (strncmp(url, "tcp://", 6) != 0 && strncmp(url, "udp://", 6) != 0)
         return reject(cmd, "bad --listen '%s' (tcp://HOST:PORT or udp://HOST:PORT)", url);
-    a->cfg.listen = url;
+    if (strchr(url, ','))
+        return reject(cmd, "bad --listen '%s' (one URL each)", url);
+    size_t used = a->cfg.listen ? strlen(a->listen) : 0;
+    if (used && strstr(a->listen, url[0] == 't' ? "tcp://" : "udp://"))
+        return reject(cmd, "two --listen for %.3s (one per transport)", url);
+    int n = snprintf(a->listen + used, sizeof(a->listen) - used, "%s%s", used ? "," : "", url);
+    if (n < 0 || (size_t)n >= sizeof(a->listen) - used)
+        return reject(cmd, "--listen too long (at most %zu characters in all)",
+                      sizeof(a->listen) - 1);
+    a->cfg.listen = a->listen;
     return 0;
 }
 

@@ -617,6 +617,7 @@ static void tcp_close(struct transport *t)
      * whoever binds it next, and no connection waits on a dead listener. */
     if (t->lfd >= 0)
         shutdown(t->lfd, SHUT_RDWR);
+    uring_cancel_all(&t->ring);
     io_uring_queue_exit(&t->ring);
     for (unsigned i = 0; i < MAX_CONNS; i++) {
         if (t->conns[i].used) {

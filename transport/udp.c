@@ -154,6 +154,7 @@ static void udp_close(struct transport *t)
 {
     if (!t)
         return;
+    uring_cancel_all(&t->ring); /* the port is free when this returns */
     io_uring_queue_exit(&t->ring);
     if (t->fd >= 0)
         close(t->fd);

@@ -46,6 +46,15 @@ void uring_bufs_fini(struct uring_bufs *b)
     *b = (struct uring_bufs){0};
 }
 
+void uring_cancel_all(struct io_uring *ring)
+{
+    struct io_uring_sync_cancel_reg reg = {
+        .flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL,
+        .timeout = {.tv_sec = 1, .tv_nsec = 0},
+    };
+    (void)io_uring_register_sync_cancel(ring, &reg); /* -ENOENT: nothing was pending */
+}
+
 uint64_t transport_now_ns(void)
 {
     struct timespec ts;

@@ -49,4 +49,10 @@ static inline struct io_uring_sqe *uring_sqe(struct io_uring *ring)
 
 uint64_t transport_now_ns(void);
 
+/* Cancels every request of the ring and waits (up to a second) until they
+ * are done, so that the files they hold are let go now: a socket closed
+ * next frees its port at once, where io_uring_queue_exit alone leaves the
+ * kernel to end them in the background. */
+void uring_cancel_all(struct io_uring *ring);
+
 #endif

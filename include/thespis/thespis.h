@@ -228,10 +228,13 @@ typedef struct ts_config {
     /* A node's capabilities as "KEY=VALUE,KEY=VALUE" (shown in its status;
      * placement by requirements uses them). NULL: none. */
     const char *caps;
-    /* pinned: other nodes (design §7). listen: "tcp://HOST:PORT" where this
-     * node takes messages in; peers: "ID=HOST:PORT,..." the nodes it can
-     * send to (an address whose node is not listed is a dead letter). HOST
-     * is a name, an IPv4 address or [an IPv6 one]. NULL: none. */
+    /* pinned and multiproc: other nodes (design §7). listen:
+     * "tcp://HOST:PORT", "udp://HOST:PORT" or both, comma-separated: where
+     * this node takes messages in; peers: "ID=[tcp://|udp://]HOST:PORT,..."
+     * the nodes it can send to and over which transport (none said: the one
+     * it listens on, else tcp); an address whose node is not listed is a
+     * dead letter. HOST is a name, an IPv4 address or [an IPv6 one]. NULL:
+     * none. */
     const char *listen;
     const char *peers;
     /* Where a creation with TS_PLACE_DEFAULT goes; default TS_PLACE_LOCAL.

@@ -200,7 +200,8 @@ TEST(CliNode, BadNetworkOptionsAreUsageErrors)
     for (std::vector<std::string> args : {
              std::vector<std::string>{"start", "--node-id", "70000"},
              {"start", "--listen", "http://127.0.0.1:1"},
-             {"start", "--listen", "tcp://127.0.0.1:1", "--listen", "udp://127.0.0.1:2"},
+             {"start", "--listen", "tcp://127.0.0.1:1", "--listen", "tcp://127.0.0.1:2"},
+             {"start", "--listen", "tcp://127.0.0.1:1,udp://127.0.0.1:2"},
              {"start", "--peer", "2"},
              {"start", "--peer", "x=tcp://127.0.0.1:1"},
              {"start", "--peer", "2=tcp://a:1,3=tcp://b:2"},

@@ -92,23 +92,27 @@ static void check_addr(const struct sockaddr_storage *ss, socklen_t len, long po
     }
 }
 
-/* [s, end) after its "SCHEME://", if it has one; the scheme must be the
- * transport's, and is noted in *named. */
-static const char *past_scheme(const char *s, const char *end, const struct net_config *c,
-                               bool *named)
+/* [s, end) after its "SCHEME://", if it has one; *kind is its transport
+ * (0 tcp, 1 udp) or -1 when it names none. */
+static const char *past_scheme(const char *s, const char *end, int *kind)
 {
     const char *sep = strstr(s, "://");
+    *kind = -1;
     if (!sep || sep >= end)
         return s;
-    size_t n = strlen(c->ops->name);
-    CHECK((size_t)(sep - s) == n && memcmp(s, c->ops->name, n) == 0);
-    *named = true;
+    for (unsigned k = 0; k < NET_KINDS; k++) {
+        const char *name = net_kind_ops(k)->name;
+        if ((size_t)(sep - s) == strlen(name) && memcmp(s, name, strlen(name)) == 0)
+            *kind = (int)k;
+    }
+    CHECK(*kind >= 0); /* accepted: a known transport */
     return sep + 3;
 }
 
-/* An accepted peers entry [s, end) against the table's place i. */
+/* An accepted peers entry [s, end) against the table's place i; a peer
+ * naming no transport has the default one. */
 static void check_peer(const struct net_config *c, unsigned i, const char *s, const char *end,
-                       uint16_t self, bool *named)
+                       uint16_t self, int dflt)
 {
     const struct transport_peer *p = &c->peers[i];
     const char *eq = memchr(s, '=', (size_t)(end - s));
@@ -119,32 +123,44 @@ static void check_peer(const struct net_config *c, unsigned i, const char *s, co
     CHECK(*s >= '0' && *s <= '9'); /* an id is digits, nothing before */
     CHECK(p->node != self);
     CHECK(net_config_peer(c, p->node) == (int)i); /* no id twice */
-    const char *at = past_scheme(eq + 1, end, c, named);
+    int kind;
+    const char *at = past_scheme(eq + 1, end, &kind);
+    CHECK(c->peer_kind[i] == (kind < 0 ? dflt : kind));
     check_addr(&p->addr, p->addrlen, port_of(at, (size_t)(end - at)));
 }
 
 static void check_accepted(const struct net_config *c, const char *listen, const char *peers,
                            uint16_t self)
 {
-    bool named = false;
-    CHECK(c->ops == &transport_tcp || c->ops == &transport_udp);
     CHECK(c->listen_set == (listen != NULL));
-    if (listen) {
-        const char *end = listen + strlen(listen);
-        const char *at = past_scheme(listen, end, c, &named);
-        CHECK(named); /* listen must name its transport */
-        check_addr(&c->listen, c->listen_len, port_of(at, (size_t)(end - at)));
+    unsigned nlisten = 0;
+    for (const char *s = listen; s && *s; nlisten++) {
+        const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s);
+        int kind;
+        const char *at = past_scheme(s, end, &kind);
+        CHECK(kind >= 0 && c->listen[kind].set); /* listen must name its transport */
+        check_addr(&c->listen[kind].addr, c->listen[kind].len, port_of(at, (size_t)(end - at)));
+        s = comma ? comma + 1 : end;
     }
+    CHECK(nlisten == (unsigned)c->listen[0].set + c->listen[1].set); /* one per transport */
+    int dflt = c->listen[1].set && !c->listen[0].set ? 1 : 0;
     unsigned n = 0;
     for (const char *s = peers; s && *s; n++) {
         const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s);
         CHECK(n < c->npeers);
-        check_peer(c, n, s, end, self, &named);
+        check_peer(c, n, s, end, self, dflt);
         s = comma ? comma + 1 : end;
     }
     CHECK(n == c->npeers);
     CHECK((c->peers == NULL) == (c->npeers == 0));
-    CHECK(named || c->ops == &transport_tcp);
+    /* Each transport's table holds exactly its peers, in order. */
+    for (unsigned k = 0; k < NET_KINDS && (c->listen_set || c->npeers); k++) {
+        unsigned j = 0;
+        for (unsigned i = 0; i < c->npeers; i++)
+            if (c->peer_kind[i] == k)
+                CHECK(j < c->kind_npeers[k] && c->kind_peers[k][j++].node == c->peers[i].node);
+        CHECK(j == c->kind_npeers[k]);
+    }
 }
 
 static void check_refused(int rc, const struct net_config *c)
@@ -153,8 +169,9 @@ static void check_refused(int rc, const struct net_config *c)
     CHECK(rc == -EINVAL || rc == -ENOMEM);
     CHECK(strncmp(e, "listen: ", 8) == 0 || strncmp(e, "peers: ", 7) == 0 ||
           strcmp(e, "out of memory") == 0);
-    CHECK(c->peers == NULL && c->npeers == 0 && !c->listen_set && c->listen_len == 0);
-    CHECK(c->ops == NULL);
+    CHECK(c->peers == NULL && c->npeers == 0 && !c->listen_set && c->peer_kind == NULL);
+    for (unsigned k = 0; k < NET_KINDS; k++)
+        CHECK(!c->listen[k].set && c->kind_peers[k] == NULL && c->kind_npeers[k] == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -714,6 +714,76 @@ TEST_P(TwoNodes, AMultiprocNodeLinksAndComesBackAfterItsShardIsKilled)
     EXPECT_TRUE(Ask(a_, echo_b, tst::kPing(), "1->2 again", 11)) << "and node 1 reaches node 2";
 }
 
+// One node on both transports at once: node 1 listens on tcp and udp;
+// node 2 reaches it over tcp, node 3 over udp, and it answers each the
+// way it came. Asks go both ways, and node 1 creates actors on both.
+TEST(BothTransports, ANodeListensOnTcpAndUdpAtOnce)
+{
+    ASSERT_EQ(tst::RegisterCommonActors(), 0) << ts_last_error();
+    static std::mt19937 rng((unsigned)getpid() * 31u);
+    std::vector<int> cpus = tst::AllowedCpus();
+    ts_system *n1 = nullptr, *n2 = nullptr, *n3 = nullptr;
+    auto open = [&](uint16_t id, const std::string &listen, const std::string &peers,
+                    ts_system **out) {
+        ts_config cfg;
+        ts_config_init(&cfg);
+        cfg.base = TS_BASE_PINNED;
+        cfg.node_id = id;
+        std::string cores = std::to_string(cpus[id % cpus.size()]);
+        cfg.cores = cores.c_str();
+        cfg.listen = listen.c_str();
+        cfg.peers = peers.c_str();
+        return ts_system_open(&cfg, out);
+    };
+    for (int attempt = 0; attempt < 20 && !n3; attempt++) {
+        unsigned p = 20000 + rng() % 12000; // node 1 tcp p and udp p, node 2 p+1, node 3 p+2
+        std::string at = "127.0.0.1:";
+        std::string l1 = "tcp://" + at + std::to_string(p) + ",udp://" + at + std::to_string(p);
+        std::string p1 = "2=tcp://" + at + std::to_string(p + 1) + ",3=udp://" + at +
+                         std::to_string(p + 2);
+        if (open(1, l1, p1, &n1) != 0)
+            continue;
+        if (open(2, "tcp://" + at + std::to_string(p + 1), "1=" + at + std::to_string(p), &n2) ==
+                0 &&
+            open(3, "udp://" + at + std::to_string(p + 2), "1=" + at + std::to_string(p), &n3) == 0)
+            break;
+        ts_system_close(n2);
+        ts_system_close(n1);
+        n1 = n2 = nullptr;
+    }
+    ASSERT_NE(n3, nullptr) << "no free ports: " << ts_last_error();
+    ts_addr e1, e2, e3;
+    ASSERT_EQ(ts_system_create(n1, tst::kEcho, nullptr, &e1), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(n2, tst::kEcho, nullptr, &e2), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(n3, tst::kEcho, nullptr, &e3), 0) << ts_last_error();
+    auto ask = [](ts_system *from, ts_addr to, const char *what) {
+        ts_msg *r = nullptr;
+        int rc = ts_ask(from, to, tst::kPing(), what, std::strlen(what) + 1, 30 * kSec, &r);
+        Msg m(r);
+        EXPECT_EQ(rc, 0) << what << ": " << ts_last_error();
+        if (m) {
+            EXPECT_STREQ((const char *)ts_msg_data(m.get()), what);
+        }
+    };
+    ask(n1, e2, "1->2 over tcp");
+    ask(n1, e3, "1->3 over udp");
+    ask(n2, e1, "2->1 over tcp");
+    ask(n3, e1, "3->1 over udp");
+    // Created from node 1 on each: over each transport's link.
+    for (uint16_t node : {2, 3}) {
+        ts_create_opts o{};
+        o.placement = TS_PLACE_NODE;
+        o.node = node;
+        ts_addr e;
+        ASSERT_EQ(ts_system_create(n1, tst::kEcho, &o, &e), 0) << ts_last_error();
+        EXPECT_EQ(ts_addr_node(e), node);
+        ask(n1, e, node == 2 ? "made on 2" : "made on 3");
+    }
+    ts_system_close(n1);
+    ts_system_close(n2);
+    ts_system_close(n3);
+}
+
 TEST(NetConfig, BadConfigurationsAreClearErrors)
 {
     struct Case {
@@ -724,8 +794,8 @@ TEST(NetConfig, BadConfigurationsAreClearErrors)
     } cases[] = {
         {TS_BASE_PINNED, "quic://127.0.0.1:1", nullptr, -EINVAL, "not a transport"},
         {TS_BASE_PINNED, "127.0.0.1:1", nullptr, -EINVAL, "tcp://HOST:PORT or udp://"},
-        {TS_BASE_PINNED, "tcp://127.0.0.1:1", "2=udp://127.0.0.1:5", -EINVAL, "one transport"},
-        {TS_BASE_PINNED, nullptr, "2=udp://127.0.0.1:5,3=tcp://127.0.0.1:6", -EINVAL, "one transport"},
+        {TS_BASE_PINNED, "tcp://127.0.0.1:1,tcp://127.0.0.1:2", nullptr, -EINVAL, "one per transport"},
+        {TS_BASE_PINNED, "tcp://127.0.0.1:1,", nullptr, -EINVAL, "not tcp://HOST:PORT"},
         {TS_BASE_PINNED, "tcp://127.0.0.1", nullptr, -EINVAL, "HOST:PORT"},
         {TS_BASE_PINNED, "tcp://127.0.0.1:99999", nullptr, -EINVAL, "port"},
         {TS_BASE_PINNED, nullptr, "2127.0.0.1:5", -EINVAL, "ID=HOST:PORT"},
