@@ -70,7 +70,9 @@ int Tell(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len)
 Msg Ask(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len)
 {
     ts_msg *r = nullptr;
-    int rc = ts_ask(sys, to, type, p, len, 60 * kSec, &r);
+    int rc;
+    while ((rc = ts_ask(sys, to, type, p, len, 60 * kSec, &r)) == -EAGAIN)
+        ; // the caller's mailbox is still full of a stream's tells
     EXPECT_EQ(rc, 0) << ts_last_error();
     return Msg(r);
 }
