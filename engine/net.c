@@ -301,6 +301,13 @@ void net_lease_return(struct shard_net *n, ts_addr addr, uint64_t epoch)
         lease_note(n, &n->leases[peer]); /* no memory: the slot stays unused */
 }
 
+void net_lease_prime(struct shard_net *n)
+{
+    for (unsigned i = 0; n && i < n->cfg->npeers; i++)
+        if (!n->leases[i].n && !n->leases[i].asked_ns)
+            lease_ask(n, i);
+}
+
 bool net_leased(const struct shard_net *n, uint16_t node)
 {
     int peer = n ? net_config_peer(n->cfg, node) : -1;
@@ -357,6 +364,9 @@ static void lease_grant(struct shard_net *n, uint16_t node, ts_addr to, const vo
     }
     memcpy(&want, p, sizeof(want));
     want = want < 1 ? 1 : want > LEASE_MAX ? LEASE_MAX : want;
+    size_t fits = (sh->sys->cfg.max_msg_size - sizeof(uint64_t)) / sizeof(ts_addr);
+    if (want > fits) /* a grant is a message like any other */
+        want = fits ? (uint32_t)fits : 1;
     ts_msg *m = net_reserve(n, (unsigned)peer, sizeof(uint64_t) + want * sizeof(ts_addr));
     if (!m)
         return;
@@ -456,10 +466,12 @@ static void on_event(void *arg, uint16_t node, enum transport_event ev, int err)
                    "shard %u dropped a bad %s from node %u (0: not known yet): %s", n->sh->id,
                    pt->ops == &transport_tcp ? "stream (connection closed)" : "datagram", node,
                    frame_error(err));
-    if (ev == TRANSPORT_LINK_DOWN) {
-        /* The node may come back as a new instance: its grant will say. */
+    if (ev == TRANSPORT_LINK_UP || ev == TRANSPORT_LINK_DOWN) {
+        /* A link in use: lease slots there ahead of need. Down: the node
+         * may come back as a new instance, and its grant will say. */
         int peer = net_config_peer(n->cfg, node);
-        if (peer >= 0 && !n->leases[peer].asked_ns)
+        if (peer >= 0 && !n->leases[peer].asked_ns &&
+            (ev == TRANSPORT_LINK_DOWN || !n->leases[peer].n))
             lease_ask(n, (unsigned)peer);
     }
     if (ev == TRANSPORT_LINK_DOWN)
@@ -639,11 +651,6 @@ int net_poll(struct shard_net *n)
     if ((++n->polls & 255) == 0)
         net_publish(n);
     int k = 0;
-    if (!n->asked) { /* on the shard's own thread: the queues are its own */
-        n->asked = true;
-        for (unsigned i = 0; i < n->cfg->npeers; i++)
-            lease_ask(n, i);
-    }
     for (unsigned i = 0; i < n->cfg->npeers; i++)
         if (n->out[i].count)
             k += send_queued(n, i);

@@ -105,7 +105,6 @@ struct shard_net {
     struct net_lease *leases; /* per peer: slots on that node this shard may create in */
     uint64_t epoch;           /* this instance's lease epoch (shard 0 grants) */
     unsigned grant_rr;        /* the shard of this node the next granted slot is on */
-    bool asked;               /* the first lease requests went */
 };
 
 /* Writes the transport's per-link figures to n->pub (if set). */
@@ -128,6 +127,10 @@ int net_poll(struct shard_net *n);
 int net_lease_take(struct shard_net *n, uint16_t node, ts_addr *out, uint64_t *epoch);
 /* Gives back a slot net_lease_take gave that was not used. */
 void net_lease_return(struct shard_net *n, ts_addr addr, uint64_t epoch);
+/* Asks every peer that has leased this shard nothing (and has no request
+ * out) for slots: leases are asked for when first wanted (a spread
+ * placement, a link coming up), not for every peer at start. */
+void net_lease_prime(struct shard_net *n);
 /* Whether node has a slot leased to this shard now. */
 bool net_leased(const struct shard_net *n, uint16_t node);
 /* A net control message that came to this shard through another shard

@@ -339,6 +339,9 @@ int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *
     struct place_in in = {.creator = sh->id, .rr = &sh->rr_next, .spread = &sh->spread_next,
                           .net = sh->net};
     struct place_out where;
+    ts_placement how = opts && opts->placement ? opts->placement : sh->sys->cfg.placement;
+    if (how == TS_PLACE_SPREAD)
+        net_lease_prime(sh->net); /* a peer passed over now is in turn later */
     int rc = place_actor(sh->sys, &in, opts, &where);
     if (rc < 0)
         return rc;

@@ -218,18 +218,20 @@ class TwoNodes : public ::testing::TestWithParam<const char *> {
         EXPECT_EQ(rc, 0) << ts_last_error();
         return Msg(r);
     }
-    // Waits until every shard of sys holds a lease from its peers (each
-    // asks when its links open); false after 10 s.
-    static bool Leased(ts_system *sys)
+    // Has node 1's shard 0 (where the spawner goes) hold a lease from node
+    // 2: a creation there from outside waits for one (a shard asks when it
+    // first needs one).
+    bool Leased(ts_system *sys)
     {
-        for (int i = 0; i < 10000; i++) {
-            ts_system_stats st{};
-            ts_system_stats_get(sys, &st);
-            if (st.peer_leases >= 1) // one shard, one peer
-                return true;
-            usleep(1000);
-        }
-        return false;
+        ts_create_opts o{};
+        o.placement = TS_PLACE_NODE;
+        o.node = 2;
+        ts_addr x;
+        int rc = ts_system_create(sys, tst::kEcho, &o, &x);
+        EXPECT_EQ(rc, 0) << ts_last_error();
+        ts_system_stats st{};
+        ts_system_stats_get(sys, &st);
+        return rc == 0 && st.peer_leases >= 1;
     }
     // A new test.net.Spawner on node 1 has a child of `type` made on `node`
     // and sent n Nums; false when the spawner did not answer.
