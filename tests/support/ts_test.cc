@@ -235,8 +235,19 @@ static int OpenTwoNodes(const ts_config &cfg, ts_system **a, ts_system **b)
         ts_addr x;
         if (rc == 0 && (rc = ts_system_create(from, kEcho, &o, &x)) == 0)
             rc = ts_tell(from, x, TS_MSG_EXIT_REQUEST, nullptr, 0);
-        if (rc == 0)
-            rc = ts_run(to, kWait);
+    }
+    // Both gone before the test counts anything: each node runs until idle
+    // (a node is busy while a peer has not acknowledged what it sent).
+    for (int round = 0; rc == 0; round++) {
+        ts_system_stats sa{}, sb{};
+        if ((rc = ts_run(*a, kWait)) == 0 && (rc = ts_run(*b, kWait)) == 0) {
+            ts_system_stats_get(*a, &sa);
+            ts_system_stats_get(*b, &sb);
+            if (sa.actors_live + sb.actors_live == 0 && sa.actors_exited + sb.actors_exited == 2)
+                break;
+        }
+        if (round == 10000)
+            rc = -ETIMEDOUT;
     }
     return rc;
 }
