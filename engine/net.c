@@ -657,6 +657,7 @@ int net_poll(struct shard_net *n)
     for (unsigned i = 0; i < NET_KINDS; i++)
         if (n->port[i].t)
             k += n->port[i].ops->poll(n->port[i].t);
-    pending_check(n);
+    if (!k) /* only when nothing moves: while it does, the shard is not idle anyway */
+        pending_check(n);
     return k;
 }

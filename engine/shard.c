@@ -298,8 +298,9 @@ static int spawn_at(struct shard *sh, ts_addr addr, const char *type_name,
     return 0;
 }
 
-int shard_spawn(struct shard *sh, uint8_t target, const char *type_name,
-                const ts_create_opts *opts, ts_addr parent, ts_addr creator, ts_addr *out)
+/* On shard `target` of this node, in a slot of this shard's pool. */
+static int shard_spawn(struct shard *sh, uint8_t target, const char *type_name,
+                       const ts_create_opts *opts, ts_addr parent, ts_addr creator, ts_addr *out)
 {
     if (!registry_find(type_name))
         return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);

@@ -143,13 +143,10 @@ static inline struct actor *shard_slot(const struct shard *sh, uint32_t slot)
 /* The actor at a, or NULL when a is gone or was never issued. */
 struct actor *shard_lookup(const struct shard *sh, ts_addr a);
 
-/* Creates an actor on shard `target` (design §4): returns its address at
- * once and sends the target its Start. parent is TS_ADDR_NONE for top-level
- * actors. */
-int shard_spawn(struct shard *sh, uint8_t target, const char *type_name,
-                const ts_create_opts *opts, ts_addr parent, ts_addr creator, ts_addr *out);
-/* ts_create's whole work on this shard: places the actor (opts' placement,
- * the system's default) on this node or another, then spawns it there. */
+/* ts_create's whole work on this shard (design §4): places the actor (opts'
+ * placement, the system's default) on this node or another, and returns its
+ * address at once while its Start goes there. parent is TS_ADDR_NONE for
+ * top-level actors. */
 int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *opts,
                  ts_addr parent, ts_addr creator, ts_addr *out);
 /* Takes a slot on shard target from this shard's pool for another node to
