@@ -14,8 +14,8 @@
 //   every message exactly once and in order, for each seed of a fixed list.
 //
 // Namespaced tests skip with the reason when not root (or without ip/nft,
-// or bridges), and leave no namespace behind, failed ones included (checked
-// after the last test). Nothing sleeps: waits are asks, or bounded waits on
+// or bridges), and leave no namespace behind, failed ones included (the
+// support library checks after the last test). Nothing sleeps: waits are asks, or bounded waits on
 // counters.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -482,21 +482,5 @@ TEST_P(Faulty, EveryMessageExactlyOnceAndInOrder)
 
 INSTANTIATE_TEST_SUITE_P(Seeds, Faulty, ::testing::Values(1, 7, 42, 2026, 31337));
 
-// After the last test: no namespace of this process is left.
-class NoNamespaceLeft : public ::testing::Environment {
-  public:
-    void TearDown() override
-    {
-        std::string err;
-        std::vector<std::string> left;
-        if (!tst::NetnsAvailable(&err))
-            return; // none was made
-        ASSERT_TRUE(tst::ListNetns(tst::Netns::Prefix(), &left, &err)) << err;
-        for (const std::string &name : left)
-            ADD_FAILURE() << "namespace " << name << " was left behind";
-    }
-};
-[[maybe_unused]] ::testing::Environment *const kNoNamespaceLeft =
-    ::testing::AddGlobalTestEnvironment(new NoNamespaceLeft);
 
 } // namespace

@@ -605,10 +605,33 @@ bool NetnsAvailable(std::string *why) { return ProbedOnce<ProbeNetns>(why); }
 
 std::string Netns::Prefix() { return "tsn-" + std::to_string(getpid()) + "-"; }
 
+namespace {
+
+std::atomic<unsigned> g_netns_made{0};
+
+// After the last test of a program that made a namespace: none of this
+// process's is left, failed tests' included.
+class NoNamespaceLeft : public ::testing::Environment {
+  public:
+    void TearDown() override
+    {
+        if (g_netns_made.load() == 0)
+            return;
+        std::string err;
+        std::vector<std::string> left;
+        ASSERT_TRUE(ListNetns(Netns::Prefix(), &left, &err)) << err;
+        for (const std::string &name : left)
+            ADD_FAILURE() << "namespace " << name << " was left behind";
+    }
+};
+[[maybe_unused]] ::testing::Environment *const kNoNamespaceLeft =
+    ::testing::AddGlobalTestEnvironment(new NoNamespaceLeft);
+
+} // namespace
+
 Netns::Netns()
 {
-    static std::atomic<unsigned> next{0};
-    name_ = Prefix() + std::to_string(next++);
+    name_ = Prefix() + std::to_string(g_netns_made++);
     std::string out;
     if (!Run({"ip", "netns", "add", name_}, &out)) {
         error_ = out;

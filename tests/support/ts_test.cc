@@ -2,6 +2,8 @@
 // ts_test.cc — the scenario fixture and its helpers.
 #include "ts_test.h"
 
+#include "netfault.h"
+
 #include <sys/mman.h>
 
 #include <cstdio>
@@ -13,7 +15,6 @@
 #include <algorithm>
 #include <chrono>
 #include <tuple>
-#include <random>
 #include <thread>
 
 #include <cctype>
@@ -182,6 +183,9 @@ ts_config SystemTest::Config(ts_log_level level)
 void SystemTest::SetUp()
 {
     ASSERT_EQ(RegisterCommonActors(), 0) << ts_last_error();
+    std::string why;
+    if (TwoNodes() && !NetnsAvailable(&why))
+        GTEST_SKIP() << "two nodes on two hosts need network namespaces: " << why;
     Reopen(Config());
 }
 
@@ -197,16 +201,34 @@ void SystemTest::CloseSystem()
     }
 }
 
-// kTwoNodes: node 2 then node 1, on two loopback ports neither has yet;
-// both spread what they create over the two.
-static int OpenTwoNodes(const ts_config &cfg, ts_system **a, ts_system **b)
+// kTwoNodes' hosts: node 1 runs in namespace a at 192.0.2.1, node 2 in b at
+// 192.0.2.2, joined by a veth pair. Made once per test (a reopen keeps them),
+// deleted after its systems closed, a failed test included.
+struct TwoHosts {
+    Netns a, b;
+    VethPair wire{a, b, "192.0.2.1", "192.0.2.2"};
+    unsigned port = 7000; // each host has a port space of its own
+
+    std::string Error() const
+    {
+        return !a.ok() ? a.error() : !b.ok() ? b.error() : wire.error();
+    }
+};
+
+SystemTest::SystemTest() = default;
+SystemTest::~SystemTest() = default;
+
+// kTwoNodes: node 2 then node 1, each opened inside its host's namespace
+// (its shards' threads and sockets live there); both spread what they
+// create over the two.
+static int OpenTwoNodes(TwoHosts &h, const ts_config &cfg, ts_system **a, ts_system **b)
 {
-    static std::mt19937 rng((unsigned)getpid() * 7919u);
     int rc = -EADDRINUSE;
+    // A reopen in the same test takes the next port: the last node's
+    // connections may linger on the old one.
     for (int attempt = 0; attempt < 20 && rc == -EADDRINUSE; attempt++) {
-        unsigned pa = 20000 + rng() % 12000, pb = pa + 1;
-        std::string la = "tcp://127.0.0.1:" + std::to_string(pa);
-        std::string lb = "tcp://127.0.0.1:" + std::to_string(pb);
+        std::string port = std::to_string(h.port++);
+        std::string la = "tcp://192.0.2.1:" + port, lb = "tcp://192.0.2.2:" + port;
         std::string pra = "2=" + lb, prb = "1=" + la;
         ts_config ca = cfg, cb = cfg;
         ca.node_id = 1;
@@ -217,9 +239,23 @@ static int OpenTwoNodes(const ts_config &cfg, ts_system **a, ts_system **b)
         cb.listen = lb.c_str();
         cb.peers = prb.c_str();
         cb.placement = TS_PLACE_SPREAD;
-        if ((rc = ts_system_open(&cb, b)) != 0)
-            continue;
-        if ((rc = ts_system_open(&ca, a)) != 0) {
+        {
+            InNetns in(h.b);
+            if (!in.ok()) {
+                ADD_FAILURE() << in.error();
+                return -EIO;
+            }
+            if ((rc = ts_system_open(&cb, b)) != 0)
+                continue;
+        }
+        InNetns in(h.a);
+        if (!in.ok()) {
+            ADD_FAILURE() << in.error();
+            rc = -EIO;
+        } else {
+            rc = ts_system_open(&ca, a);
+        }
+        if (rc != 0) {
             ts_system_close(*b);
             *b = nullptr;
         }
@@ -261,8 +297,12 @@ void SystemTest::Reopen(const ts_config &cfg)
         std::lock_guard<std::mutex> lock(mu_);
         logs_.clear();
     }
+    if (TwoNodes() && !hosts_) {
+        hosts_ = std::make_unique<TwoHosts>();
+        ASSERT_TRUE(hosts_->a.ok() && hosts_->b.ok() && hosts_->wire.ok()) << hosts_->Error();
+    }
     ts_system *s = nullptr;
-    int rc = TwoNodes() ? OpenTwoNodes(cfg, &s, &peer_) : ts_system_open(&cfg, &s);
+    int rc = TwoNodes() ? OpenTwoNodes(*hosts_, cfg, &s, &peer_) : ts_system_open(&cfg, &s);
     if (rc == -EOPNOTSUPP)
         GTEST_SKIP() << "base " << BaseLabel(cfg.base) << " not available in this build";
     ASSERT_EQ(rc, 0) << ts_last_error();

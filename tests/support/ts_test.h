@@ -24,8 +24,11 @@
 #include <thespis/thespis.h>
 
 namespace tst {
-// Not a base: the pinned base as two nodes linked over TCP on loopback,
-// each creating with TS_PLACE_SPREAD, so actors land on both (design §8).
+// Not a base: the pinned base as two nodes on two hosts (each node started
+// inside a network namespace of its own, the two joined by a veth pair),
+// linked over TCP and each creating with TS_PLACE_SPREAD, so actors land on
+// both (design §8). Skips with the reason where namespaces cannot be made
+// (not root, no iproute2 or nftables).
 // (The value after the last base: still in the enum's range, which a
 // sanitizer checks.)
 static_assert(TS_BASE_MULTIPROC == 2, "kTwoNodes takes the value after the last base");
@@ -244,7 +247,13 @@ extern const char *const kSeq;    // "test.common.Seq": counts Nums, each
 // The fixture.
 // ------------------------------------------------------------------------
 
+struct TwoHosts;
+
 class SystemTest : public ::testing::TestWithParam<ts_base> {
+  public:
+    SystemTest();
+    ~SystemTest() override;
+
   protected:
     void SetUp() override;
     void TearDown() override;
@@ -299,6 +308,7 @@ class SystemTest : public ::testing::TestWithParam<ts_base> {
     std::vector<LogRec> logs_;
     ts_system *sys_ = nullptr;
     ts_system *peer_ = nullptr;
+    std::unique_ptr<TwoHosts> hosts_; // kTwoNodes: the namespaces and their link
 };
 
 } // namespace tst
