@@ -36,6 +36,7 @@
 #include "../shm/named.h"
 #include "pidwatch.h"
 #include "registry.h"
+#include "start.h"
 #include "shard_internal.h"
 
 
@@ -206,8 +207,7 @@ static void shard_recover(struct pshard *ps)
         uint32_t n = atomic_load(&nd->shards[j].dir_hwm);
         for (uint32_t slot = 0; slot < n; slot++) {
             struct mp_dirent *e = mp_dir(nd, j, slot);
-            uint64_t parent;
-            memcpy(&parent, e->start, sizeof(parent)); /* start_hdr.parent comes first */
+            ts_addr parent = start_parent(e->start, sizeof(e->start));
             struct actor *a;
             if (atomic_load(&e->live) && parent && ts_addr_shard(parent) == id &&
                 (a = shard_lookup(sh, parent)))

@@ -9,6 +9,7 @@
 #include "../transport/uring.h"
 #include "err.h"
 #include "net.h"
+#include "start.h"
 #include "shard_internal.h"
 #include "sysmsg_wire.h"
 #include "system.h"
@@ -314,20 +315,38 @@ bool net_leased(const struct shard_net *n, uint16_t node)
     return peer >= 0 && n->leases[peer].n > 0;
 }
 
+int net_grant_read(const void *p, size_t len, uint64_t *epoch, size_t *count)
+{
+    if (len < sizeof(*epoch) || (len - sizeof(*epoch)) % sizeof(ts_addr) ||
+        (len - sizeof(*epoch)) / sizeof(ts_addr) > LEASE_MAX)
+        return -EBADMSG;
+    memcpy(epoch, p, sizeof(*epoch));
+    *count = (len - sizeof(*epoch)) / sizeof(ts_addr);
+    return 0;
+}
+
+ts_addr net_grant_addr(const void *p, size_t i, uint16_t node)
+{
+    ts_addr a;
+    memcpy(&a, (const unsigned char *)p + sizeof(uint64_t) + i * sizeof(a), sizeof(a));
+    if (ts_addr_node(a) != node || ts_addr_gen(a) == 0 || ts_addr_slot(a) >= SLOT_CONTROL ||
+        ts_addr_shard(a) == SHARD_CLIENT)
+        return TS_ADDR_NONE;
+    return a;
+}
+
 /* A grant from node `node`: a newer instance's replaces what an older one
  * granted; an older instance's is stale. Every address is checked. */
 static void lease_granted(struct shard_net *n, uint16_t node, const void *p, size_t len)
 {
     int peer = net_config_peer(n->cfg, node);
     uint64_t epoch;
-    size_t count = len >= sizeof(epoch) ? (len - sizeof(epoch)) / sizeof(ts_addr) : 0;
-    if (peer < 0 || len < sizeof(epoch) || (len - sizeof(epoch)) % sizeof(ts_addr) ||
-        count > LEASE_MAX) {
+    size_t count;
+    if (peer < 0 || net_grant_read(p, len, &epoch, &count) < 0) {
         system_log(n->sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",
                    "a lease grant of %zu bytes from node %u was dropped", len, node);
         return;
     }
-    memcpy(&epoch, p, sizeof(epoch));
     struct net_lease *l = &n->leases[peer];
     if (epoch < l->epoch)
         return; /* from an instance of the node that is gone */
@@ -337,14 +356,9 @@ static void lease_granted(struct shard_net *n, uint16_t node, const void *p, siz
         l->epoch = epoch;
     }
     l->asked_ns = 0;
-    const unsigned char *a = (const unsigned char *)p + sizeof(epoch);
     for (size_t i = 0; i < count; i++) {
-        ts_addr addr;
-        memcpy(&addr, a + i * sizeof(addr), sizeof(addr));
-        if (ts_addr_node(addr) != node || ts_addr_gen(addr) == 0 ||
-            ts_addr_slot(addr) >= SLOT_CONTROL || ts_addr_shard(addr) == SHARD_CLIENT)
-            continue;
-        if (lease_push(l, addr) < 0)
+        ts_addr addr = net_grant_addr(p, i, node);
+        if (addr && lease_push(l, addr) < 0)
             break;
     }
     lease_note(n, l);

@@ -133,6 +133,12 @@ void net_lease_return(struct shard_net *n, ts_addr addr, uint64_t epoch);
 void net_lease_prime(struct shard_net *n);
 /* Whether node has a slot leased to this shard now. */
 bool net_leased(const struct shard_net *n, uint16_t node);
+/* A lease grant's payload of len bytes: its epoch and how many addresses it
+ * holds (at most the most a grant may hold). 0 or -EBADMSG. */
+int net_grant_read(const void *p, size_t len, uint64_t *epoch, size_t *count);
+/* Address i of a grant net_grant_read took, when it is a slot an actor can
+ * live in on node `node` (the granter); else TS_ADDR_NONE. */
+ts_addr net_grant_addr(const void *p, size_t i, uint16_t node);
 /* A net control message that came to this shard through another shard
  * (NET_LEASE_GRANT for it). 0, or -ENOENT when m is not one. */
 int net_control(struct shard_net *n, const ts_msg *m);

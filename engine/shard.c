@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "net.h"
+#include "start.h"
 #include "shard_internal.h"
 #include "sysmsg_wire.h"
 #include "system.h"
@@ -194,39 +195,14 @@ bool shard_is_future(const struct shard *sh, ts_addr addr)
 
 /* ---- creation ------------------------------------------------------- */
 
-struct start_hdr {
-    uint64_t parent;
-    uint32_t arg_len;
-    uint16_t type_len, name_len; /* with their NULs */
-};
-
-static size_t start_size(const char *type_name, const ts_create_opts *opts, size_t *type_len,
-                         size_t *name_len)
-{
-    *type_len = strlen(type_name) + 1;
-    *name_len = opts && opts->global_name ? strlen(opts->global_name) + 1 : 0;
-    size_t arg = opts ? opts->arg_len : 0;
-    return sizeof(struct start_hdr) + *type_len + *name_len + arg;
-}
-
-ts_addr start_parent(const void *payload, size_t len)
-{
-    struct start_hdr h;
-    if (len < sizeof(h))
-        return TS_ADDR_NONE;
-    memcpy(&h, payload, sizeof(h));
-    return h.parent;
-}
-
 /* Queues the Start of the actor at addr. One for another node goes as a
  * NET_START message with the lease epoch before the payload. */
 static int send_start(struct shard *sh, ts_addr addr, ts_addr creator, const char *type_name,
                       const ts_create_opts *opts, ts_addr parent, const uint64_t *epoch)
 {
-    size_t type_len, name_len;
-    size_t len = start_size(type_name, opts, &type_len, &name_len);
+    size_t len = start_size(type_name, opts);
     size_t pre = epoch ? sizeof(*epoch) : 0;
-    if (type_len > UINT16_MAX || name_len > UINT16_MAX)
+    if (!len)
         return err_set(-EINVAL, "type or global name longer than 64 KiB");
     if (!epoch && sh->start_max && len > sh->start_max)
         return err_set(-EMSGSIZE, "type name, global name and argument take %zu bytes; this "
@@ -240,20 +216,10 @@ static int send_start(struct shard *sh, ts_addr addr, ts_addr creator, const cha
     m->src = creator;
     m->type = epoch ? NET_START : 0;
     m->flags = epoch ? 0 : MSGF_START;
-    struct start_hdr h = {.parent = parent, .arg_len = opts ? (uint32_t)opts->arg_len : 0,
-                          .type_len = (uint16_t)type_len, .name_len = (uint16_t)name_len};
     unsigned char *p = (unsigned char *)(m + 1);
     if (epoch)
         memcpy(p, epoch, pre);
-    p += pre;
-    memcpy(p, &h, sizeof(h));
-    p += sizeof(h);
-    memcpy(p, type_name, type_len);
-    p += type_len;
-    if (name_len)
-        memcpy(p, opts->global_name, name_len);
-    if (h.arg_len)
-        memcpy(p + name_len, opts->arg, h.arg_len);
+    start_write(p + pre, parent, type_name, opts);
     return 0;
 }
 
@@ -355,47 +321,26 @@ int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *
 
 /* A Start's payload, checked whole (one from another node is not trusted):
  * 0, or the errno its creation fails with. */
-static int start_read(const struct shard *sh, const ts_msg *start, struct start_hdr *h,
-                      const char **type_name, const char **name, const void **arg)
-{
-    const unsigned char *p = ts_msg_data(start);
-    if (start->len < sizeof(*h))
-        return -EBADMSG;
-    memcpy(h, p, sizeof(*h));
-    if (h->type_len == 0 || (size_t)h->type_len + h->name_len + h->arg_len != start->len - sizeof(*h))
-        return -EBADMSG;
-    *type_name = (const char *)p + sizeof(*h);
-    *name = *type_name + h->type_len;
-    *arg = *name + h->name_len;
-    if ((*type_name)[h->type_len - 1] || memchr(*type_name, 0, h->type_len) != *type_name + h->type_len - 1)
-        return -EBADMSG;
-    if (h->name_len && memchr(*name, 0, h->name_len) != *name + h->name_len - 1)
-        return -EBADMSG;
-    if (sh->start_max && start->len > sh->start_max)
-        return -EMSGSIZE; /* this base's actor directory could not keep it */
-    return 0;
-}
-
 static int actor_setup(struct shard *sh, struct actor *a, const ts_msg *start)
 {
-    struct start_hdr h;
-    const char *type_name, *name;
-    const void *arg;
-    int rc = start_read(sh, start, &h, &type_name, &name, &arg);
+    struct start_view v;
+    int rc = start_read(ts_msg_data(start), start->len, &v);
     if (rc < 0)
         return rc;
-    a->parent = h.parent;
-    if (!(a->type = registry_find(type_name)))
+    if (sh->start_max && start->len > sh->start_max)
+        return -EMSGSIZE; /* this base's actor directory could not keep it */
+    a->parent = v.parent;
+    if (!(a->type = registry_find(v.type)))
         return -ENOENT; /* a Start from another node that lacks the type here */
     a->state_mem = calloc(1, a->type->type->state_size ? a->type->type->state_size : 1);
     if (!a->state_mem)
         return -ENOMEM;
-    if (h.arg_len && !(a->arg = malloc(h.arg_len)))
+    if (v.arg_len && !(a->arg = malloc(v.arg_len)))
         return -ENOMEM;
-    if (h.arg_len)
-        memcpy(a->arg, arg, h.arg_len);
-    a->arg_len = h.arg_len;
-    if (h.name_len && !(a->global_name = strdup(name)))
+    if (v.arg_len)
+        memcpy(a->arg, v.arg, v.arg_len);
+    a->arg_len = v.arg_len;
+    if (v.name && !(a->global_name = strdup(v.name)))
         return -ENOMEM;
     return 0;
 }

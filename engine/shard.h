@@ -152,9 +152,6 @@ int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *
 /* Takes a slot on shard target from this shard's pool for another node to
  * create an actor in (a lease): its address. 0 or -ENOSPC. */
 int shard_lease_slot(struct shard *sh, uint8_t target, ts_addr *out);
-/* The parent named in a Start payload of len bytes; TS_ADDR_NONE when it
- * is too short to say. */
-ts_addr start_parent(const void *payload, size_t len);
 
 /* Reserves a message of len payload bytes to dst, wherever dst is: this
  * shard's run queue, a ring to another shard or caller, or an overflow

@@ -582,6 +582,34 @@ TEST_P(TwoNodes, RemoteInitFailureReachesTheParent)
     EXPECT_EQ(pd.reason, -EIO);
 }
 
+// Inside a handler a creation cannot wait: before node 2 leased the shard
+// any slot (nothing has crossed the link yet), ts_create says -EAGAIN and
+// asks for a lease; the same request a little later succeeds.
+TEST_P(TwoNodes, ACreateInAHandlerBeforeTheFirstLeaseSaysTryAgain)
+{
+    ts_addr spawner;
+    SpawnedOn got{};
+    ASSERT_TRUE(SpawnVia(2, tst::kEcho, 0, &spawner, &got));
+    EXPECT_EQ(got.rc, -EAGAIN);
+    EXPECT_EQ(got.child, TS_ADDR_NONE);
+    SpawnOn q{};
+    q.node = 2;
+    std::snprintf(q.type, sizeof q.type, "%s", tst::kEcho);
+    int tries = 0;
+    for (; tries < 100000 && got.rc == -EAGAIN; tries++) {
+        Msg r = Ask(a_, spawner, kSpawnOn(), &q, sizeof q);
+        ASSERT_TRUE(r && tst::As(r.get(), &got));
+    }
+    ASSERT_EQ(got.rc, 0) << "no lease after " << tries << " tries";
+    EXPECT_EQ(ts_addr_node(got.child), 2);
+    Msg r = Ask(a_, got.child, tst::kPing(), "leased", 7);
+    ASSERT_TRUE(r);
+    EXPECT_STREQ((const char *)ts_msg_data(r.get()), "leased");
+    ts_system_stats st{};
+    ASSERT_EQ(ts_system_stats_get(a_, &st), 0);
+    EXPECT_GE(st.peer_leases, 1u);
+}
+
 TEST_P(TwoNodes, CreateOnAnUnknownNodeOrNamedElsewhereIsRefused)
 {
     ts_create_opts o{};
