@@ -729,6 +729,9 @@ static int admin_main(struct ts_system *sys, const char *segname)
         registry_set_fallback(type_fallback);
     if (rc == 0)
         rc = net_config_parse(sys->cfg.listen, sys->cfg.peers, sys->cfg.node_id, &v->p.net);
+    if (rc == 0 && !nd->threads && net_config_uses(&v->p.net, NET_DPDK))
+        rc = err_set(-EOPNOTSUPP, "the dpdk transport runs on the pinned base: DPDK's EAL is "
+                     "one per process, and a multiproc node's shards are processes");
     if (rc == 0 && (v->p.net.listen_set || v->p.net.npeers)) {
         net_config_transports(&v->p.net, nd->transport, sizeof(nd->transport));
         snprintf(nd->listen, sizeof(nd->listen), "%s", sys->cfg.listen ? sys->cfg.listen : "");

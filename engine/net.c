@@ -49,7 +49,15 @@ static int parse_endpoint(const char *what, const char *s, size_t len, struct so
     return 0;
 }
 
-static const struct transport_ops *const kinds[NET_KINDS] = {&transport_tcp, &transport_udp};
+static const char *const kind_names[NET_KINDS] = {"tcp", "udp", "dpdk"};
+static const struct transport_ops *const kinds[NET_KINDS] = {
+    &transport_tcp, &transport_udp,
+#ifdef TS_HAVE_DPDK
+    &transport_dpdk,
+#else
+    NULL,
+#endif
+};
 
 const struct transport_ops *net_kind_ops(unsigned kind)
 {
@@ -66,14 +74,17 @@ static int scheme(const char *what, const char **s, const char *end, int *kind)
         return 0;
     size_t n = (size_t)(sep - *s);
     for (unsigned k = 0; k < NET_KINDS; k++) {
-        const char *name = net_kind_ops(k)->name;
+        const char *name = kind_names[k];
         if (strlen(name) == n && memcmp(name, *s, n) == 0) {
+            if (!kinds[k])
+                return err_set(-EINVAL, "%s: this build has no %s transport (build with "
+                               "meson -Ddpdk=enabled and Debian's libdpdk-dev)", what, name);
             *kind = (int)k;
             *s = sep + 3;
             return 0;
         }
     }
-    return err_set(-EINVAL, "%s: '%.*s' is not a transport (tcp or udp)", what, (int)n, *s);
+    return err_set(-EINVAL, "%s: '%.*s' is not a transport (tcp, udp or dpdk)", what, (int)n, *s);
 }
 
 static int parse_listen(const char *listen, struct net_config *out)
@@ -84,12 +95,12 @@ static int parse_listen(const char *listen, struct net_config *out)
         if (rc < 0)
             return rc;
         if (kind < 0)
-            return err_set(-EINVAL, "listen: '%.*s' is not tcp://HOST:PORT or udp://HOST:PORT",
-                           (int)(end - s), s);
+            return err_set(-EINVAL, "listen: '%.*s' is not tcp://HOST:PORT, udp://HOST:PORT "
+                           "or dpdk://ADDR:PORT", (int)(end - s), s);
         unsigned k = (unsigned)kind % NET_KINDS;
         if (out->listen[k].set)
             return err_set(-EINVAL, "listen: two endpoints for %s (one per transport)",
-                           kinds[k]->name);
+                           kind_names[k]);
         rc = parse_endpoint("listen", at, (size_t)(end - at), &out->listen[k].addr,
                             &out->listen[k].len);
         if (rc < 0)
@@ -99,8 +110,8 @@ static int parse_listen(const char *listen, struct net_config *out)
     }
     size_t len = strlen(listen);
     if (!out->listen_set || listen[len - 1] == ',')
-        return err_set(-EINVAL, "listen: '%s' is not tcp://HOST:PORT or udp://HOST:PORT "
-                       "(at most one of each, with a comma between)", listen);
+        return err_set(-EINVAL, "listen: '%s' is not tcp://HOST:PORT, udp://HOST:PORT or "
+                       "dpdk://ADDR:PORT (at most one of each, with a comma between)", listen);
     return 0;
 }
 
@@ -151,8 +162,14 @@ int net_config_parse(const char *listen, const char *peers, uint16_t self, struc
 {
     *out = (struct net_config){0};
     int rc = listen ? parse_listen(listen, out) : 0;
-    /* A peer that names no transport: the one this node listens on, else tcp. */
-    int dflt = out->listen[1].set && !out->listen[0].set ? 1 : 0;
+    /* A peer that names no transport: the one this node listens on (when
+     * only one), else tcp. */
+    int dflt = 0, nlisten = 0;
+    for (int k = 0; k < NET_KINDS; k++)
+        if (out->listen[k].set && nlisten++ == 0)
+            dflt = k;
+    if (nlisten != 1)
+        dflt = 0;
     for (const char *s = peers; rc == 0 && s && *s;) {
         const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s);
         const char *eq = memchr(s, '=', (size_t)(end - s));
@@ -180,7 +197,7 @@ void net_config_transports(const struct net_config *c, char *buf, size_t len)
     for (unsigned k = 0; k < NET_KINDS; k++) {
         if (!net_config_uses(c, k))
             continue;
-        int n = snprintf(buf + at, len - at, "%s%s", at ? "," : "", net_kind_ops(k)->name);
+        int n = snprintf(buf + at, len - at, "%s%s", at ? "," : "", kind_names[k]);
         if (n < 0 || (size_t)n >= len - at)
             return;
         at += (size_t)n;
@@ -512,7 +529,9 @@ int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg
         *pt = (struct net_port){.ops = net_kind_ops(k), .n = n};
         if (!net_config_uses(cfg, k))
             continue;
-        bool listen = sh->id == 0 && cfg->listen[k].set;
+        /* Shard 0 listens for the node; on dpdk every shard is a port of the
+         * node's own address. */
+        bool listen = (sh->id == 0 || k == NET_DPDK) && cfg->listen[k].set;
         struct transport_config tc = {
             .node = sh->node,
             .shard = sh->id,
@@ -525,6 +544,10 @@ int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg
             .deliver = deliver,
             .event = on_event,
             .arg = pt,
+            .nshards = sh->nshards,
+            .device = sh->sys->cfg.dpdk_vdev,
+            .device_args = sh->sys->cfg.dpdk_args,
+            .device_mbufs = sh->sys->cfg.dpdk_mbufs,
         };
         if (tc.queue_limit < tc.max_msg + FRAME_HDR)
             tc.queue_limit = tc.max_msg + FRAME_HDR;

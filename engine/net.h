@@ -18,8 +18,9 @@
 struct shard;
 
 /* The transports a node may use at once, each with its own instance per
- * shard: 0 tcp, 1 udp (net_kind_ops). */
-#define NET_KINDS 2
+ * shard: 0 tcp, 1 udp, 2 dpdk (net_kind_ops). */
+#define NET_KINDS 3
+#define NET_DPDK 2
 
 struct net_config {
     bool listen_set; /* on any transport */
@@ -36,6 +37,7 @@ struct net_config {
     unsigned kind_npeers[NET_KINDS];
 };
 
+/* The backend of kind; NULL for dpdk in a build without DPDK. */
 const struct transport_ops *net_kind_ops(unsigned kind);
 /* Whether the node uses transport kind (listens on it or has a peer on it). */
 bool net_config_uses(const struct net_config *c, unsigned kind);
@@ -43,10 +45,10 @@ bool net_config_uses(const struct net_config *c, unsigned kind);
 void net_config_transports(const struct net_config *c, char *buf, size_t len);
 
 /* Parses listen "SCHEME://HOST:PORT[,SCHEME://HOST:PORT]" (at most one per
- * transport) and peers "ID=[SCHEME://]HOST:PORT,..." (SCHEME: tcp or udp;
- * HOST: a name, an IPv4 address, or [an IPv6 one]). A peer without a
+ * transport) and peers "ID=[SCHEME://]HOST:PORT,..." (SCHEME: tcp, udp or
+ * dpdk; HOST: a name, an IPv4 address, or [an IPv6 one]). A peer without a
  * scheme uses the transport the node listens on when it listens on one,
- * else tcp. Neither set: *out stays empty (no network). 0 or -EINVAL with
+ * else tcp. dpdk in a build without DPDK is an error. Neither set: *out stays empty (no network). 0 or -EINVAL with
  * ts_last_error naming the bad part. */
 int net_config_parse(const char *listen, const char *peers, uint16_t self, struct net_config *out);
 void net_config_free(struct net_config *c);

@@ -50,6 +50,17 @@ struct transport_config {
     size_t queue_limit; /* bytes a link holds unacknowledged before send says -EAGAIN */
     size_t dgram_max;   /* datagram backends: bytes of one datagram (0: 1472, an
                            Ethernet MTU's); larger messages are fragmented */
+    /* Kernel-bypass backends (dpdk): the node's shards each open an
+     * instance on one device, queue `shard` of nshards; device names it
+     * (DPDK devargs, e.g. "net_af_packet0,iface=veth0"), device_args are
+     * the EAL's arguments (NULL: --no-huge --no-pci and a private file
+     * prefix), device_mbufs the mbufs per instance (0: a default). The
+     * listen address is every instance's: the node's IPv4 address, shard
+     * k on port + k. */
+    unsigned nshards;
+    const char *device;
+    const char *device_args;
+    unsigned device_mbufs;
     /* Called from poll for every message received, in order per sending
      * node; payload is valid until it returns. */
     void (*deliver)(void *arg, const struct frame_hdr *h, const void *payload);
@@ -95,8 +106,12 @@ struct transport_ops {
 
 extern const struct transport_ops transport_tcp;
 extern const struct transport_ops transport_udp;
+/* The DPDK backend: in the build only with DPDK (meson option dpdk);
+ * transport_find("dpdk") says NULL otherwise. */
+extern const struct transport_ops transport_dpdk;
 
-/* The backend named `name` ("tcp", "udp"), or NULL. */
+/* The backend named `name` ("tcp", "udp", "dpdk"), or NULL (also for
+ * "dpdk" in a build without DPDK). */
 const struct transport_ops *transport_find(const char *name);
 
 #endif

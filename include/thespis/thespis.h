@@ -229,10 +229,11 @@ typedef struct ts_config {
      * placement by requirements uses them). NULL: none. */
     const char *caps;
     /* pinned and multiproc: other nodes (design §7). listen:
-     * "tcp://HOST:PORT", "udp://HOST:PORT" or both, comma-separated: where
-     * this node takes messages in; peers: "ID=[tcp://|udp://]HOST:PORT,..."
-     * the nodes it can send to and over which transport (none said: the one
-     * it listens on, else tcp); an address whose node is not listed is a
+     * "tcp://HOST:PORT", "udp://HOST:PORT", "dpdk://ADDR:PORT", at most one
+     * of each, comma-separated: where this node takes messages in; peers:
+     * "ID=[tcp://|udp://|dpdk://]HOST:PORT,..." the nodes it can send to and
+     * over which transport (none said: the one it listens on when it
+     * listens on one, else tcp); an address whose node is not listed is a
      * dead letter. HOST is a name, an IPv4 address or [an IPv6 one]. NULL:
      * none. */
     const char *listen;
@@ -240,6 +241,15 @@ typedef struct ts_config {
     /* Where a creation with TS_PLACE_DEFAULT goes; default TS_PLACE_LOCAL.
      * TS_PLACE_CORE and TS_PLACE_NODE are refused here (they need a value). */
     ts_placement placement;
+    /* The dpdk transport (pinned base, builds with DPDK): the device the
+     * node's port is, as DPDK devargs ("net_af_packet0,iface=eth1"); the
+     * EAL's arguments (NULL: "--no-huge --no-pci --no-shconf -m 512"; the
+     * EAL is set up once per process, by the first dpdk node); mbufs per
+     * shard (0: 4095). The node is an IPv4 host of its own on the device,
+     * at its dpdk listen address (shard k on port + k). */
+    const char *dpdk_vdev;
+    const char *dpdk_args;
+    unsigned dpdk_mbufs;
 } ts_config;
 
 /* Fills *cfg with the defaults: simple base, node 0, 64 MiB messages,

@@ -827,7 +827,8 @@ TEST(NetConfig, BadConfigurationsAreClearErrors)
         const char *says;
     } cases[] = {
         {TS_BASE_PINNED, "quic://127.0.0.1:1", nullptr, -EINVAL, "not a transport"},
-        {TS_BASE_PINNED, "127.0.0.1:1", nullptr, -EINVAL, "tcp://HOST:PORT or udp://"},
+        {TS_BASE_PINNED, "127.0.0.1:1", nullptr, -EINVAL, "tcp://HOST:PORT, udp://HOST:PORT or dpdk://"},
+        {TS_BASE_PINNED, "dpdk://192.0.2.1:1,dpdk://192.0.2.1:2", nullptr, -EINVAL, "one per transport"},
         {TS_BASE_PINNED, "tcp://127.0.0.1:1,tcp://127.0.0.1:2", nullptr, -EINVAL, "one per transport"},
         {TS_BASE_PINNED, "tcp://127.0.0.1:1,", nullptr, -EINVAL, "not tcp://HOST:PORT"},
         {TS_BASE_PINNED, "tcp://127.0.0.1", nullptr, -EINVAL, "HOST:PORT"},

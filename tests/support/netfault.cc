@@ -758,8 +758,16 @@ VethPair::VethPair(Netns &a, Netns &b, const std::string &ip_a, const std::strin
     if (!ip_b.empty()) // else a switch port: no address on b's end
         steps.insert(steps.begin() + 2,
                      {"ip", "-n", ns_b_, "addr", "add", ip_b + "/24", "dev", dev_b_});
+    if (ip_a.empty()) // a bare wire (hosts of their own on it: DPDK)
+        steps.erase(steps.begin() + 1);
     uint32_t h;
-    if (ip_b.empty() ? !CheckAddr(ip_a, &h, &error_) : !CheckPair(ip_a, ip_b, &error_)) {
+    if (ip_a.empty() && !ip_b.empty())
+        error_ = "an address on b's end only";
+    else if (!ip_a.empty() && ip_b.empty())
+        CheckAddr(ip_a, &h, &error_);
+    else if (!ip_a.empty())
+        CheckPair(ip_a, ip_b, &error_);
+    if (!error_.empty()) {
         error_ = "VethPair: " + error_;
         return;
     }

@@ -290,7 +290,8 @@ class InNetns {
 // A veth link between a and b, ip_a/24 on a's end and ip_b/24 on b's, both
 // up. Addresses must be in 192.0.2.0/24 or 198.51.100.0/24 (documentation
 // ranges, never routed), both in the same one. An empty ip_b leaves b's end
-// without an address (a switch port). The link is deleted by the
+// without an address (a switch port); both empty, a bare wire (for nodes
+// that are IP hosts of their own on it, as DPDK's). The link is deleted by the
 // destructor; declare it after both namespaces.
 class VethPair {
   public:

@@ -1,0 +1,241 @@
+// The dpdk transport on virtual devices (design §7): nodes whose DPDK port
+// is a net_af_packet device on their end of a veth pair, each node in a
+// network namespace of its own, the wire bare (the nodes are IPv4 hosts of
+// their own on it: 192.0.2.1 and .2).
+//
+// - DpdkNodes: two dpdk nodes: asks, a stream in order, large messages;
+//   two shards each (datagrams for the other shard's port are steered to
+//   it through its ring); a dpdk node and a kernel udp node talk.
+// - DpdkErrors: what goes wrong at open is a clear error, not a hang.
+//
+// The EAL is set up once per process, by the first node opened, and stays
+// for the later tests. Skipped with the reason without DPDK in the build or
+// without namespaces.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <thespis/thespis.h>
+
+#include "netfault.h"
+#include "ts_test.h"
+
+namespace {
+
+constexpr uint64_t kSec = UINT64_C(1000) * 1000 * 1000;
+using tst::Msg;
+
+Msg Ask(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len)
+{
+    ts_msg *r = nullptr;
+    int rc;
+    while ((rc = ts_ask(sys, to, type, p, len, 30 * kSec, &r)) == -EAGAIN)
+        ; // the caller's mailbox is still full of a stream's tells
+    EXPECT_EQ(rc, 0) << ts_last_error();
+    return Msg(r);
+}
+
+int Tell(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len)
+{
+    int rc;
+    while ((rc = ts_tell(sys, to, type, p, len)) == -EAGAIN)
+        ;
+    return rc;
+}
+
+// A DPDK device name unique in this process (the EAL's device list is
+// per process): net_af_packet<n>, on interface `iface` (the transport
+// gives it a queue pair per shard).
+std::string Vdev(const std::string &iface)
+{
+    static int next = 0;
+    return "net_af_packet" + std::to_string(next++) + ",iface=" + iface;
+}
+
+class DpdkTest : public ::testing::Test {
+  protected:
+    void SetUp() override
+    {
+        ts_config probe;
+        ts_config_init(&probe);
+        probe.base = TS_BASE_PINNED;
+        probe.listen = "dpdk://192.0.2.1:7000";
+        ts_system *s = nullptr;
+        // Without DPDK in the build, the dpdk scheme is refused as such.
+        if (ts_system_open(&probe, &s) == -EINVAL &&
+            std::strstr(ts_last_error(), "no dpdk transport"))
+            GTEST_SKIP() << "this build has no DPDK: " << ts_last_error();
+        ts_system_close(s);
+        std::string why;
+        if (!tst::NetnsAvailable(&why))
+            GTEST_SKIP() << "needs network namespaces: " << why;
+        ASSERT_EQ(tst::RegisterCommonActors(), 0) << ts_last_error();
+    }
+    void TearDown() override
+    {
+        for (ts_system *s : sys_)
+            ts_system_close(s);
+        sys_.clear();
+    }
+    // Node `id` inside ns, on transport scheme at addr:7000, knowing peer.
+    ts_system *Open(tst::Netns &ns, uint16_t id, const std::string &scheme,
+                    const std::string &addr, const std::string &peer, const std::string &vdev,
+                    unsigned shards, int *rc_out = nullptr)
+    {
+        tst::InNetns in(ns);
+        EXPECT_TRUE(in.ok()) << in.error();
+        ts_config cfg;
+        ts_config_init(&cfg);
+        cfg.base = TS_BASE_PINNED;
+        cfg.node_id = id;
+        cfg.shards = shards;
+        cfg.max_msg_size = size_t{2} << 20;
+        std::string listen = scheme + "://" + addr + ":7000";
+        cfg.listen = listen.c_str();
+        cfg.peers = peer.c_str();
+        cfg.dpdk_vdev = vdev.empty() ? nullptr : vdev.c_str();
+        ts_system *s = nullptr;
+        int rc = ts_system_open(&cfg, &s);
+        if (rc_out)
+            *rc_out = rc;
+        else
+            EXPECT_EQ(rc, 0) << "node " << id << ": " << ts_last_error();
+        if (s)
+            sys_.push_back(s);
+        return s;
+    }
+    std::vector<ts_system *> sys_;
+};
+
+class DpdkNodes : public DpdkTest {
+  protected:
+    void SetUp() override
+    {
+        DpdkTest::SetUp();
+        if (IsSkipped() || HasFatalFailure())
+            return;
+        wire_ = std::make_unique<tst::VethPair>(a_, b_, "", "");
+        ASSERT_TRUE(wire_->ok()) << wire_->error();
+    }
+    void TearDown() override
+    {
+        DpdkTest::TearDown();
+        wire_.reset();
+    }
+    // Nodes 1 (a) and 2 (b), both dpdk, `shards` shards each.
+    void OpenBoth(unsigned shards)
+    {
+        one_ = Open(a_, 1, "dpdk", "192.0.2.1", "2=dpdk://192.0.2.2:7000", Vdev(wire_->NameA()), shards);
+        two_ = Open(b_, 2, "dpdk", "192.0.2.2", "1=dpdk://192.0.2.1:7000", Vdev(wire_->NameB()), shards);
+        ASSERT_TRUE(one_ && two_);
+    }
+    tst::Netns a_, b_;
+    std::unique_ptr<tst::VethPair> wire_;
+    ts_system *one_ = nullptr, *two_ = nullptr;
+};
+
+// Ask, a stream of numbers in order, messages of a datagram, many and the
+// maximum: across the wire both ways.
+TEST_F(DpdkNodes, AskStreamAndLargeMessages)
+{
+    ASSERT_NO_FATAL_FAILURE(OpenBoth(1));
+    ts_addr echo, seq;
+    ASSERT_EQ(ts_system_create(two_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(two_, tst::kSeq, nullptr, &seq), 0) << ts_last_error();
+    Msg r = Ask(one_, echo, tst::kPing(), "over dpdk", 10);
+    ASSERT_TRUE(r);
+    EXPECT_STREQ((const char *)ts_msg_data(r.get()), "over dpdk");
+    const uint64_t n = tst::Scaled(100000);
+    for (uint64_t i = 0; i < n; i++)
+        ASSERT_EQ(Tell(one_, seq, tst::kNum(), &i, sizeof i), 0) << ts_last_error();
+    r = Ask(one_, seq, tst::kCount(), nullptr, 0);
+    uint64_t got[2] = {0, 1};
+    ASSERT_TRUE(r && r->len == sizeof got);
+    std::memcpy(got, ts_msg_data(r.get()), sizeof got);
+    EXPECT_EQ(got[0], n);
+    EXPECT_EQ(got[1], 0u) << "out of order or repeated";
+    for (size_t size : {size_t{1400}, size_t{3000}, size_t{1} << 20, size_t{2} << 20}) {
+        std::vector<unsigned char> p(size);
+        for (size_t i = 0; i < size; i++)
+            p[i] = (unsigned char)(i * 7 + size);
+        r = Ask(one_, echo, tst::kPing(), p.data(), p.size());
+        ASSERT_TRUE(r) << size;
+        ASSERT_EQ(r->len, size);
+        EXPECT_EQ(std::memcmp(ts_msg_data(r.get()), p.data(), size), 0) << size;
+    }
+}
+
+// Two shards a node, two queues a port: whichever queue a datagram lands
+// on, it reaches the shard whose port it is for. Actors on both shards of
+// node 2 answer asks from node 1.
+TEST_F(DpdkNodes, TwoShardsEachGetTheirOwnDatagrams)
+{
+    if (tst::AllowedCpus().size() < 2)
+        GTEST_SKIP() << "needs two CPUs for two shards";
+    ASSERT_NO_FATAL_FAILURE(OpenBoth(2));
+    for (uint8_t shard = 0; shard < 2; shard++) {
+        ts_create_opts o{};
+        o.placement = TS_PLACE_CORE;
+        o.core = tst::AllowedCpus()[shard];
+        ts_addr echo;
+        ASSERT_EQ(ts_system_create(two_, tst::kEcho, &o, &echo), 0) << ts_last_error();
+        ASSERT_EQ(ts_addr_shard(echo), shard);
+        for (int i = 0; i < 50; i++) {
+            std::string text = "shard " + std::to_string(shard) + " #" + std::to_string(i);
+            Msg r = Ask(one_, echo, tst::kPing(), text.c_str(), text.size() + 1);
+            ASSERT_TRUE(r);
+            EXPECT_EQ(std::string((const char *)ts_msg_data(r.get())), text);
+        }
+    }
+}
+
+// A dpdk node and a kernel udp node share the wire format: node 1 on
+// DPDK (bare end of the wire), node 2 on the kernel's UDP at 192.0.2.2.
+TEST_F(DpdkTest, ADpdkNodeAndAUdpNodeTalk)
+{
+    tst::Netns a, b;
+    tst::VethPair wire(b, a, "192.0.2.2", ""); // the kernel's address on b's end only
+    ASSERT_TRUE(wire.ok()) << wire.error();
+    ts_system *one = Open(a, 1, "dpdk", "192.0.2.1", "2=dpdk://192.0.2.2:7000", Vdev(wire.NameB()), 1);
+    ts_system *two = Open(b, 2, "udp", "192.0.2.2", "1=udp://192.0.2.1:7000", "", 1);
+    ASSERT_TRUE(one && two);
+    ts_addr e1, e2;
+    ASSERT_EQ(ts_system_create(one, tst::kEcho, nullptr, &e1), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(two, tst::kEcho, nullptr, &e2), 0) << ts_last_error();
+    Msg r = Ask(one, e2, tst::kPing(), "dpdk to udp", 12);
+    ASSERT_TRUE(r);
+    EXPECT_STREQ((const char *)ts_msg_data(r.get()), "dpdk to udp");
+    r = Ask(two, e1, tst::kPing(), "udp to dpdk", 12);
+    ASSERT_TRUE(r);
+    EXPECT_STREQ((const char *)ts_msg_data(r.get()), "udp to dpdk");
+    TearDown(); // the systems go before the wire and the namespaces
+}
+
+// A device whose interface is not there, and a dpdk node without an
+// address of its own: clear errors at open.
+TEST_F(DpdkTest, OpenFailuresAreClearErrors)
+{
+    tst::Netns a;
+    int rc = 0;
+    ts_system *s = Open(a, 1, "dpdk", "192.0.2.1", "", "net_af_packet90,iface=nosuchif0", 1, &rc);
+    EXPECT_EQ(s, nullptr);
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(std::string(ts_last_error()).find("net_af_packet90"), std::string::npos)
+        << ts_last_error();
+    s = Open(a, 1, "dpdk", "192.0.2.1", "", "", 1, &rc);
+    EXPECT_EQ(s, nullptr);
+    EXPECT_EQ(rc, -EINVAL);
+    EXPECT_NE(std::string(ts_last_error()).find("device"), std::string::npos) << ts_last_error();
+    s = Open(a, 1, "dpdk", "0.0.0.0", "", "net_af_packet91,iface=lo", 1, &rc);
+    EXPECT_EQ(s, nullptr);
+    EXPECT_EQ(rc, -EINVAL);
+    EXPECT_NE(std::string(ts_last_error()).find("0.0.0.0"), std::string::npos) << ts_last_error();
+}
+
+} // namespace

@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dpdk.c — the DPDK backend (transport.h, design §7): kernel bypass, one
+ * rx/tx queue pair per shard, polled in the shard's loop.
+ *
+ * A node's shards share one DPDK port (a device named by its devargs, e.g. a
+ * virtual device on a veth); the first instance opened probes and starts it
+ * with nshards queue pairs, the last one closed stops and removes it. The
+ * EAL is set up once per process, by the first instance ever opened (it
+ * cannot be set up twice), and stays: later nodes probe their own devices
+ * on it. Devices are probed by the opening thread, so a device of a network
+ * namespace is found from a thread inside it.
+ *
+ * The node is an IPv4 host of its own on the port: its listen address, with
+ * shard k on UDP port + k. It answers ARP for that address and resolves its
+ * peers' by ARP (the peer table gives their addresses), learning also from
+ * what they send. Datagrams are those of the udp backend: the reliability
+ * layer is rel.c, shared, so a dpdk node and a udp node talk to each other.
+ *
+ * A device spreads what it receives over its queues by its own hash, not by
+ * our ports: a shard takes what lands on its queue, keeps its own, and hands
+ * the others' to their shards through a ring each (software steering, as
+ * Seastar does when the hardware cannot). What is not IPv4/UDP to us or ARP
+ * is dropped and counted.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_dev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "../engine/err.h"
+#include "ether.h"
+#include "rel.h"
+#include "transport.h"
+#include "uring.h"
+
+#define BURST 32
+#define RX_DESC 512
+#define TX_DESC 512
+#define INBOX 1024            /* datagrams another shard forwards to this one */
+#define MBUFS_DEFAULT 4095    /* per instance */
+#define ARP_RETRY_NS (100u * 1000000u)
+#define MAX_QUEUES 64
+#define MTU 1500
+
+/* ---- the EAL: once per process --------------------------------------- */
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_eal_rc = 1; /* 1: not tried; 0: up; <0: failed with */
+static char g_eal_err[1024];
+static char g_eal_args[512];
+
+/* "--lcores=0@(0,1,...)": the EAL's main lcore on every CPU the process
+ * may use, so initialising it does not pin the calling thread. */
+static void lcores_arg(char *buf, size_t len)
+{
+    cpu_set_t set;
+    size_t at = (size_t)snprintf(buf, len, "--lcores=0@(");
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        for (int c = 0; c < CPU_SETSIZE && at < len; c++)
+            if (CPU_ISSET(c, &set))
+                at += (size_t)snprintf(buf + at, len - at, "%s%d", buf[at - 1] == '(' ? "" : ",", c);
+    if (at < len)
+        snprintf(buf + at, len - at, ")");
+}
+
+static int eal_up(const char *args)
+{
+    char lcores[512], prefix[64];
+    lcores_arg(lcores, sizeof(lcores));
+    snprintf(prefix, sizeof(prefix), "--file-prefix=thespis-%d", (int)getpid());
+    char given[512];
+    snprintf(given, sizeof(given), "%s", args ? args : "--no-huge --no-pci --no-shconf -m 512");
+    if (g_eal_rc <= 0) {
+        if (g_eal_rc == 0 && strcmp(given, g_eal_args) != 0)
+            return err_set(-EALREADY, "the DPDK EAL of this process was set up with '%s'; it "
+                           "cannot be set up again with '%s' (one EAL per process)",
+                           g_eal_args, given);
+        if (g_eal_rc < 0)
+            return err_set(g_eal_rc, "%s", g_eal_err);
+        return 0;
+    }
+    char copy[512];
+    snprintf(copy, sizeof(copy), "%s", given);
+    char prog[] = "thespis", tele[] = "--no-telemetry", quiet[] = "--log-level=*:error";
+    char *argv[64] = {prog, lcores, prefix, tele, quiet};
+    int argc = 5;
+    for (char *save = NULL, *w = strtok_r(copy, " \t", &save); w && argc < 63;
+         w = strtok_r(NULL, " \t", &save))
+        argv[argc++] = w;
+    argv[argc] = NULL;
+    int saved_optind = optind;
+    optind = 1;
+    int rc = rte_eal_init(argc, argv);
+    optind = saved_optind;
+    snprintf(g_eal_args, sizeof(g_eal_args), "%s", given);
+    if (rc < 0) {
+        g_eal_rc = rte_errno ? -rte_errno : -EINVAL;
+        snprintf(g_eal_err, sizeof(g_eal_err), "DPDK's EAL did not start with '%s': %s",
+                 given, rte_strerror(rte_errno));
+        return err_set(g_eal_rc, "%s", g_eal_err);
+    }
+    g_eal_rc = 0;
+    return 0;
+}
+
+/* ---- a node's port, shared by its shards ------------------------------ */
+
+struct port {
+    struct port *next;
+    char given[256], devargs[300], name[64]; /* given: as configured */
+    uint16_t id;
+    unsigned nq, refs;
+    bool started, ip_csum_tx;
+    struct rte_mempool *pool; /* every queue's mbufs */
+    struct ether_mac mac;
+    uint32_t ip;        /* network order */
+    uint16_t base_port; /* shard k: base_port + k */
+    struct rte_ring *inbox[MAX_QUEUES];
+    /* Peers' MACs, learned: mac | 1 << 63 once known (the config's order). */
+    const struct transport_peer *peers;
+    unsigned npeers;
+    _Atomic uint64_t *neigh;
+    _Atomic uint64_t not_ours, malformed, forwarded, inbox_full, arp_in, arp_out, tx_dropped;
+};
+
+static struct port *g_ports;
+
+/* The vdev name, the devargs up to the first comma. */
+static void devname(const char *devargs, char *out, size_t len)
+{
+    size_t n = strcspn(devargs, ",");
+    snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), devargs);
+}
+
+static void port_free(struct port *p)
+{
+    if (p->started) {
+        rte_eth_dev_stop(p->id);
+        rte_eth_dev_close(p->id);
+    }
+    if (p->name[0])
+        rte_eal_hotplug_remove("vdev", p->name);
+    for (unsigned q = 0; q < MAX_QUEUES; q++)
+        rte_ring_free(p->inbox[q]);
+    rte_mempool_free(p->pool);
+    free(p->neigh);
+    free(p);
+}
+
+static int port_start(struct port *p, const struct transport_config *cfg)
+{
+    static _Atomic unsigned pools;
+    char pn[RTE_MEMPOOL_NAMESIZE];
+    snprintf(pn, sizeof(pn), "ts-%u", atomic_fetch_add(&pools, 1));
+    unsigned n = (cfg->device_mbufs ? cfg->device_mbufs : MBUFS_DEFAULT) * p->nq;
+    p->pool = rte_pktmbuf_pool_create(pn, n, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    if (!p->pool)
+        return err_set(-ENOMEM, "no DPDK mbuf pool of %u mbufs (%s): give the EAL more memory "
+                       "(-m in --dpdk-args) or ask for fewer", n, rte_strerror(rte_errno));
+    if (rte_dev_probe(p->devargs) < 0)
+        return err_set(-ENODEV, "DPDK device '%s' did not probe: %s", p->devargs,
+                       rte_strerror(rte_errno));
+    devname(p->devargs, p->name, sizeof(p->name));
+    if (rte_eth_dev_get_port_by_name(p->name, &p->id) != 0)
+        return err_set(-ENODEV, "DPDK device '%s' probed with no port (is its interface "
+                       "there, in this network namespace?)", p->devargs);
+    struct rte_eth_dev_info info;
+    int rc = rte_eth_dev_info_get(p->id, &info);
+    if (rc < 0)
+        return err_set(rc, "DPDK port %s: no device info: %s", p->name, rte_strerror(-rc));
+    if (info.max_rx_queues < p->nq || info.max_tx_queues < p->nq)
+        return err_set(-EINVAL, "DPDK port %s has %u rx and %u tx queues; this node's %u "
+                       "shards need one each", p->name, info.max_rx_queues,
+                       info.max_tx_queues, p->nq);
+    if (strcmp(info.driver_name, "net_af_packet") == 0 && info.max_rx_queues != p->nq)
+        return err_set(-EINVAL, "DPDK port %s has %u queue pairs and this node %u shards: "
+                       "unpolled queues would lose what lands on them (set qpairs=%u)",
+                       p->name, info.max_rx_queues, p->nq, p->nq);
+    struct rte_eth_conf conf = {0};
+    p->ip_csum_tx = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+    if (p->ip_csum_tx)
+        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+    if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
+        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+    if ((rc = rte_eth_dev_configure(p->id, (uint16_t)p->nq, (uint16_t)p->nq, &conf)) < 0)
+        return err_set(rc, "DPDK port %s: configure: %s", p->name, rte_strerror(-rc));
+    for (unsigned q = 0; q < p->nq; q++) {
+        if ((rc = rte_eth_rx_queue_setup(p->id, (uint16_t)q, RX_DESC, SOCKET_ID_ANY, NULL, p->pool)) < 0 ||
+            (rc = rte_eth_tx_queue_setup(p->id, (uint16_t)q, TX_DESC, SOCKET_ID_ANY, NULL)) < 0)
+            return err_set(rc, "DPDK port %s: queue %u: %s", p->name, q, rte_strerror(-rc));
+        char rn[RTE_RING_NAMESIZE];
+        snprintf(rn, sizeof(rn), "ts%u-%u", p->id, q);
+        p->inbox[q] = rte_ring_create(rn, INBOX, SOCKET_ID_ANY, RING_F_SC_DEQ);
+        if (!p->inbox[q])
+            return err_set(-ENOMEM, "DPDK port %s: no ring for shard %u: %s", p->name, q,
+                           rte_strerror(rte_errno));
+    }
+    if ((rc = rte_eth_dev_start(p->id)) < 0)
+        return err_set(rc, "DPDK port %s: start: %s", p->name, rte_strerror(-rc));
+    p->started = true;
+    struct rte_ether_addr mac;
+    rte_eth_macaddr_get(p->id, &mac);
+    memcpy(p->mac.b, mac.addr_bytes, 6);
+    return 0;
+}
+
+/* The port for cfg's device: found (another shard of the node opened it),
+ * or made. Under g_lock. */
+static int port_get(const struct transport_config *cfg, struct port **out)
+{
+    for (struct port *p = g_ports; p; p = p->next)
+        if (strcmp(p->given, cfg->device) == 0) {
+            if (p->nq != cfg->nshards)
+                return err_set(-EBUSY, "DPDK device '%s' is in use by another node",
+                               cfg->device);
+            p->refs++;
+            *out = p;
+            return 0;
+        }
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)cfg->listen;
+    struct port *p = calloc(1, sizeof(*p));
+    if (!p)
+        return err_set(-ENOMEM, "out of memory");
+    /* net_af_packet spreads over as many sockets as it has qpairs, whether
+     * or not their queues are polled: one per shard unless told. */
+    bool afp = strncmp(cfg->device, "net_af_packet", 13) == 0;
+    snprintf(p->given, sizeof(p->given), "%s", cfg->device);
+    snprintf(p->devargs, sizeof(p->devargs), "%s", cfg->device);
+    if (afp && !strstr(cfg->device, "qpairs="))
+        snprintf(p->devargs, sizeof(p->devargs), "%s,qpairs=%u", cfg->device, cfg->nshards);
+    p->nq = cfg->nshards;
+    p->refs = 1;
+    p->ip = sin->sin_addr.s_addr;
+    p->base_port = ntohs(sin->sin_port);
+    p->peers = cfg->peers;
+    p->npeers = cfg->npeers;
+    p->neigh = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*p->neigh));
+    int rc = p->neigh ? port_start(p, cfg) : err_set(-ENOMEM, "out of memory");
+    if (rc < 0) {
+        port_free(p);
+        return rc;
+    }
+    p->next = g_ports;
+    g_ports = p;
+    *out = p;
+    return 0;
+}
+
+static void port_put(struct port *p)
+{
+    pthread_mutex_lock(&g_lock);
+    if (--p->refs == 0) {
+        for (struct port **pp = &g_ports; *pp; pp = &(*pp)->next)
+            if (*pp == p) {
+                *pp = p->next;
+                break;
+            }
+        port_free(p);
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+static int peer_of(const struct port *p, uint32_t ip)
+{
+    for (unsigned i = 0; i < p->npeers; i++) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&p->peers[i].addr;
+        if (a->sin_addr.s_addr == ip)
+            return (int)i;
+    }
+    return -1;
+}
+
+static void learn(struct port *p, uint32_t ip, const struct ether_mac *mac)
+{
+    int i = peer_of(p, ip);
+    if (i < 0)
+        return;
+    uint64_t v = UINT64_C(1) << 63;
+    for (int k = 0; k < 6; k++)
+        v |= (uint64_t)mac->b[k] << (8 * k);
+    atomic_store_explicit(&p->neigh[i], v, memory_order_relaxed);
+}
+
+static bool neighbour(struct port *p, int i, struct ether_mac *mac)
+{
+    uint64_t v = atomic_load_explicit(&p->neigh[i], memory_order_relaxed);
+    for (int k = 0; k < 6; k++)
+        mac->b[k] = (uint8_t)(v >> (8 * k));
+    return v >> 63;
+}
+
+/* ---- one shard's instance --------------------------------------------- */
+
+struct transport {
+    struct transport_config cfg;
+    struct port *p;
+    struct rel *rel;
+    uint16_t q;
+    uint16_t ip_id;
+    size_t dgram;
+    struct rte_mbuf *pending; /* handed to rel_output, not yet emitted */
+    struct rte_mbuf *tx[BURST];
+    unsigned ntx;
+    uint64_t *arp_asked; /* per peer: when we last asked for its MAC */
+    uint64_t now;
+};
+
+static void tx_flush(struct transport *t)
+{
+    unsigned sent = t->ntx ? rte_eth_tx_burst(t->p->id, t->q, t->tx, (uint16_t)t->ntx) : 0;
+    for (unsigned i = sent; i < t->ntx; i++) { /* the device is full: rel resends */
+        rte_pktmbuf_free(t->tx[i]);
+        atomic_fetch_add_explicit(&t->p->tx_dropped, 1, memory_order_relaxed);
+    }
+    t->ntx = 0;
+}
+
+static void tx_add(struct transport *t, struct rte_mbuf *m)
+{
+    t->tx[t->ntx++] = m;
+    if (t->ntx == BURST)
+        tx_flush(t);
+}
+
+static void arp_send(struct transport *t, enum ether_arp_op op, const struct ether_mac *tha,
+                     uint32_t tpa)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(t->p->pool);
+    uint8_t *b = m ? (uint8_t *)rte_pktmbuf_append(m, ETHER_ARP_FRAME) : NULL;
+    if (!b) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    ether_arp_write(b, op, &t->p->mac, t->p->ip, tha, tpa);
+    atomic_fetch_add_explicit(&t->p->arp_out, 1, memory_order_relaxed);
+    tx_add(t, m);
+}
+
+static unsigned char *tx_buf(void *arg)
+{
+    struct transport *t = arg;
+    t->pending = rte_pktmbuf_alloc(t->p->pool);
+    return t->pending ? rte_pktmbuf_mtod_offset(t->pending, unsigned char *, ETHER_UDP_HDRS) : NULL;
+}
+
+static void tx_emit(void *arg, unsigned char *buf, size_t len, const struct sockaddr *to,
+                    socklen_t tolen)
+{
+    struct transport *t = arg;
+    struct rte_mbuf *m = t->pending;
+    t->pending = NULL;
+    (void)buf;
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)to;
+    int i = len && tolen >= sizeof(*sin) ? peer_of(t->p, sin->sin_addr.s_addr) : -1;
+    struct ether_mac dst;
+    if (i < 0 || !neighbour(t->p, i, &dst)) {
+        /* Not resolved yet: ask (now and then); rel resends the datagram. */
+        if (i >= 0 && t->now - t->arp_asked[i] >= ARP_RETRY_NS) {
+            t->arp_asked[i] = t->now;
+            arp_send(t, ETHER_ARP_REQUEST, &ether_broadcast, sin->sin_addr.s_addr);
+        }
+        rte_pktmbuf_free(m);
+        return;
+    }
+    uint8_t *b = rte_pktmbuf_mtod(m, uint8_t *);
+    ether_udp_write(b, &t->p->mac, &dst, t->p->ip, (uint16_t)(t->p->base_port + t->q),
+                    sin->sin_addr.s_addr, ntohs(sin->sin_port), len, t->ip_id++, t->p->ip_csum_tx);
+    m->data_len = (uint16_t)(ETHER_UDP_HDRS + len);
+    m->pkt_len = m->data_len;
+    if (t->p->ip_csum_tx) {
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+        m->l2_len = ETHER_HDR;
+        m->l3_len = ETHER_IPV4_HDR;
+    }
+    tx_add(t, m);
+}
+
+/* A datagram for this shard: into the reliability layer, in place. */
+static void udp_in(struct transport *t, const struct ether_info *e)
+{
+    struct sockaddr_in from = {.sin_family = AF_INET, .sin_port = htons(e->src_port),
+                               .sin_addr.s_addr = e->src_ip};
+    rel_input(t->rel, t->now, e->payload, e->len, (const struct sockaddr *)&from, sizeof(from));
+}
+
+/* One frame from the device's queue (forwarded: from another shard's). */
+static void frame_in(struct transport *t, struct rte_mbuf *m, bool forwarded)
+{
+    struct port *p = t->p;
+    if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) < 0) {
+        atomic_fetch_add_explicit(&p->malformed, 1, memory_order_relaxed);
+        rte_pktmbuf_free(m);
+        return;
+    }
+    struct ether_info e;
+    bool csum_ok = (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+    int rc = ether_parse(rte_pktmbuf_mtod(m, const void *), m->data_len, csum_ok, &e);
+    if (rc < 0) {
+        atomic_fetch_add_explicit(&p->malformed, 1, memory_order_relaxed);
+    } else if (e.kind == ETHER_ARP) {
+        atomic_fetch_add_explicit(&p->arp_in, 1, memory_order_relaxed);
+        learn(p, e.arp_spa, &e.arp_sha);
+        if (e.arp_op == ETHER_ARP_REQUEST && e.arp_tpa == p->ip)
+            arp_send(t, ETHER_ARP_REPLY, &e.arp_sha, e.arp_spa);
+    } else if (e.kind == ETHER_UDP && e.dst_ip == p->ip && e.dst_port >= p->base_port &&
+               e.dst_port - p->base_port < (int)p->nq) {
+        unsigned q = e.dst_port - p->base_port;
+        if (!forwarded)
+            learn(p, e.src_ip, &e.src_mac);
+        if (q != t->q) {
+            if (rte_ring_mp_enqueue(p->inbox[q], m) == 0) {
+                atomic_fetch_add_explicit(&p->forwarded, 1, memory_order_relaxed);
+                return; /* that shard frees it */
+            }
+            atomic_fetch_add_explicit(&p->inbox_full, 1, memory_order_relaxed);
+        } else {
+            udp_in(t, &e);
+        }
+    } else {
+        atomic_fetch_add_explicit(&p->not_ours, 1, memory_order_relaxed);
+    }
+    rte_pktmbuf_free(m);
+}
+
+static int dpdk_poll(struct transport *t)
+{
+    struct rte_mbuf *rx[BURST];
+    int n = 0;
+    t->now = transport_now_ns();
+    uint16_t k = rte_eth_rx_burst(t->p->id, t->q, rx, BURST);
+    for (uint16_t i = 0; i < k; i++)
+        frame_in(t, rx[i], false);
+    n += k;
+    unsigned f = rte_ring_sc_dequeue_burst(t->p->inbox[t->q], (void **)rx, BURST, NULL);
+    for (unsigned i = 0; i < f; i++)
+        frame_in(t, rx[i], true);
+    n += (int)f;
+    n += rel_output(t->rel, t->now, tx_buf, tx_emit, t);
+    tx_flush(t);
+    return n;
+}
+
+static int dpdk_send(struct transport *t, uint16_t node, const struct transport_msg *msgs, unsigned n)
+{
+    return rel_send(t->rel, node, msgs, n);
+}
+
+static void dpdk_close(struct transport *t)
+{
+    if (!t)
+        return;
+    if (t->p) {
+        tx_flush(t);
+        struct rte_mbuf *m;
+        while (rte_ring_sc_dequeue(t->p->inbox[t->q], (void **)&m) == 0)
+            rte_pktmbuf_free(m);
+        port_put(t->p);
+    }
+    rel_close(t->rel);
+    free(t->arp_asked);
+    free(t);
+}
+
+/* What open needs of the configuration; 0 or -EINVAL saying why. */
+static int check_config(const struct transport_config *cfg)
+{
+    if (!cfg->device || !cfg->device[0])
+        return err_set(-EINVAL, "the dpdk transport needs a device (--dpdk-vdev, e.g. "
+                       "net_af_packet0,iface=eth1)");
+    if (!cfg->listen || cfg->listen->sa_family != AF_INET)
+        return err_set(-EINVAL, "the dpdk transport needs the node's IPv4 address and port "
+                       "(--listen dpdk://ADDR:PORT): it is a host of its own on the device");
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)cfg->listen;
+    if (sin->sin_addr.s_addr == htonl(INADDR_ANY) || !sin->sin_port)
+        return err_set(-EINVAL, "the dpdk transport needs a definite address and port to "
+                       "listen on, not 0.0.0.0 or port 0");
+    unsigned nshards = cfg->nshards ? cfg->nshards : 1;
+    if (nshards > MAX_QUEUES || cfg->shard >= nshards)
+        return err_set(-EINVAL, "the dpdk transport takes at most %u shards", MAX_QUEUES);
+    if (ntohs(sin->sin_port) + nshards - 1 > 65535)
+        return err_set(-EINVAL, "port %u + %u shards is beyond 65535", ntohs(sin->sin_port),
+                       nshards);
+    for (unsigned i = 0; i < cfg->npeers; i++)
+        if (cfg->peers[i].addr.ss_family != AF_INET)
+            return err_set(-EINVAL, "the dpdk transport reaches IPv4 peers only (node %u)",
+                           cfg->peers[i].node);
+    return 0;
+}
+
+static int dpdk_open(const struct transport_config *cfg_in, struct transport **out)
+{
+    struct transport_config cfg = *cfg_in;
+    cfg.nshards = cfg.nshards ? cfg.nshards : 1;
+    int rc = check_config(&cfg);
+    if (rc < 0)
+        return rc;
+    struct transport *t = calloc(1, sizeof(*t));
+    if (!t || !(t->arp_asked = calloc(cfg.npeers ? cfg.npeers : 1, sizeof(uint64_t)))) {
+        free(t);
+        return err_set(-ENOMEM, "out of memory");
+    }
+    t->cfg = cfg;
+    t->q = cfg.shard;
+    t->dgram = cfg.dgram_max ? cfg.dgram_max : ETHER_UDP_PAYLOAD(MTU);
+    if (t->dgram > ETHER_UDP_PAYLOAD(MTU))
+        t->dgram = ETHER_UDP_PAYLOAD(MTU);
+    pthread_mutex_lock(&g_lock);
+    rc = eal_up(cfg.device_args);
+    if (rc == 0)
+        rc = port_get(&cfg, &t->p);
+    pthread_mutex_unlock(&g_lock);
+    struct rel_config rcf = {.node = cfg.node, .shard = cfg.shard, .peers = cfg.peers,
+                             .npeers = cfg.npeers, .dgram_max = t->dgram,
+                             .max_msg = cfg.max_msg, .queue_limit = cfg.queue_limit,
+                             .deliver = cfg.deliver, .event = cfg.event, .arg = cfg.arg};
+    if (rc == 0)
+        rc = rel_open(&rcf, &t->rel);
+    if (rc < 0) {
+        dpdk_close(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+static unsigned dpdk_stats(struct transport *t, struct transport_link_stats *out, unsigned max)
+{
+    return rel_stats(t->rel, out, max);
+}
+
+static int dpdk_local(struct transport *t, struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = t->p->ip,
+                              .sin_port = htons((uint16_t)(t->p->base_port + t->q))};
+    memset(ss, 0, sizeof(*ss));
+    memcpy(ss, &sin, sizeof(sin));
+    *len = sizeof(sin);
+    return 0;
+}
+
+const struct transport_ops transport_dpdk = {
+    .name = "dpdk",
+    .open = dpdk_open,
+    .send = dpdk_send,
+    .poll = dpdk_poll,
+    .close = dpdk_close,
+    .stats = dpdk_stats,
+    .local = dpdk_local,
+};
