@@ -113,6 +113,8 @@ static int eal_up(const char *args)
         return err_set(g_eal_rc, "%s", g_eal_err);
     }
     g_eal_rc = 0;
+    /* --no-shconf keeps nothing there, but the directory is made anyway. */
+    rmdir(rte_eal_get_runtime_dir());
     return 0;
 }
 
@@ -291,7 +293,9 @@ static void learn(struct port *p, uint32_t ip, const struct ether_mac *mac)
     uint64_t v = UINT64_C(1) << 63;
     for (int k = 0; k < 6; k++)
         v |= (uint64_t)mac->b[k] << (8 * k);
-    atomic_store_explicit(&p->neigh[i], v, memory_order_relaxed);
+    /* Every datagram teaches it: write only what changed (the line is shared). */
+    if (atomic_load_explicit(&p->neigh[i], memory_order_relaxed) != v)
+        atomic_store_explicit(&p->neigh[i], v, memory_order_relaxed);
 }
 
 static bool neighbour(struct port *p, int i, struct ether_mac *mac)

@@ -31,23 +31,7 @@ namespace {
 constexpr uint64_t kSec = UINT64_C(1000) * 1000 * 1000;
 using tst::Msg;
 
-Msg Ask(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len)
-{
-    ts_msg *r = nullptr;
-    int rc;
-    while ((rc = ts_ask(sys, to, type, p, len, 30 * kSec, &r)) == -EAGAIN)
-        ; // the caller's mailbox is still full of a stream's tells
-    EXPECT_EQ(rc, 0) << ts_last_error();
-    return Msg(r);
-}
 
-int Tell(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len)
-{
-    int rc;
-    while ((rc = ts_tell(sys, to, type, p, len)) == -EAGAIN)
-        ;
-    return rc;
-}
 
 // A DPDK device name unique in this process (the EAL's device list is
 // per process): net_af_packet<n>, on interface `iface` (the transport
@@ -148,13 +132,13 @@ TEST_F(DpdkNodes, AskStreamAndLargeMessages)
     ts_addr echo, seq;
     ASSERT_EQ(ts_system_create(two_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
     ASSERT_EQ(ts_system_create(two_, tst::kSeq, nullptr, &seq), 0) << ts_last_error();
-    Msg r = Ask(one_, echo, tst::kPing(), "over dpdk", 10);
+    Msg r = tst::AskAgain(one_, echo, tst::kPing(), "over dpdk", 10);
     ASSERT_TRUE(r);
     EXPECT_STREQ((const char *)ts_msg_data(r.get()), "over dpdk");
     const uint64_t n = tst::Scaled(100000);
     for (uint64_t i = 0; i < n; i++)
-        ASSERT_EQ(Tell(one_, seq, tst::kNum(), &i, sizeof i), 0) << ts_last_error();
-    r = Ask(one_, seq, tst::kCount(), nullptr, 0);
+        ASSERT_EQ(tst::TellAgain(one_, seq, tst::kNum(), &i, sizeof i), 0) << ts_last_error();
+    r = tst::AskAgain(one_, seq, tst::kCount(), nullptr, 0);
     uint64_t got[2] = {0, 1};
     ASSERT_TRUE(r && r->len == sizeof got);
     std::memcpy(got, ts_msg_data(r.get()), sizeof got);
@@ -164,7 +148,7 @@ TEST_F(DpdkNodes, AskStreamAndLargeMessages)
         std::vector<unsigned char> p(size);
         for (size_t i = 0; i < size; i++)
             p[i] = (unsigned char)(i * 7 + size);
-        r = Ask(one_, echo, tst::kPing(), p.data(), p.size());
+        r = tst::AskAgain(one_, echo, tst::kPing(), p.data(), p.size());
         ASSERT_TRUE(r) << size;
         ASSERT_EQ(r->len, size);
         EXPECT_EQ(std::memcmp(ts_msg_data(r.get()), p.data(), size), 0) << size;
@@ -188,7 +172,7 @@ TEST_F(DpdkNodes, TwoShardsEachGetTheirOwnDatagrams)
         ASSERT_EQ(ts_addr_shard(echo), shard);
         for (int i = 0; i < 50; i++) {
             std::string text = "shard " + std::to_string(shard) + " #" + std::to_string(i);
-            Msg r = Ask(one_, echo, tst::kPing(), text.c_str(), text.size() + 1);
+            Msg r = tst::AskAgain(one_, echo, tst::kPing(), text.c_str(), text.size() + 1);
             ASSERT_TRUE(r);
             EXPECT_EQ(std::string((const char *)ts_msg_data(r.get())), text);
         }
@@ -208,10 +192,10 @@ TEST_F(DpdkTest, ADpdkNodeAndAUdpNodeTalk)
     ts_addr e1, e2;
     ASSERT_EQ(ts_system_create(one, tst::kEcho, nullptr, &e1), 0) << ts_last_error();
     ASSERT_EQ(ts_system_create(two, tst::kEcho, nullptr, &e2), 0) << ts_last_error();
-    Msg r = Ask(one, e2, tst::kPing(), "dpdk to udp", 12);
+    Msg r = tst::AskAgain(one, e2, tst::kPing(), "dpdk to udp", 12);
     ASSERT_TRUE(r);
     EXPECT_STREQ((const char *)ts_msg_data(r.get()), "dpdk to udp");
-    r = Ask(two, e1, tst::kPing(), "udp to dpdk", 12);
+    r = tst::AskAgain(two, e1, tst::kPing(), "udp to dpdk", 12);
     ASSERT_TRUE(r);
     EXPECT_STREQ((const char *)ts_msg_data(r.get()), "udp to dpdk");
     TearDown(); // the systems go before the wire and the namespaces

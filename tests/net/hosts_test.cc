@@ -59,23 +59,7 @@ int OpenNode(uint16_t id, const std::string &listen, const std::string &peers, i
     return ts_system_open(&cfg, out);
 }
 
-int Tell(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len)
-{
-    int rc;
-    while ((rc = ts_tell(sys, to, type, p, len)) == -EAGAIN)
-        ;
-    return rc;
-}
 
-Msg Ask(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len)
-{
-    ts_msg *r = nullptr;
-    int rc;
-    while ((rc = ts_ask(sys, to, type, p, len, 60 * kSec, &r)) == -EAGAIN)
-        ; // the caller's mailbox is still full of a stream's tells
-    EXPECT_EQ(rc, 0) << ts_last_error();
-    return Msg(r);
-}
 
 // Sends numbers [from, to) to seq, padded to `pad` bytes.
 void SendNumbers(ts_system *sys, ts_addr seq, uint64_t from, uint64_t to, size_t pad = 8)
@@ -83,14 +67,14 @@ void SendNumbers(ts_system *sys, ts_addr seq, uint64_t from, uint64_t to, size_t
     std::vector<unsigned char> p(pad < 8 ? 8 : pad, 'n');
     for (uint64_t i = from; i < to; i++) {
         std::memcpy(p.data(), &i, 8);
-        ASSERT_EQ(Tell(sys, seq, tst::kNum(), p.data(), p.size()), 0) << ts_last_error();
+        ASSERT_EQ(tst::TellAgain(sys, seq, tst::kNum(), p.data(), p.size()), 0) << ts_last_error();
     }
 }
 
 // What seq counted: {numbers, bad ones}.
 std::pair<uint64_t, uint64_t> Counted(ts_system *sys, ts_addr seq)
 {
-    Msg r = Ask(sys, seq, tst::kCount(), nullptr, 0);
+    Msg r = tst::AskAgain(sys, seq, tst::kCount(), nullptr, 0);
     uint64_t got[2] = {0, UINT64_MAX};
     if (r && r->len == sizeof got)
         std::memcpy(got, ts_msg_data(r.get()), sizeof got);
@@ -202,7 +186,7 @@ TEST_P(Hosts, AskStreamAndLargeMessagesAcrossHosts)
     ts_addr echo, seq;
     ASSERT_EQ(ts_system_create(b, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
     ASSERT_EQ(ts_system_create(b, tst::kSeq, nullptr, &seq), 0) << ts_last_error();
-    Msg r = Ask(a, echo, tst::kPing(), "over veth", 10);
+    Msg r = tst::AskAgain(a, echo, tst::kPing(), "over veth", 10);
     ASSERT_TRUE(r);
     EXPECT_STREQ((const char *)ts_msg_data(r.get()), "over veth");
     const uint64_t n = tst::Scaled(100000);
@@ -212,7 +196,7 @@ TEST_P(Hosts, AskStreamAndLargeMessagesAcrossHosts)
         std::vector<unsigned char> p(size);
         for (size_t i = 0; i < size; i++)
             p[i] = (unsigned char)(i * 13 + size);
-        r = Ask(a, echo, tst::kPing(), p.data(), p.size());
+        r = tst::AskAgain(a, echo, tst::kPing(), p.data(), p.size());
         ASSERT_TRUE(r) << size;
         ASSERT_EQ(r->len, size);
         EXPECT_EQ(std::memcmp(ts_msg_data(r.get()), p.data(), size), 0) << size;
@@ -315,7 +299,7 @@ TEST_P(ThreeHosts, EveryNodeAsksEveryOther)
             if (to == from)
                 continue;
             const std::string hi = std::to_string(from) + "->" + std::to_string(to);
-            Msg r = Ask(Node(from), echo[to - 1], tst::kPing(), hi.data(), hi.size());
+            Msg r = tst::AskAgain(Node(from), echo[to - 1], tst::kPing(), hi.data(), hi.size());
             ASSERT_TRUE(r) << hi;
             EXPECT_EQ(r->type, tst::kPong()) << hi;
             EXPECT_EQ(r->src, echo[to - 1]) << hi;
@@ -342,7 +326,7 @@ TEST_P(ThreeHosts, AMessageGoesRoundTheNodesAndTheReplyReachesTheAsker)
                 }
                 SCOPED_TRACE("from node " + std::to_string(from) + ", step " +
                              std::to_string(step) + ", " + std::to_string(nhops) + " hops");
-                Msg r = Ask(Node(from), route.hop[0], kHop(), &route, sizeof route);
+                Msg r = tst::AskAgain(Node(from), route.hop[0], kHop(), &route, sizeof route);
                 Route back;
                 ASSERT_TRUE(tst::As(r.get(), &back));
                 EXPECT_EQ(r->type, tst::kPong());
@@ -400,7 +384,7 @@ TEST_P(ThreeHosts, ACutOffNodeRecoversWhileTheOthersGoOn)
     ASSERT_NO_FATAL_FAILURE(WaitDropped(Host(3), 5));
     for (int i = 0; i < 20; i++) {
         const std::string hi = "while 3 is cut off " + std::to_string(i);
-        Msg r = Ask(Node(1 + i % 2), echo[(size_t)(1 - i % 2)], tst::kPing(), hi.data(),
+        Msg r = tst::AskAgain(Node(1 + i % 2), echo[(size_t)(1 - i % 2)], tst::kPing(), hi.data(),
                     hi.size());
         ASSERT_TRUE(r) << hi;
         EXPECT_EQ(tst::Text(r), hi);
@@ -409,8 +393,8 @@ TEST_P(ThreeHosts, ACutOffNodeRecoversWhileTheOthersGoOn)
 
     EXPECT_EQ(Counted(Node(1), to3), counts(10000));
     EXPECT_EQ(Counted(Node(3), from3), counts(10000));
-    EXPECT_EQ(tst::Text(Ask(Node(2), echo[2], tst::kPing(), "2->3", 4)), "2->3");
-    EXPECT_EQ(tst::Text(Ask(Node(3), echo[1], tst::kPing(), "3->2", 4)), "3->2");
+    EXPECT_EQ(tst::Text(tst::AskAgain(Node(2), echo[2], tst::kPing(), "2->3", 4)), "2->3");
+    EXPECT_EQ(tst::Text(tst::AskAgain(Node(3), echo[1], tst::kPing(), "3->2", 4)), "3->2");
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, ThreeHosts, ::testing::Values("tcp", "udp"),
@@ -468,7 +452,7 @@ TEST_P(Faulty, EveryMessageExactlyOnceAndInOrder)
     std::vector<unsigned char> big(300000);
     for (size_t i = 0; i < big.size(); i++)
         big[i] = (unsigned char)(i * 31);
-    Msg r = Ask(a, echo, tst::kPing(), big.data(), big.size());
+    Msg r = tst::AskAgain(a, echo, tst::kPing(), big.data(), big.size());
     ASSERT_TRUE(r);
     ASSERT_EQ(r->len, big.size());
     EXPECT_EQ(std::memcmp(ts_msg_data(r.get()), big.data(), big.size()), 0);

@@ -199,24 +199,14 @@ class TwoNodes : public ::testing::TestWithParam<const char *> {
             ASSERT_EQ(rc, -EADDRINUSE) << ts_last_error();
         }
     }
-    // ts_tell, again while the caller's mailbox is full (-EAGAIN).
     static int Tell(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len)
     {
-        int rc;
-        while ((rc = ts_tell(sys, to, type, p, len)) == -EAGAIN)
-            ;
-        return rc;
+        return tst::TellAgain(sys, to, type, p, len);
     }
-    // ts_ask, again while the caller's mailbox is full (-EAGAIN: after a
-    // stream of tells the shard may not have drained it yet).
-    Msg Ask(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len, uint64_t wait = 30 * kSec)
+    static Msg Ask(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len,
+                   uint64_t wait = 30 * kSec)
     {
-        ts_msg *r = nullptr;
-        int rc;
-        while ((rc = ts_ask(sys, to, type, p, len, wait, &r)) == -EAGAIN)
-            ;
-        EXPECT_EQ(rc, 0) << ts_last_error();
-        return Msg(r);
+        return tst::AskAgain(sys, to, type, p, len, wait);
     }
     // Has node 1's shard 0 (where the spawner goes) hold a lease from node
     // 2: a creation there from outside waits for one (a shard asks when it

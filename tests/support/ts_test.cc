@@ -31,6 +31,25 @@ uint64_t Scaled(uint64_t n)
     return n ? n : 1;
 }
 
+int TellAgain(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len)
+{
+    int rc;
+    while ((rc = ts_tell(sys, to, type, p, len)) == -EAGAIN)
+        ;
+    return rc;
+}
+
+Msg AskAgain(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len,
+             uint64_t timeout)
+{
+    ts_msg *r = nullptr;
+    int rc;
+    while ((rc = ts_ask(sys, to, type, p, len, timeout, &r)) == -EAGAIN)
+        ;
+    EXPECT_EQ(rc, 0) << ts_last_error();
+    return Msg(r);
+}
+
 void *SharedAlloc(size_t size, size_t align)
 {
     static constexpr size_t kArena = 1 << 20;

@@ -88,6 +88,10 @@ constexpr ts_base kTwoNodes = static_cast<ts_base>(3);
 
 namespace tst {
 
+// ts_tell, again while the caller's mailbox is full (-EAGAIN: the shards
+// have not drained a stream of tells yet).
+int TellAgain(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len);
+
 // A stress test's count: n, a fifth of it under a sanitizer (they are 5-20x
 // slower), divided by THESPIS_STRESS_SCALE when that is set.
 uint64_t Scaled(uint64_t n);
@@ -116,6 +120,11 @@ using Msg = std::unique_ptr<ts_msg, MsgFree>;
 // A message's payload as a string.
 std::string Text(const ts_msg *m);
 inline std::string Text(const Msg &m) { return Text(m.get()); }
+
+// ts_ask, again while the caller's mailbox is full; records a failure and
+// returns null when it fails otherwise.
+Msg AskAgain(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len,
+             uint64_t timeout = 6 * kWait);
 
 // Copies a payload into a trivially copyable T; false if the length differs.
 template <class T> bool As(const ts_msg *m, T *out)
