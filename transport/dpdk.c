@@ -38,10 +38,10 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
-#include <rte_ring.h>
 
 #include "../engine/err.h"
 #include "ether.h"
+#include "ptrq.h"
 #include "rel.h"
 #include "transport.h"
 #include "uring.h"
@@ -130,7 +130,7 @@ struct port {
     struct ether_mac mac;
     uint32_t ip;        /* network order */
     uint16_t base_port; /* shard k: base_port + k */
-    struct rte_ring *inbox[MAX_QUEUES];
+    struct ptrq *inbox[MAX_QUEUES];
     /* Peers' MACs, learned: mac | 1 << 63 once known (the config's order). */
     const struct transport_peer *peers;
     unsigned npeers;
@@ -155,8 +155,13 @@ static void port_free(struct port *p)
     }
     if (p->name[0])
         rte_eal_hotplug_remove("vdev", p->name);
-    for (unsigned q = 0; q < MAX_QUEUES; q++)
-        rte_ring_free(p->inbox[q]);
+    for (unsigned q = 0; q < MAX_QUEUES && p->inbox[q]; q++) {
+        /* What a shard forwarded to one that had already closed. */
+        void *m;
+        while (ptrq_pop(p->inbox[q], &m, 1))
+            rte_pktmbuf_free(m);
+        ptrq_free(p->inbox[q]);
+    }
     rte_mempool_free(p->pool);
     free(p->neigh);
     free(p);
@@ -203,12 +208,8 @@ static int port_start(struct port *p, const struct transport_config *cfg)
         if ((rc = rte_eth_rx_queue_setup(p->id, (uint16_t)q, RX_DESC, SOCKET_ID_ANY, NULL, p->pool)) < 0 ||
             (rc = rte_eth_tx_queue_setup(p->id, (uint16_t)q, TX_DESC, SOCKET_ID_ANY, NULL)) < 0)
             return err_set(rc, "DPDK port %s: queue %u: %s", p->name, q, rte_strerror(-rc));
-        char rn[RTE_RING_NAMESIZE];
-        snprintf(rn, sizeof(rn), "ts%u-%u", p->id, q);
-        p->inbox[q] = rte_ring_create(rn, INBOX, SOCKET_ID_ANY, RING_F_SC_DEQ);
-        if (!p->inbox[q])
-            return err_set(-ENOMEM, "DPDK port %s: no ring for shard %u: %s", p->name, q,
-                           rte_strerror(rte_errno));
+        if (!(p->inbox[q] = ptrq_new(INBOX)))
+            return err_set(-ENOMEM, "out of memory");
     }
     if ((rc = rte_eth_dev_start(p->id)) < 0)
         return err_set(rc, "DPDK port %s: start: %s", p->name, rte_strerror(-rc));
@@ -425,7 +426,7 @@ static void frame_in(struct transport *t, struct rte_mbuf *m, bool forwarded)
         if (!forwarded)
             learn(p, e.src_ip, &e.src_mac);
         if (q != t->q) {
-            if (rte_ring_mp_enqueue(p->inbox[q], m) == 0) {
+            if (ptrq_push(p->inbox[q], m)) {
                 atomic_fetch_add_explicit(&p->forwarded, 1, memory_order_relaxed);
                 return; /* that shard frees it */
             }
@@ -448,7 +449,7 @@ static int dpdk_poll(struct transport *t)
     for (uint16_t i = 0; i < k; i++)
         frame_in(t, rx[i], false);
     n += k;
-    unsigned f = rte_ring_sc_dequeue_burst(t->p->inbox[t->q], (void **)rx, BURST, NULL);
+    unsigned f = ptrq_pop(t->p->inbox[t->q], (void **)rx, BURST);
     for (unsigned i = 0; i < f; i++)
         frame_in(t, rx[i], true);
     n += (int)f;
@@ -468,8 +469,8 @@ static void dpdk_close(struct transport *t)
         return;
     if (t->p) {
         tx_flush(t);
-        struct rte_mbuf *m;
-        while (rte_ring_sc_dequeue(t->p->inbox[t->q], (void **)&m) == 0)
+        void *m;
+        while (ptrq_pop(t->p->inbox[t->q], &m, 1))
             rte_pktmbuf_free(m);
         port_put(t->p);
     }
