@@ -23,8 +23,10 @@
 static char live_path[2][80];
 static pid_t live_owner;
 static volatile sig_atomic_t live;
-static const int live_sigs[] = {SIGINT, SIGTERM, SIGHUP};
-static int caught[3]; /* which of live_sigs this file handles */
+/* SIGPIPE too: `thespis-perf | head` ends the run at its next write. */
+static const int live_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+#define NSIGS (sizeof(live_sigs) / sizeof(live_sigs[0]))
+static int caught[NSIGS]; /* which of live_sigs this file handles */
 
 /* What `ip netns del` does, with async-signal-safe calls only. */
 static void remove_live(void)
@@ -47,7 +49,7 @@ static void on_signal(int sig)
 /* Handles the signals that would end the process (nobody else set them). */
 static void catch_signals(void)
 {
-    for (int i = 0; i < 3; i++) {
+    for (size_t i = 0; i < NSIGS; i++) {
         struct sigaction old, sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
         sigfillset(&sa.sa_mask);
         caught[i] = sigaction(live_sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
@@ -58,7 +60,7 @@ static void catch_signals(void)
 static void release_signals(void)
 {
     struct sigaction dfl = {.sa_handler = SIG_DFL};
-    for (int i = 0; i < 3; i++)
+    for (size_t i = 0; i < NSIGS; i++)
         if (caught[i])
             sigaction(live_sigs[i], &dfl, NULL);
 }
@@ -134,7 +136,7 @@ static int ip(char *why, size_t len, ...)
     return rc;
 }
 
-int netns_pair_create(struct netns_pair *p, char *why, size_t len)
+int netns_pair_create(struct netns_pair *p, enum netns_kind kind, char *why, size_t len)
 {
     *p = (struct netns_pair){{{0}}, 0};
     if (geteuid() != 0)
@@ -159,16 +161,16 @@ int netns_pair_create(struct netns_pair *p, char *why, size_t len)
     /* Made inside the namespaces, so the names need only be unique there;
      * addrgenmode none keeps IPv6 chatter off the link. */
     if (rc == 0)
-        rc = ip(why, len, "-n", a, "link", "add", "perf-a", "type", "veth", "peer", "name",
-                "perf-b", "netns", b, NULL);
+        rc = ip(why, len, "-n", a, "link", "add", NETNS_IF_A, "type", "veth", "peer", "name",
+                NETNS_IF_B, "netns", b, NULL);
+    if (rc == 0 && kind == NETNS_KERNEL_IP)
+        rc = ip(why, len, "-n", a, "addr", "add", NETNS_IP_A "/24", "dev", NETNS_IF_A, NULL);
+    if (rc == 0 && kind == NETNS_KERNEL_IP)
+        rc = ip(why, len, "-n", b, "addr", "add", NETNS_IP_B "/24", "dev", NETNS_IF_B, NULL);
     if (rc == 0)
-        rc = ip(why, len, "-n", a, "addr", "add", NETNS_IP_A "/24", "dev", "perf-a", NULL);
+        rc = ip(why, len, "-n", a, "link", "set", NETNS_IF_A, "addrgenmode", "none", "up", NULL);
     if (rc == 0)
-        rc = ip(why, len, "-n", b, "addr", "add", NETNS_IP_B "/24", "dev", "perf-b", NULL);
-    if (rc == 0)
-        rc = ip(why, len, "-n", a, "link", "set", "perf-a", "addrgenmode", "none", "up", NULL);
-    if (rc == 0)
-        rc = ip(why, len, "-n", b, "link", "set", "perf-b", "addrgenmode", "none", "up", NULL);
+        rc = ip(why, len, "-n", b, "link", "set", NETNS_IF_B, "addrgenmode", "none", "up", NULL);
     if (rc < 0)
         netns_pair_destroy(p);
     return rc;

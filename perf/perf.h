@@ -52,6 +52,8 @@ int scen_pingpong_tcp_veth(ts_system *, const struct perf_env *, struct result *
 int scen_throughput_tcp_veth(ts_system *, const struct perf_env *, struct result *);
 int scen_pingpong_udp_veth(ts_system *, const struct perf_env *, struct result *);
 int scen_throughput_udp_veth(ts_system *, const struct perf_env *, struct result *);
+int scen_pingpong_dpdk_veth(ts_system *, const struct perf_env *, struct result *);
+int scen_throughput_dpdk_veth(ts_system *, const struct perf_env *, struct result *);
 
 /* Registers the scenarios' actor types and message ids. */
 int scen_register(void);

@@ -4,7 +4,9 @@
  * public API, and the bare baselines they are set against (the run queue
  * alone, two threads over the shm ring alone, bare_ring.c, and over a TCP
  * socket alone, bare_tcp.c). Those between nodes run on loopback, and
- * across a veth pair between two network namespaces (netns.h).
+ * across a veth pair between two network namespaces (netns.h); the dpdk
+ * ones only there, each node's DPDK port a net_af_packet device on its end
+ * of a bare pair, set against the udp transport across a pair of its own.
  */
 #include <errno.h>
 #include <poll.h>
@@ -25,6 +27,7 @@
 #include "mailq.h"
 #include "netns.h"
 #include "perf.h"
+#include "transport.h"
 
 static uint64_t T_START, T_PING, T_DONE, T_ACK, T_FINISH, T_CHECK;
 
@@ -428,7 +431,8 @@ static int open_in(void *p)
 /* Opens a one-shard pinned node `id` (1 or 2) on cpu, listening on port
  * and linked to node `peer` at peer_port by transport `scheme`: on
  * loopback, or (veth set) with node 1 on NETNS_IP_A in namespace a and
- * node 2 on NETNS_IP_B in namespace b. */
+ * node 2 on NETNS_IP_B in namespace b. A dpdk node is that IPv4 host
+ * itself, on a net_af_packet device on its end of the (bare) pair. */
 static int open_node(const char *scheme, uint16_t id, int cpu, unsigned port, uint16_t peer,
                      unsigned peer_port, const struct netns_pair *veth, ts_system **out)
 {
@@ -446,6 +450,14 @@ static int open_node(const char *scheme, uint16_t id, int cpu, unsigned port, ui
     o.cfg.cores = cores;
     o.cfg.listen = listen;
     o.cfg.peers = peers;
+    char vdev[64];
+    if (strcmp(scheme, "dpdk") == 0) {
+        /* A new device name each time: the EAL's devices are per process. */
+        static unsigned devices;
+        snprintf(vdev, sizeof(vdev), "net_af_packet%u,iface=%s", devices++,
+                 id == 1 ? NETNS_IF_A : NETNS_IF_B);
+        o.cfg.dpdk_vdev = vdev;
+    }
     return netns_run(veth, id != 1, open_in, &o);
 }
 
@@ -530,42 +542,61 @@ static int bare_tcp_net(const char *scheme, const struct perf_env *env,
 typedef int (*net_fn)(const char *scheme, const struct perf_env *env,
                       const struct netns_pair *veth, struct result *r);
 
-/* Runs fn on loopback, or (veth) between two network namespaces joined by
- * a veth pair made for it and removed after. Without two cores, root or
- * `ip`, or when the pair cannot be made, -ENOTSUP with r->why saying why. */
-static int net(net_fn fn, const char *scheme, int veth, const struct perf_env *env,
+/* Where a scenario's two ends are: on loopback, or in two network
+ * namespaces joined by a veth pair, its ends with the kernel's addresses
+ * or bare (for dpdk nodes, IPv4 hosts of their own on them). */
+enum wire { LOOPBACK, VETH, VETH_BARE };
+
+/* Where root's DPDK EAL keeps its runtime directories: the EAL makes it,
+ * the transport removes only its own directory in it. */
+#define DPDK_RUN_DIR "/var/run/dpdk"
+
+/* Runs fn over `wire`, a veth pair made for it and removed after. Without
+ * two cores, root or `ip`, DPDK in the build (scheme dpdk), or when the
+ * pair cannot be made, -ENOTSUP with r->why saying why. */
+static int net(net_fn fn, const char *scheme, enum wire wire, const struct perf_env *env,
                struct result *r)
 {
     if (env->cores_n < 2)
         return -ENOTSUP;
-    if (!veth)
+    int dpdk = scheme && strcmp(scheme, "dpdk") == 0;
+    if (dpdk && !transport_find("dpdk"))
+        return snprintf(r->why, sizeof(r->why), "this build has no DPDK (meson option dpdk, "
+                        "libdpdk-dev)"), -ENOTSUP;
+    if (wire == LOOPBACK)
         return fn(scheme, env, NULL, r);
     struct netns_pair pair;
-    if (netns_pair_create(&pair, r->why, sizeof(r->why)) < 0)
+    if (netns_pair_create(&pair, wire == VETH_BARE ? NETNS_BARE : NETNS_KERNEL_IP, r->why,
+                          sizeof(r->why)) < 0)
         return -ENOTSUP;
+    int had_run_dir = dpdk && access(DPDK_RUN_DIR, F_OK) == 0;
     int rc = fn(scheme, env, &pair, r);
+    if (dpdk && !had_run_dir)
+        rmdir(DPDK_RUN_DIR); /* made by this run's EAL; fails, as it should, when not empty */
     netns_pair_destroy(&pair);
     return rc;
 }
 
-/* The scenarios between nodes: fn by scheme, on loopback or veth. */
-#define NET_SCENARIO(name, fn, scheme, veth)                                        \
+/* The scenarios between nodes: fn by scheme, over a wire. */
+#define NET_SCENARIO(name, fn, scheme, wire)                                        \
     int name(ts_system *sys, const struct perf_env *env, struct result *r)           \
     {                                                                                \
         (void)sys;                                                                   \
-        return net(fn, scheme, veth, env, r);                                        \
+        return net(fn, scheme, wire, env, r);                                        \
     }
 
-NET_SCENARIO(scen_bare_tcp, bare_tcp_net, NULL, 0)
-NET_SCENARIO(scen_pingpong_tcp, pingpong_net, "tcp", 0)
-NET_SCENARIO(scen_pingpong_udp, pingpong_net, "udp", 0)
-NET_SCENARIO(scen_throughput_tcp, throughput_net, "tcp", 0)
-NET_SCENARIO(scen_throughput_udp, throughput_net, "udp", 0)
-NET_SCENARIO(scen_bare_tcp_veth, bare_tcp_net, NULL, 1)
-NET_SCENARIO(scen_pingpong_tcp_veth, pingpong_net, "tcp", 1)
-NET_SCENARIO(scen_pingpong_udp_veth, pingpong_net, "udp", 1)
-NET_SCENARIO(scen_throughput_tcp_veth, throughput_net, "tcp", 1)
-NET_SCENARIO(scen_throughput_udp_veth, throughput_net, "udp", 1)
+NET_SCENARIO(scen_bare_tcp, bare_tcp_net, NULL, LOOPBACK)
+NET_SCENARIO(scen_pingpong_tcp, pingpong_net, "tcp", LOOPBACK)
+NET_SCENARIO(scen_pingpong_udp, pingpong_net, "udp", LOOPBACK)
+NET_SCENARIO(scen_throughput_tcp, throughput_net, "tcp", LOOPBACK)
+NET_SCENARIO(scen_throughput_udp, throughput_net, "udp", LOOPBACK)
+NET_SCENARIO(scen_bare_tcp_veth, bare_tcp_net, NULL, VETH)
+NET_SCENARIO(scen_pingpong_tcp_veth, pingpong_net, "tcp", VETH)
+NET_SCENARIO(scen_pingpong_udp_veth, pingpong_net, "udp", VETH)
+NET_SCENARIO(scen_throughput_tcp_veth, throughput_net, "tcp", VETH)
+NET_SCENARIO(scen_throughput_udp_veth, throughput_net, "udp", VETH)
+NET_SCENARIO(scen_pingpong_dpdk_veth, pingpong_net, "dpdk", VETH_BARE)
+NET_SCENARIO(scen_throughput_dpdk_veth, throughput_net, "dpdk", VETH_BARE)
 
 int scen_bare_throughput(ts_system *sys, const struct perf_env *env, struct result *r)
 {

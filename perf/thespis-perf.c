@@ -53,6 +53,8 @@ static const struct scenario all[] = {
     {"throughput.tcp.veth", scen_throughput_tcp_veth, 0, NULL, THROUGHPUT},
     {"pingpong.udp.veth", scen_pingpong_udp_veth, 0, "pingpong.bare_tcp.veth", LATENCY},
     {"throughput.udp.veth", scen_throughput_udp_veth, 0, NULL, THROUGHPUT},
+    {"pingpong.dpdk.veth", scen_pingpong_dpdk_veth, 0, "pingpong.udp.veth", LATENCY},
+    {"throughput.dpdk.veth", scen_throughput_dpdk_veth, 0, "throughput.udp.veth", THROUGHPUT},
     {"spawn.local", scen_spawn_local, 1, NULL, RATE},
     {"memory.idle_actor", scen_memory_idle, 1, NULL, VALUE},
 };
@@ -83,7 +85,12 @@ static void usage(FILE *f, const char *argv0)
             "  throughput.tcp.veth, pingpong.udp.veth, throughput.udp.veth) run their two\n"
             "  nodes (or bare threads) in two network namespaces joined by a veth pair\n"
             "  (198.51.100.1 and .2/24), made with ip(8) and removed after; without root\n"
-            "  or ip they are shown as n/a.\n",
+            "  or ip they are shown as n/a. pingpong.dpdk.veth and throughput.dpdk.veth\n"
+            "  run two dpdk nodes on such a pair left bare, each node the IPv4 host\n"
+            "  .1 or .2 on a net_af_packet device on its end; their ratio is to the udp\n"
+            "  transport across veth (pingpong.udp.veth, throughput.udp.veth), so run\n"
+            "  those too, e.g. --scenario '*.dpdk.veth' --scenario '*.udp.veth'. n/a\n"
+            "  also without DPDK in the build.\n",
             argv0);
 }
 
