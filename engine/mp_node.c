@@ -220,6 +220,31 @@ void mp_dir_del(struct mp_node *nd, unsigned shard, uint32_t slot)
 
 /* ---- status and stop by name ---------------------------------------- */
 
+/* The node's device as shard 0 published it (net_publish); none: zeros. */
+static void status_device(const struct net_pub_device *d, ts_node_device *out)
+{
+    if (!atomic_load_explicit(&d->present, memory_order_acquire))
+        return; /* pairs with the release in net_publish: name is written */
+    snprintf(out->name, sizeof(out->name), "%.*s", (int)sizeof(d->name), d->name);
+#define GET(f) out->f = atomic_load_explicit(&d->f, memory_order_relaxed)
+    GET(rx_packets);
+    GET(tx_packets);
+    GET(rx_bytes);
+    GET(tx_bytes);
+    GET(rx_missed);
+    GET(rx_errors);
+    GET(tx_errors);
+    GET(rx_nombuf);
+    GET(not_ours);
+    GET(malformed);
+    GET(forwarded);
+    GET(inbox_full);
+    GET(arp_in);
+    GET(arp_out);
+    GET(tx_dropped);
+#undef GET
+}
+
 int ts_node_status_get(const char *name, ts_node_status *out)
 {
     if (!name || !out)
@@ -278,6 +303,7 @@ int ts_node_status_get(const char *name, ts_node_status *out)
     }
     snprintf(out->transport, sizeof(out->transport), "%s", nd->transport);
     snprintf(out->listen, sizeof(out->listen), "%s", nd->listen);
+    status_device(&nd->shards[0].net.device, &out->device);
     shm_segment_destroy(&seg);
     return 0;
 }

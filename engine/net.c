@@ -633,6 +633,48 @@ static int gather_run(ts_msg *m, void *arg)
     return 0;
 }
 
+/* The figures of the shard's device: its first transport that has one
+ * (only dpdk does, and a node has one dpdk port at most). */
+static bool device_stats(struct shard_net *n, struct transport_device_stats *s)
+{
+    for (unsigned k = 0; k < NET_KINDS; k++) {
+        struct net_port *pt = &n->port[k];
+        if (pt->t && pt->ops->device_stats && pt->ops->device_stats(pt->t, s))
+            return true;
+    }
+    return false;
+}
+
+static void publish_device(struct shard_net *n, struct net_pub_device *d)
+{
+    struct transport_device_stats s;
+    uint64_t now = transport_now_ns();
+    if (now - n->device_ns < NET_DEVICE_PUB_NS || !device_stats(n, &s))
+        return;
+    n->device_ns = now;
+    if (!atomic_load_explicit(&d->present, memory_order_relaxed))
+        snprintf(d->name, sizeof(d->name), "%s", s.name); /* once: readers may be reading it */
+#define PUT(f) atomic_store_explicit(&d->f, s.f, memory_order_relaxed)
+    PUT(rx_packets);
+    PUT(tx_packets);
+    PUT(rx_bytes);
+    PUT(tx_bytes);
+    PUT(rx_missed);
+    PUT(rx_errors);
+    PUT(tx_errors);
+    PUT(rx_nombuf);
+    PUT(not_ours);
+    PUT(malformed);
+    PUT(forwarded);
+    PUT(inbox_full);
+    PUT(arp_in);
+    PUT(arp_out);
+    PUT(tx_dropped);
+#undef PUT
+    /* Pairs with the acquire in ts_node_status_get: name is written. */
+    atomic_store_explicit(&d->present, 1, memory_order_release);
+}
+
 void net_publish(struct shard_net *n)
 {
     struct transport_link_stats st[NET_PUB_LINKS];
@@ -653,6 +695,8 @@ void net_publish(struct shard_net *n)
         atomic_store_explicit(&l->queued_bytes, st[i].queued_bytes, memory_order_relaxed);
     }
     atomic_store_explicit(&n->pub->n, k, memory_order_release);
+    if (n->sh->id == 0) /* the port is the node's: one reader of its counters */
+        publish_device(n, &n->pub->device);
 }
 
 /* Hands node i's queue to the transport until it is empty or the link is

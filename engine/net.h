@@ -64,10 +64,23 @@ struct net_pub_link {
     _Atomic uint64_t frames_in, frames_out, bytes_in, bytes_out;
     _Atomic uint64_t retransmits, reconnects, malformed, queued_bytes;
 };
+/* The node's device (dpdk), whose port all its shards share: shard 0
+ * alone publishes it, so one thread reads the device's counters. name is
+ * written once, before present is set (release; status reads present with
+ * acquire, then name). */
+struct net_pub_device {
+    _Atomic uint32_t present; /* 0: no device (tcp, udp), or not published yet */
+    uint32_t zero;
+    char name[64];
+    _Atomic uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+    _Atomic uint64_t rx_missed, rx_errors, tx_errors, rx_nombuf;
+    _Atomic uint64_t not_ours, malformed, forwarded, inbox_full, arp_in, arp_out, tx_dropped;
+};
 struct net_pub {
     _Atomic uint32_t n;
     uint32_t zero;
     struct net_pub_link links[NET_PUB_LINKS];
+    struct net_pub_device device;
 };
 
 /* Internal message types between the nets of two nodes (control
@@ -107,9 +120,13 @@ struct shard_net {
     struct net_lease *leases; /* per peer: slots on that node this shard may create in */
     uint64_t epoch;           /* this instance's lease epoch (shard 0 grants) */
     unsigned grant_rr;        /* the shard of this node the next granted slot is on */
+    uint64_t device_ns;       /* when its device's figures were last published */
 };
 
-/* Writes the transport's per-link figures to n->pub (if set). */
+/* Writes the transport's per-link figures to n->pub (if set), and on
+ * shard 0 its device's, at most every NET_DEVICE_PUB_NS (a device's
+ * counters may be registers across PCIe, or a system call). */
+#define NET_DEVICE_PUB_NS (10u * 1000000u)
 void net_publish(struct shard_net *n);
 
 /* Opens shard sh's transport; the listener only on shard 0, which takes

@@ -43,7 +43,14 @@ enum cli_opt {
     CLI_OPT_NODE_ID,
     CLI_OPT_LISTEN,
     CLI_OPT_PEER,
+    CLI_OPT_TRANSPORT,
+    CLI_OPT_DPDK_VDEV,
+    CLI_OPT_DPDK_ARGS,
+    CLI_OPT_DPDK_MBUFS,
 };
+
+/* --listen: at most one per transport (tcp, udp, dpdk). */
+#define CLI_MAX_LISTEN 3
 
 /* Everything any subcommand takes, filled from the defaults and then from
  * the command line. Strings point into argv or into this struct. */
@@ -54,6 +61,11 @@ struct cli_args {
     char caps[sizeof(((ts_node_status *)0)->caps)]; /* cfg.caps points here once set */
     char peers[2048];     /* "ID=URL,..." from every --peer; cfg.peers points here */
     char listen[512];     /* "URL,URL" from every --listen; cfg.listen points here */
+    const char *listen_given[CLI_MAX_LISTEN]; /* each --listen as given */
+    unsigned nlisten;
+    const char *transport; /* --transport: the scheme of URLs given without one */
+    const char *dpdk_opt;  /* the first --dpdk-* option given ("--dpdk-vdev"), or NULL */
+    bool base_set;         /* --base was given (else a dpdk node is pinned) */
     bool json;
     uint64_t timeout_ns;
 };
@@ -92,10 +104,12 @@ int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf
 /* The CPUs of a node's shards, "0,1,4", into buf (truncated to fit). */
 void cli_format_cores(const ts_node_status *st, char *buf, size_t len);
 
-/* A node's status as a header line and a table of shards. */
+/* A node's status as a header line and a table of shards, then its links
+ * and its device when it has them. */
 void cli_print_status_text(FILE *out, const ts_node_status *st);
 
-/* A node's status as one JSON object on one line. */
+/* A node's status as one JSON object on one line ("device" is null for a
+ * node without one). */
 void cli_print_status_json(FILE *out, const ts_node_status *st);
 
 #endif

@@ -13,6 +13,13 @@
 
 #define NS_PER_S UINT64_C(1000000000)
 #define MAX_TIMEOUT_S 86400ul /* a day */
+#define DPDK_MBUFS_MIN 1024ul   /* a shard's rx and tx rings filled once */
+#define DPDK_MBUFS_MAX 1048576ul
+
+/* The transports a URL may name, as --transport takes them. */
+static const char *const transports[] = {"tcp", "udp", "dpdk"};
+#define NTRANSPORTS (sizeof(transports) / sizeof(transports[0]))
+#define TRANSPORT_TCP 0
 
 static void vreport(const char *cmd, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
@@ -141,6 +148,38 @@ static int add_cap(const char *cmd, const char *kv, struct cli_args *a)
     return 0;
 }
 
+/* The transport named by "SCHEME://" at the start of url's first len
+ * bytes: its index in transports; -1 when there is no scheme (HOST:PORT),
+ * -2 when it is another one. */
+static int url_transport(const char *url, size_t len)
+{
+    const char *sep = strstr(url, "://");
+
+    if (!sep || (size_t)(sep - url) >= len)
+        return -1;
+    for (size_t i = 0; i < NTRANSPORTS; i++)
+        if (strlen(transports[i]) == (size_t)(sep - url) &&
+            strncmp(url, transports[i], (size_t)(sep - url)) == 0)
+            return (int)i;
+    return -2;
+}
+
+static int transport_index(const char *name)
+{
+    for (size_t i = 0; i < NTRANSPORTS; i++)
+        if (strcmp(name, transports[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int set_transport(const char *cmd, const char *name, struct cli_args *a)
+{
+    if (transport_index(name) < 0)
+        return reject(cmd, "unknown transport '%s' (tcp, udp or dpdk)", name);
+    a->transport = name;
+    return 0;
+}
+
 /* ID=[SCHEME://]HOST:PORT, appended to a->peers, which cfg.peers then
  * names; the node checks the address itself when it starts. */
 static int add_peer(const char *cmd, const char *p, struct cli_args *a)
@@ -150,8 +189,10 @@ static int add_peer(const char *cmd, const char *p, struct cli_args *a)
     unsigned long id;
     char num[8];
 
-    if (!eq || eq == p || (size_t)(eq - p) >= sizeof(num) || !eq[1] || strchr(p, ','))
-        return reject(cmd, "bad --peer '%s' (ID=tcp://HOST:PORT or ID=udp://HOST:PORT)", p);
+    if (!eq || eq == p || (size_t)(eq - p) >= sizeof(num) || !eq[1] || strchr(p, ',') ||
+        url_transport(eq + 1, strlen(eq + 1)) == -2)
+        return reject(cmd, "bad --peer '%s' (ID=HOST:PORT, or with a scheme: ID=tcp://, "
+                      "udp:// or dpdk://HOST:PORT)", p);
     memcpy(num, p, (size_t)(eq - p));
     num[eq - p] = '\0';
     if (parse_count(cmd, "--peer node id", num, 0, UINT16_MAX, &id))
@@ -163,20 +204,20 @@ static int add_peer(const char *cmd, const char *p, struct cli_args *a)
     return 0;
 }
 
-static int set_listen(const char *cmd, const char *url, struct cli_args *a)
+/* Kept as given: its scheme may come from a --transport after it. */
+static int add_listen(const char *cmd, const char *url, struct cli_args *a)
 {
-    if (strncmp(url, "tcp://", 6) != 0 && strncmp(url, "udp://", 6) != 0)
-        return reject(cmd, "bad --listen '%s' (tcp://HOST:PORT or udp://HOST:PORT)", url);
+    int k = url_transport(url, strlen(url));
+    const char *hostport = k < 0 ? url : strstr(url, "://") + 3;
+
+    if (k == -2 || !strchr(hostport, ':'))
+        return reject(cmd, "bad --listen '%s' (tcp://HOST:PORT, udp://HOST:PORT, "
+                      "dpdk://ADDR:PORT, or HOST:PORT on --transport)", url);
     if (strchr(url, ','))
         return reject(cmd, "bad --listen '%s' (one URL each)", url);
-    size_t used = a->cfg.listen ? strlen(a->listen) : 0;
-    if (used && strstr(a->listen, url[0] == 't' ? "tcp://" : "udp://"))
-        return reject(cmd, "two --listen for %.3s (one per transport)", url);
-    int n = snprintf(a->listen + used, sizeof(a->listen) - used, "%s%s", used ? "," : "", url);
-    if (n < 0 || (size_t)n >= sizeof(a->listen) - used)
-        return reject(cmd, "--listen too long (at most %zu characters in all)",
-                      sizeof(a->listen) - 1);
-    a->cfg.listen = a->listen;
+    if (a->nlisten == CLI_MAX_LISTEN)
+        return reject(cmd, "too many --listen (one per transport: tcp, udp, dpdk)");
+    a->listen_given[a->nlisten++] = url;
     return 0;
 }
 
@@ -199,6 +240,37 @@ static int set_log_file(const char *cmd, const char *path, struct cli_args *a)
     return 0;
 }
 
+/* --dpdk-vdev, --dpdk-args, --dpdk-mbufs: the ts_config fields, checked
+ * against the listen endpoints once every option is in (check_dpdk). */
+static int set_dpdk(const char *cmd, int id, const char *v, struct cli_args *a)
+{
+    unsigned long n;
+
+    switch (id) {
+    case CLI_OPT_DPDK_VDEV:
+        if (!*v)
+            return reject(cmd, "empty --dpdk-vdev (DPDK devargs, e.g. "
+                          "net_af_packet0,iface=eth1)");
+        a->cfg.dpdk_vdev = v;
+        break;
+    case CLI_OPT_DPDK_ARGS:
+        if (!*v)
+            return reject(cmd, "empty --dpdk-args (leave it out for the defaults)");
+        a->cfg.dpdk_args = v;
+        break;
+    default:
+        if (parse_count(cmd, "--dpdk-mbufs", v, DPDK_MBUFS_MIN, DPDK_MBUFS_MAX, &n))
+            return -1;
+        a->cfg.dpdk_mbufs = (unsigned)n;
+        break;
+    }
+    if (!a->dpdk_opt)
+        a->dpdk_opt = id == CLI_OPT_DPDK_VDEV   ? "--dpdk-vdev"
+                      : id == CLI_OPT_DPDK_ARGS ? "--dpdk-args"
+                                                : "--dpdk-mbufs";
+    return 0;
+}
+
 /* Applies one option and its value (NULL for a flag). */
 static int apply(const char *cmd, int id, const char *v, struct cli_args *a)
 {
@@ -209,6 +281,7 @@ static int apply(const char *cmd, int id, const char *v, struct cli_args *a)
         a->cfg.node_name = v;
         return check_name(cmd, v);
     case CLI_OPT_BASE:
+        a->base_set = true;
         return check_base(cmd, v, &a->cfg.base);
     case CLI_OPT_CORES:
         a->cfg.cores = v;
@@ -241,9 +314,15 @@ static int apply(const char *cmd, int id, const char *v, struct cli_args *a)
         a->cfg.node_id = (uint16_t)n;
         return 0;
     case CLI_OPT_LISTEN:
-        return set_listen(cmd, v, a);
+        return add_listen(cmd, v, a);
     case CLI_OPT_PEER:
         return add_peer(cmd, v, a);
+    case CLI_OPT_TRANSPORT:
+        return set_transport(cmd, v, a);
+    case CLI_OPT_DPDK_VDEV:
+    case CLI_OPT_DPDK_ARGS:
+    case CLI_OPT_DPDK_MBUFS:
+        return set_dpdk(cmd, id, v, a);
     case CLI_OPT_TIMEOUT:
         if (parse_count(cmd, "--timeout", v, 1, MAX_TIMEOUT_S, &n))
             return -1;
@@ -252,6 +331,85 @@ static int apply(const char *cmd, int id, const char *v, struct cli_args *a)
     default: /* an option table names an id this switch does not know */
         return reject(cmd, "internal error: option %d not handled", id);
     }
+}
+
+/* a->listen from each --listen, a HOST:PORT given --transport's scheme
+ * (tcp without one): at most one per transport. */
+static int build_listen(const char *cmd, struct cli_args *a)
+{
+    int dflt = a->transport ? transport_index(a->transport) : TRANSPORT_TCP;
+    bool seen[NTRANSPORTS] = {false};
+    size_t used = 0;
+
+    for (unsigned i = 0; i < a->nlisten; i++) {
+        const char *url = a->listen_given[i];
+        int k = url_transport(url, strlen(url));
+        const char *scheme = k < 0 ? transports[dflt] : NULL;
+        k = k < 0 ? dflt : k;
+        if (seen[k])
+            return reject(cmd, "two --listen for %s (one per transport)", transports[k]);
+        seen[k] = true;
+        int n = snprintf(a->listen + used, sizeof(a->listen) - used, "%s%s%s%s",
+                         used ? "," : "", scheme ? scheme : "", scheme ? "://" : "", url);
+        if (n < 0 || (size_t)n >= sizeof(a->listen) - used)
+            return reject(cmd, "--listen too long (at most %zu characters in all)",
+                          sizeof(a->listen) - 1);
+        used += (size_t)n;
+    }
+    if (a->nlisten)
+        a->cfg.listen = a->listen;
+    return 0;
+}
+
+/* With --transport, its scheme before every --peer URL given without one
+ * (without it, the node picks: its one listen transport, else tcp). */
+static int prefix_peers(const char *cmd, struct cli_args *a)
+{
+    char out[sizeof(a->peers)];
+    size_t used = 0;
+
+    if (!a->transport || !a->cfg.peers)
+        return 0;
+    for (const char *p = a->peers; *p;) {
+        size_t len = strcspn(p, ","), id = strcspn(p, "=") + 1; /* add_peer checked both */
+        bool bare = url_transport(p + id, len - id) == -1;
+        int n = snprintf(out + used, sizeof(out) - used, "%s%.*s%s%s%.*s", used ? "," : "",
+                         (int)id, p, bare ? a->transport : "", bare ? "://" : "",
+                         (int)(len - id), p + id);
+        if (n < 0 || (size_t)n >= sizeof(out) - used)
+            return reject(cmd, "peers too long (at most %zu characters in all)",
+                          sizeof(a->peers) - 1);
+        used += (size_t)n;
+        p += len + (p[len] == ',');
+    }
+    memcpy(a->peers, out, used + 1);
+    return 0;
+}
+
+/* A dpdk listen needs its device and runs on the pinned base (DPDK is set
+ * up once per process, and a multiproc node's shards are processes); the
+ * --dpdk-* options and dpdk peers need a dpdk listen. */
+static int check_dpdk(const char *cmd, struct cli_args *a)
+{
+    bool listen = a->cfg.listen && strstr(a->listen, "dpdk://");
+
+    if (!listen && a->dpdk_opt)
+        return reject(cmd, "%s needs a dpdk listen (--listen dpdk://ADDR:PORT, or "
+                      "--transport dpdk --listen ADDR:PORT)", a->dpdk_opt);
+    if (!listen && a->cfg.peers && strstr(a->peers, "=dpdk://"))
+        return reject(cmd, "a dpdk --peer needs a dpdk listen: the node's own address on "
+                      "its device (--listen dpdk://ADDR:PORT)");
+    if (!listen)
+        return 0;
+    if (!a->cfg.dpdk_vdev)
+        return reject(cmd, "a dpdk listen needs --dpdk-vdev DEVARGS (its device, e.g. "
+                      "net_af_packet0,iface=eth1)");
+    if (a->base_set && a->cfg.base != TS_BASE_PINNED)
+        return reject(cmd, "base '%s' cannot run the dpdk transport: its shards are "
+                      "processes (use --base pinned, the default for a dpdk node)",
+                      ts_base_name(a->cfg.base));
+    a->cfg.base = TS_BASE_PINNED;
+    return 0;
 }
 
 static void set_defaults(struct cli_args *a)
@@ -305,5 +463,8 @@ enum cli_parsed cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
         cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
         return CLI_PARSED_ERROR;
     }
+    /* What depends on several options, whatever their order. */
+    if (build_listen(cmd->name, a) || prefix_peers(cmd->name, a) || check_dpdk(cmd->name, a))
+        return CLI_PARSED_ERROR;
     return CLI_PARSED_RUN;
 }

@@ -28,6 +28,27 @@ void cli_format_cores(const ts_node_status *st, char *buf, size_t len)
     }
 }
 
+/* The device block: its name, then the device's figures and the
+ * transport's, a header row over each. */
+static void print_device_text(FILE *out, const ts_node_device *d)
+{
+    fprintf(out, "device: %.*s\n", (int)FIELD_LEN(d->name), d->name);
+    fprintf(out, "%12s %12s %14s %14s %10s %10s %10s %10s\n", "rx_packets", "tx_packets",
+            "rx_bytes", "tx_bytes", "rx_missed", "rx_errors", "tx_errors", "rx_nombuf");
+    fprintf(out,
+            "%12" PRIu64 " %12" PRIu64 " %14" PRIu64 " %14" PRIu64 " %10" PRIu64 " %10" PRIu64
+            " %10" PRIu64 " %10" PRIu64 "\n",
+            d->rx_packets, d->tx_packets, d->rx_bytes, d->tx_bytes, d->rx_missed, d->rx_errors,
+            d->tx_errors, d->rx_nombuf);
+    fprintf(out, "%10s %10s %10s %10s %10s %10s %10s\n", "arp_in", "arp_out", "not_ours",
+            "malformed", "forwarded", "inbox_full", "tx_dropped");
+    fprintf(out,
+            "%10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+            " %10" PRIu64 "\n",
+            d->arp_in, d->arp_out, d->not_ours, d->malformed, d->forwarded, d->inbox_full,
+            d->tx_dropped);
+}
+
 void cli_print_status_text(FILE *out, const ts_node_status *st)
 {
     const char *caps = st->caps[0] ? st->caps : "none";
@@ -60,6 +81,8 @@ void cli_print_status_text(FILE *out, const ts_node_status *st)
                 l->shard, l->node, l->up ? "yes" : "no", l->frames_in, l->frames_out, l->bytes_in,
                 l->bytes_out, l->retransmits, l->reconnects, l->malformed, l->queued_bytes);
     }
+    if (st->device.name[0])
+        print_device_text(out, &st->device);
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped; other
@@ -85,6 +108,27 @@ static void json_shard(FILE *out, const ts_node_shard *s)
             "{\"id\":%u,\"core\":%d,\"pid\":%d,\"actors\":%" PRIu64 ",\"restarts\":%u,"
             "\"msgs_in\":%" PRIu64 ",\"msgs_out\":%" PRIu64 "}",
             s->id, s->core, s->pid, s->actors, s->restarts, s->msgs_in, s->msgs_out);
+}
+
+/* "device":{...}, or null for a node without one (tcp, udp). */
+static void json_device(FILE *out, const ts_node_device *d)
+{
+    fputs(",\"device\":", out);
+    if (!d->name[0]) {
+        fputs("null", out);
+        return;
+    }
+    fputs("{\"name\":", out);
+    json_str(out, d->name, sizeof(d->name));
+    fprintf(out,
+            ",\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64
+            ",\"tx_bytes\":%" PRIu64 ",\"rx_missed\":%" PRIu64 ",\"rx_errors\":%" PRIu64
+            ",\"tx_errors\":%" PRIu64 ",\"rx_nombuf\":%" PRIu64 ",\"arp_in\":%" PRIu64
+            ",\"arp_out\":%" PRIu64 ",\"not_ours\":%" PRIu64 ",\"malformed\":%" PRIu64
+            ",\"forwarded\":%" PRIu64 ",\"inbox_full\":%" PRIu64 ",\"tx_dropped\":%" PRIu64 "}",
+            d->rx_packets, d->tx_packets, d->rx_bytes, d->tx_bytes, d->rx_missed, d->rx_errors,
+            d->tx_errors, d->rx_nombuf, d->arp_in, d->arp_out, d->not_ours, d->malformed,
+            d->forwarded, d->inbox_full, d->tx_dropped);
 }
 
 void cli_print_status_json(FILE *out, const ts_node_status *st)
@@ -120,5 +164,7 @@ void cli_print_status_json(FILE *out, const ts_node_status *st)
                 l->frames_out, l->bytes_in, l->bytes_out, l->retransmits, l->reconnects,
                 l->malformed, l->queued_bytes);
     }
-    fputs("]}\n", out);
+    fputc(']', out);
+    json_device(out, &st->device);
+    fputs("}\n", out);
 }

@@ -25,7 +25,8 @@ static const char start_usage[] =
     "Starts a node that keeps running in the background after this command exits.\n"
     "\n"
     "  --name N           the node's name, A-Z a-z 0-9 _ . - (default 'default')\n"
-    "  --base BASE        pinned or multiproc (default multiproc)\n"
+    "  --base BASE        pinned or multiproc (default multiproc; pinned for a node\n"
+    "                     that listens on dpdk, the only base that runs it)\n"
     "  --cores LIST       the shards' CPUs, one shard each: 0-3, 2,4,6 (default: the\n"
     "                     first --shards CPUs this process may use)\n"
     "  --shards N         how many shards, 1 to 64, when --cores is not given\n"
@@ -37,14 +38,30 @@ static const char start_usage[] =
     "  --log-level LEVEL  debug, info, warning (default), error, off\n"
     "  --log-file PATH    append the node's log to PATH (default: stderr)\n"
     "  --node-id N        this node's id in addresses, 0 to 65535 (default 0)\n"
-    "  --listen URL       where other nodes reach it: tcp://HOST:PORT or\n"
-    "                     udp://HOST:PORT (HOST: a name, IPv4, or [IPv6]); once\n"
-    "                     per transport (a node may listen on both)\n"
-    "  --peer ID=URL      another node it can send to, as ID=tcp://HOST:PORT or\n"
-    "                     ID=udp://HOST:PORT; may be repeated. A URL without\n"
-    "                     tcp:// or udp:// uses the one transport the node\n"
-    "                     listens on, else tcp\n"
+    "  --listen URL       where other nodes reach it: tcp://HOST:PORT,\n"
+    "                     udp://HOST:PORT or dpdk://ADDR:PORT (HOST: a name, IPv4,\n"
+    "                     or [IPv6]; ADDR: the node's own IPv4 address on its DPDK\n"
+    "                     device, shard k on PORT + k), or HOST:PORT on the\n"
+    "                     --transport; once per transport (a node may listen on\n"
+    "                     several)\n"
+    "  --peer ID=URL      another node it can send to, as ID=tcp://HOST:PORT,\n"
+    "                     ID=udp://HOST:PORT or ID=dpdk://ADDR:PORT; may be\n"
+    "                     repeated. A URL without a scheme uses --transport if\n"
+    "                     given, else the one transport the node listens on,\n"
+    "                     else tcp\n"
+    "  --transport NAME   tcp, udp or dpdk: the transport of a --listen or --peer\n"
+    "                     given without a scheme (default: tcp for --listen)\n"
+    "  --dpdk-vdev DEVARGS  the DPDK device of a dpdk node, as DPDK devargs, e.g.\n"
+    "                     net_af_packet0,iface=eth1; needed with a dpdk --listen\n"
+    "  --dpdk-args ARGS   the DPDK EAL's arguments, quoted as one (default:\n"
+    "                     '--no-huge --no-pci --no-shconf -m 512')\n"
+    "  --dpdk-mbufs N     packet buffers per shard, 1024 to 1048576 (default 4095)\n"
     "  -h, --help         print this help\n"
+    "\n"
+    "A node on DPDK, its port on eth1 at 10.0.0.1 (one like it at 10.0.0.2):\n"
+    "  thespis start --name n1 --node-id 1 --transport dpdk \\\n"
+    "      --dpdk-vdev net_af_packet0,iface=eth1 --listen 10.0.0.1:7000 \\\n"
+    "      --peer 2=10.0.0.2:7000\n"
     "\n"
     "Exit status: 0 started, 1 failed (or already running), 2 bad arguments.\n";
 
@@ -61,6 +78,10 @@ static const struct option start_options[] = {
     {"node-id", required_argument, NULL, CLI_OPT_NODE_ID},
     {"listen", required_argument, NULL, CLI_OPT_LISTEN},
     {"peer", required_argument, NULL, CLI_OPT_PEER},
+    {"transport", required_argument, NULL, CLI_OPT_TRANSPORT},
+    {"dpdk-vdev", required_argument, NULL, CLI_OPT_DPDK_VDEV},
+    {"dpdk-args", required_argument, NULL, CLI_OPT_DPDK_ARGS},
+    {"dpdk-mbufs", required_argument, NULL, CLI_OPT_DPDK_MBUFS},
     OPT_HELP,
     OPT_END,
 };
@@ -137,7 +158,12 @@ static const char status_usage[] =
     "letters, clients and capabilities, then one line per shard (core, pid,\n"
     "actors, restarts, messages in and out) and, for a node with links to\n"
     "other nodes, its transport and one line per shard and peer (up, frames\n"
-    "and bytes in and out, resent, reconnects, malformed, queued bytes).\n"
+    "and bytes in and out, resent, reconnects, malformed, queued bytes); for a\n"
+    "node on dpdk, then its device: packets and bytes in and out, the device's\n"
+    "drops and errors, and the transport's counts (ARP, frames not for it or\n"
+    "malformed, steered to another shard, dropped). The figures are the\n"
+    "shards' own, published every few hundred turns of their loops (the\n"
+    "device's at most every 10 ms).\n"
     "\n"
     "  --name N    the node's name (default 'default')\n"
     "  --json      one JSON object on one line instead of text\n"

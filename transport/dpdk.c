@@ -23,14 +23,20 @@
  * Seastar does when the hardware cannot). What is not IPv4/UDP to us or ARP
  * is dropped and counted.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_dev.h>
@@ -38,6 +44,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 
 #include "../engine/err.h"
 #include "ether.h"
@@ -51,9 +58,11 @@
 #define TX_DESC 512
 #define INBOX 1024            /* datagrams another shard forwards to this one */
 #define MBUFS_DEFAULT 4095    /* per instance */
+#define MBUFS_XDP 16383       /* net_af_xdp: its fill ring (4096) and rx/tx rings, twice */
 #define ARP_RETRY_NS (100u * 1000000u)
 #define MAX_QUEUES 64
 #define MTU 1500
+#define XSK_FDS 64 /* AF_XDP sockets a port notes (dpdk.c, net_af_xdp) */
 
 /* ---- the EAL: once per process --------------------------------------- */
 
@@ -61,6 +70,7 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_eal_rc = 1; /* 1: not tried; 0: up; <0: failed with */
 static char g_eal_err[1024];
 static char g_eal_args[512];
+static pid_t g_eal_pid; /* the process that set it up: a fork inherits a broken copy */
 
 /* "--lcores=0@(0,1,...)": the EAL's main lcore on every CPU the process
  * may use, so initialising it does not pin the calling thread. */
@@ -83,6 +93,11 @@ static int eal_up(const char *args)
     snprintf(prefix, sizeof(prefix), "--file-prefix=thespis-%d", (int)getpid());
     char given[512];
     snprintf(given, sizeof(given), "%s", args ? args : "--no-huge --no-pci --no-shconf -m 512");
+    if (g_eal_rc <= 0 && g_eal_pid != getpid())
+        return err_set(-EALREADY, "DPDK's EAL was set up by process %d, and this one (%d) is "
+                       "a fork of it: its DPDK memory is not usable here. Start a named dpdk "
+                       "node from a process that has not used DPDK yet",
+                       (int)g_eal_pid, (int)getpid());
     if (g_eal_rc <= 0) {
         if (g_eal_rc == 0 && strcmp(given, g_eal_args) != 0)
             return err_set(-EALREADY, "the DPDK EAL of this process was set up with '%s'; it "
@@ -105,6 +120,7 @@ static int eal_up(const char *args)
     optind = 1;
     int rc = rte_eal_init(argc, argv);
     optind = saved_optind;
+    g_eal_pid = getpid();
     snprintf(g_eal_args, sizeof(g_eal_args), "%s", given);
     if (rc < 0) {
         g_eal_rc = rte_errno ? -rte_errno : -EINVAL;
@@ -113,8 +129,17 @@ static int eal_up(const char *args)
         return err_set(g_eal_rc, "%s", g_eal_err);
     }
     g_eal_rc = 0;
-    /* --no-shconf keeps nothing there, but the directory is made anyway. */
-    rmdir(rte_eal_get_runtime_dir());
+    /* --no-shconf keeps nothing there, but the directory is made anyway
+     * (and its parent, /var/run/dpdk, when it was not there). */
+    char run[PATH_MAX];
+    snprintf(run, sizeof(run), "%s", rte_eal_get_runtime_dir());
+    if (rmdir(run) == 0) {
+        char *slash = strrchr(run, '/');
+        if (slash && slash != run) {
+            *slash = '\0';
+            rmdir(run); /* only when empty: another process's stays */
+        }
+    }
     return 0;
 }
 
@@ -125,6 +150,9 @@ struct port {
     char given[256], devargs[300], name[64]; /* given: as configured */
     uint16_t id;
     unsigned nq, refs;
+    int netns; /* the opening thread's network namespace: the device's */
+    int xsk[XSK_FDS]; /* net_af_xdp: the AF_XDP sockets its setup opened */
+    unsigned nxsk;
     bool started, ip_csum_tx;
     struct rte_mempool *pool; /* every queue's mbufs */
     struct ether_mac mac;
@@ -147,7 +175,77 @@ static void devname(const char *devargs, char *out, size_t len)
     snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), devargs);
 }
 
-static void port_free(struct port *p)
+/* ---- net_af_xdp's sockets --------------------------------------------- */
+
+/* DPDK 22.11's net_af_xdp, with libxdp 1.3, leaves one AF_XDP socket open
+ * when its device is closed (the UMEM's: the library refuses to delete a
+ * UMEM it still counts a socket on), and that socket keeps the interface's
+ * queue: no AF_XDP socket of this process binds there again (EBUSY). So a
+ * port notes which AF_XDP sockets appeared while its device was set up
+ * (under g_lock: no other port is set up meanwhile) and closes any of them
+ * the driver left open. */
+static bool is_xsk(int fd)
+{
+    int domain = 0;
+    socklen_t len = sizeof(domain);
+    return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_XDP;
+}
+
+/* The AF_XDP sockets open in this process, up to max; how many. */
+static unsigned xsk_list(int *fds, unsigned max)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d)) != NULL && n < max;) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd != dirfd(d) && is_xsk(fd))
+            fds[n++] = fd;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Keeps in now[] only the fds not in before[]; how many. */
+static unsigned xsk_new(int *now, unsigned n, const int *before, unsigned nb)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        bool old = false;
+        for (unsigned j = 0; j < nb && !old; j++)
+            old = now[i] == before[j];
+        if (!old)
+            now[k++] = now[i];
+    }
+    return k;
+}
+
+/* Switches the calling thread into the namespace of fd, returning the
+ * one it was in (to give to netns_leave), or -1 when it already was there
+ * or cannot switch (the device is then reached as it can be). */
+static int netns_enter(int fd)
+{
+    struct stat want, have;
+    int cur = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || cur < 0 || fstat(fd, &want) < 0 || fstat(cur, &have) < 0 ||
+        (want.st_ino == have.st_ino && want.st_dev == have.st_dev) || setns(fd, CLONE_NEWNET) < 0) {
+        if (cur >= 0)
+            close(cur);
+        return -1;
+    }
+    return cur;
+}
+
+static void netns_leave(int saved)
+{
+    if (saved < 0)
+        return;
+    setns(saved, CLONE_NEWNET);
+    close(saved);
+}
+
+/* Stops the port's device and removes it (what port_probe got of it). */
+static void port_down(struct port *p)
 {
     if (p->started) {
         rte_eth_dev_stop(p->id);
@@ -155,6 +253,23 @@ static void port_free(struct port *p)
     }
     if (p->name[0])
         rte_eal_hotplug_remove("vdev", p->name);
+    p->started = false;
+    p->name[0] = '\0';
+}
+
+static void port_free(struct port *p)
+{
+    /* A driver talks to its interface by index (net_af_xdp takes its XDP
+     * program away, net_af_packet closes its sockets): from the namespace
+     * the device was opened in, whichever thread closes it. */
+    int saved = netns_enter(p->netns);
+    port_down(p);
+    for (unsigned i = 0; i < p->nxsk; i++)
+        if (is_xsk(p->xsk[i]))
+            close(p->xsk[i]); /* what the driver left open */
+    netns_leave(saved);
+    if (p->netns >= 0)
+        close(p->netns);
     for (unsigned q = 0; q < MAX_QUEUES && p->inbox[q]; q++) {
         /* What a shard forwarded to one that had already closed. */
         void *m;
@@ -167,16 +282,77 @@ static void port_free(struct port *p)
     free(p);
 }
 
+/* An mbuf pool whose objects lie back to back in one piece of memory.
+ * net_af_xdp registers the pool's memory with the kernel as one UMEM of
+ * equal frames from the first object on (zero copy): a pool laid out the
+ * usual way keeps objects off page boundaries, which without huge pages
+ * leaves a gap every 4 KiB, and the kernel then drops the frames whose
+ * addresses do not fit (the link stalls). Objects may straddle pages: no
+ * device DMAs into them. NULL with rte_errno when it cannot be made. */
+static struct rte_mempool *pool_packed(const char *name, unsigned n)
+{
+    struct rte_pktmbuf_pool_private priv = {.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE};
+    struct rte_mempool *mp = rte_mempool_create_empty(
+        name, n, sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, 0, sizeof(priv),
+        SOCKET_ID_ANY, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+    if (!mp)
+        return NULL;
+    int rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL);
+    if (rc == 0) {
+        rte_pktmbuf_pool_init(mp, &priv);
+        rc = rte_mempool_populate_default(mp);
+        rc = rc < 0 ? rc : mp->nb_mem_chunks == 1 ? 0 : -ENOMEM;
+    }
+    if (rc < 0) {
+        rte_mempool_free(mp);
+        rte_errno = -rc;
+        return NULL;
+    }
+    rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+    return mp;
+}
+
+static int port_probe(struct port *p);
+
+/* Makes the port's pool, then probes and starts its device. */
 static int port_start(struct port *p, const struct transport_config *cfg)
 {
     static _Atomic unsigned pools;
     char pn[RTE_MEMPOOL_NAMESIZE];
     snprintf(pn, sizeof(pn), "ts-%u", atomic_fetch_add(&pools, 1));
-    unsigned n = (cfg->device_mbufs ? cfg->device_mbufs : MBUFS_DEFAULT) * p->nq;
-    p->pool = rte_pktmbuf_pool_create(pn, n, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    bool xdp = strncmp(p->devargs, "net_af_xdp", 10) == 0;
+    unsigned each = cfg->device_mbufs ? cfg->device_mbufs : xdp ? MBUFS_XDP : MBUFS_DEFAULT;
+    unsigned n = each * p->nq;
+    p->pool = xdp ? pool_packed(pn, n)
+                  : rte_pktmbuf_pool_create(pn, n, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     if (!p->pool)
-        return err_set(-ENOMEM, "no DPDK mbuf pool of %u mbufs (%s): give the EAL more memory "
-                       "(-m in --dpdk-args) or ask for fewer", n, rte_strerror(rte_errno));
+        return err_set(-ENOMEM, "no DPDK mbuf pool of %u mbufs%s (%s): give the EAL more "
+                       "memory (-m in --dpdk-args) or ask for fewer", n,
+                       xdp ? " in one piece" : "", rte_strerror(rte_errno));
+    for (unsigned q = 0; q < p->nq; q++)
+        if (!(p->inbox[q] = ptrq_new(INBOX)))
+            return err_set(-ENOMEM, "out of memory");
+    int before[XSK_FDS];
+    unsigned nbefore = xdp ? xsk_list(before, XSK_FDS) : 0;
+    /* net_af_xdp: the kernel lets go of a queue an earlier AF_XDP socket
+     * was bound to a moment after that socket is closed (its release is
+     * deferred) and says EINVAL meanwhile; there is nothing to wait on, so
+     * the device is set up again, for a second at most. */
+    int rc;
+    for (unsigned i = 0; (rc = port_probe(p)) == -EINVAL && xdp && i < 50; i++) {
+        port_down(p);
+        nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+    }
+    if (xdp) {
+        p->nxsk = xsk_list(p->xsk, XSK_FDS);
+        p->nxsk = xsk_new(p->xsk, p->nxsk, before, nbefore);
+    }
+    return rc;
+}
+
+/* Probes, configures and starts the port's device; 0 or -errno. */
+static int port_probe(struct port *p)
+{
     if (rte_dev_probe(p->devargs) < 0)
         return err_set(-ENODEV, "DPDK device '%s' did not probe: %s", p->devargs,
                        rte_strerror(rte_errno));
@@ -205,11 +381,9 @@ static int port_start(struct port *p, const struct transport_config *cfg)
     if ((rc = rte_eth_dev_configure(p->id, (uint16_t)p->nq, (uint16_t)p->nq, &conf)) < 0)
         return err_set(rc, "DPDK port %s: configure: %s", p->name, rte_strerror(-rc));
     for (unsigned q = 0; q < p->nq; q++) {
-        if ((rc = rte_eth_rx_queue_setup(p->id, (uint16_t)q, RX_DESC, SOCKET_ID_ANY, NULL, p->pool)) < 0 ||
-            (rc = rte_eth_tx_queue_setup(p->id, (uint16_t)q, TX_DESC, SOCKET_ID_ANY, NULL)) < 0)
+        rc = rte_eth_rx_queue_setup(p->id, (uint16_t)q, RX_DESC, SOCKET_ID_ANY, NULL, p->pool);
+        if (rc < 0 || (rc = rte_eth_tx_queue_setup(p->id, (uint16_t)q, TX_DESC, SOCKET_ID_ANY, NULL)) < 0)
             return err_set(rc, "DPDK port %s: queue %u: %s", p->name, q, rte_strerror(-rc));
-        if (!(p->inbox[q] = ptrq_new(INBOX)))
-            return err_set(-ENOMEM, "out of memory");
     }
     if ((rc = rte_eth_dev_start(p->id)) < 0)
         return err_set(rc, "DPDK port %s: start: %s", p->name, rte_strerror(-rc));
@@ -246,6 +420,7 @@ static int port_get(const struct transport_config *cfg, struct port **out)
         snprintf(p->devargs, sizeof(p->devargs), "%s,qpairs=%u", cfg->device, cfg->nshards);
     p->nq = cfg->nshards;
     p->refs = 1;
+    p->netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     p->ip = sin->sin_addr.s_addr;
     p->base_port = ntohs(sin->sin_port);
     p->peers = cfg->peers;
@@ -556,6 +731,30 @@ static int dpdk_local(struct transport *t, struct sockaddr_storage *ss, socklen_
     return 0;
 }
 
+/* The port's figures: the device's counters and ours (shared by the
+ * node's shards, so any instance gives the same). */
+static unsigned dpdk_device_stats(struct transport *t, struct transport_device_stats *out)
+{
+    struct port *p = t->p;
+    struct rte_eth_stats s = {0};
+    rte_eth_stats_get(p->id, &s); /* a device without counters: zeros */
+    *out = (struct transport_device_stats){
+        .rx_packets = s.ipackets, .tx_packets = s.opackets, .rx_bytes = s.ibytes,
+        .tx_bytes = s.obytes, .rx_missed = s.imissed, .rx_errors = s.ierrors,
+        .tx_errors = s.oerrors, .rx_nombuf = s.rx_nombuf};
+    snprintf(out->name, sizeof(out->name), "%s", p->name);
+#define LOAD(f) out->f = atomic_load_explicit(&p->f, memory_order_relaxed)
+    LOAD(not_ours);
+    LOAD(malformed);
+    LOAD(forwarded);
+    LOAD(inbox_full);
+    LOAD(arp_in);
+    LOAD(arp_out);
+    LOAD(tx_dropped);
+#undef LOAD
+    return 1;
+}
+
 const struct transport_ops transport_dpdk = {
     .name = "dpdk",
     .open = dpdk_open,
@@ -564,4 +763,5 @@ const struct transport_ops transport_dpdk = {
     .close = dpdk_close,
     .stats = dpdk_stats,
     .local = dpdk_local,
+    .device_stats = dpdk_device_stats,
 };

@@ -76,6 +76,23 @@ struct transport_link_stats {
     uint64_t reconnects, malformed, retransmits, queued_bytes;
 };
 
+/* The figures of the device an instance runs on (a kernel-bypass port),
+ * shared by every instance on it (a node's shards): the device's own
+ * counters (DPDK's rte_eth_stats) and the backend's. */
+struct transport_device_stats {
+    char name[64];                       /* the device ("net_af_packet0") */
+    uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+    uint64_t rx_missed;                  /* dropped by the device: no room on a queue */
+    uint64_t rx_errors, tx_errors;       /* bad frames received; sends that failed */
+    uint64_t rx_nombuf;                  /* dropped for want of an mbuf */
+    uint64_t not_ours;                   /* frames for another host or protocol */
+    uint64_t malformed;                  /* bad Ethernet/IPv4/UDP/ARP frames */
+    uint64_t forwarded;                  /* steered to another shard's queue */
+    uint64_t inbox_full;                 /* ... dropped: that shard's inbox was full */
+    uint64_t arp_in, arp_out;            /* ARP requests and replies */
+    uint64_t tx_dropped;                 /* the device took none: freed (rel resends) */
+};
+
 struct transport_ops {
     const char *name;
     /* Sets the backend up (sockets, rings, listener). Returns 0, or -errno
@@ -102,6 +119,11 @@ struct transport_ops {
     /* The address it receives on (to learn a port the kernel picked). 0 or
      * -errno (-ENOTCONN: it accepts nothing). */
     int (*local)(struct transport *t, struct sockaddr_storage *ss, socklen_t *len);
+    /* Optional; NULL for backends on the kernel's sockets (tcp, udp). Fills
+     * *out with the figures of the device t runs on and returns 1, or
+     * returns 0 when it has none. Does not block; called by the thread that
+     * drives t. */
+    unsigned (*device_stats)(struct transport *t, struct transport_device_stats *out);
 };
 
 extern const struct transport_ops transport_tcp;

@@ -49,6 +49,29 @@ typedef struct ts_node_link {
     uint64_t queued_bytes; /* sent and not yet acknowledged */
 } ts_node_link;
 
+/* The device of a node whose links run on one of its own (the dpdk
+ * transport: a DPDK port its shards share), as shard 0 last published it.
+ * Figures count since the node started. */
+typedef struct ts_node_device {
+    char name[64];          /* the device, as DPDK names it ("net_af_packet0");
+                               "": the node has none (tcp, udp) or has not
+                               published it yet */
+    /* The device's own counters (DPDK's rte_eth_stats). */
+    uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+    uint64_t rx_missed;     /* received, dropped by the device: a full queue */
+    uint64_t rx_errors;     /* bad frames the device refused */
+    uint64_t tx_errors;     /* frames it failed to send */
+    uint64_t rx_nombuf;     /* dropped for want of a buffer (mbuf) */
+    /* The transport's own counters. */
+    uint64_t not_ours;      /* frames for another host or protocol, dropped */
+    uint64_t malformed;     /* bad Ethernet/IPv4/UDP/ARP frames, dropped */
+    uint64_t forwarded;     /* datagrams handed to the shard whose port they are for */
+    uint64_t inbox_full;    /* ... dropped: that shard's inbox was full (resent) */
+    uint64_t arp_in;        /* ARP requests and replies received */
+    uint64_t arp_out;       /* ... sent */
+    uint64_t tx_dropped;    /* frames the device had no room for (resent) */
+} ts_node_device;
+
 typedef struct ts_node_status {
     char name[TS_NODE_NAME_MAX + 1];
     char base[16];         /* "multiproc" or "pinned" */
@@ -60,10 +83,12 @@ typedef struct ts_node_status {
     uint64_t dead_letters;
     char caps[512];        /* "KEY=VALUE,..." as given at start */
     ts_node_shard shards[TS_NODE_MAX_SHARDS];
-    char transport[8];     /* links to other nodes: "tcp", "udp", or "" (none) */
+    char transport[16];    /* links to other nodes: "tcp", "udp", "dpdk", two of them joined
+                              by a comma ("tcp,dpdk"), or "" (none) */
     char listen[96];       /* where it takes them in, as configured ("" none) */
     uint32_t nlinks;
     ts_node_link links[TS_NODE_MAX_LINKS]; /* by shard, then peer */
+    ts_node_device device; /* its dpdk port; name "" when none */
 } ts_node_status;
 
 /*

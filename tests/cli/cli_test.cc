@@ -51,7 +51,8 @@ TEST(CliHelp, EachSubcommandDescribesItsOptions)
 {
     const HelpCase cases[] = {
         {"start", {"--name", "--base", "--cores", "--shards", "--idle", "--image", "--cap",
-                   "--log-level", "--log-file", "--help"}},
+                   "--log-level", "--log-file", "--node-id", "--listen", "--peer",
+                   "--transport", "--dpdk-vdev", "--dpdk-args", "--dpdk-mbufs", "--help"}},
         {"status", {"--name", "--json", "--help"}},
         {"stop", {"--name", "--timeout", "--help"}},
     };
@@ -150,6 +151,24 @@ const BadArgs kBadArgs[] = {
     {{"stop", "--timeout", "0"}, "bad --timeout '0'"},
     {{"stop", "--timeout", "soon"}, "bad --timeout 'soon'"},
     {{"stop", "--json"}, "unknown option '--json'"},
+    {{"start", "--transport", "quic"}, "unknown transport 'quic' (tcp, udp or dpdk)"},
+    {{"start", "--transport"}, "option '--transport' needs a value"},
+    {{"start", "--listen", "http://127.0.0.1:1"}, "bad --listen 'http://127.0.0.1:1'"},
+    {{"start", "--listen", "dpdk://10.0.0.1:1", "--transport", "dpdk", "--listen", "10.0.0.1:2"},
+     "two --listen for dpdk"},
+    {{"start", "--peer", "2=quic://10.0.0.2:1"}, "bad --peer '2=quic://10.0.0.2:1'"},
+    {{"start", "--dpdk-mbufs", "many"}, "bad --dpdk-mbufs 'many' (a number from 1024"},
+    {{"start", "--dpdk-mbufs", "100"}, "bad --dpdk-mbufs '100'"},
+    {{"start", "--dpdk-vdev", ""}, "empty --dpdk-vdev"},
+    {{"start", "--dpdk-vdev", "net_tap0"}, "--dpdk-vdev needs a dpdk listen"},
+    {{"start", "--listen", "udp://10.0.0.1:1", "--dpdk-args", "-m 64"},
+     "--dpdk-args needs a dpdk listen"},
+    {{"start", "--transport", "dpdk", "--listen", "10.0.0.1:7000"},
+     "a dpdk listen needs --dpdk-vdev"},
+    {{"start", "--transport", "dpdk", "--peer", "2=10.0.0.2:7000"},
+     "a dpdk --peer needs a dpdk listen"},
+    {{"start", "--base", "multiproc", "--listen", "dpdk://10.0.0.1:1", "--dpdk-vdev", "net_tap0"},
+     "base 'multiproc' cannot run the dpdk transport"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, CliBadArgs, ::testing::ValuesIn(kBadArgs));
@@ -190,6 +209,26 @@ TEST(CliStart, BadImageFailsBeforeStarting)
     EXPECT_EQ(r.status, 1) << Show(r);
     EXPECT_NE(r.err.find("thespis_image_init"), std::string::npos) << Show(r);
 
+    r = Thespis({"status", "--name", name});
+    EXPECT_EQ(r.status, 1) << "a failed start left a node behind\n" << Show(r);
+}
+
+// A good dpdk command line gets past the options to the engine: on a device
+// whose interface is not there, the start fails (exit 1) saying so (or, in
+// a build without DPDK, saying that), never with a usage error.
+TEST(CliStart, ADpdkCommandLineReachesTheEngine)
+{
+    const std::string name = UniqueName("dpdk");
+    Result r = Thespis({"start", "--name", name, "--node-id", "1", "--transport", "dpdk",
+                        "--dpdk-vdev", "net_af_packet97,iface=clitest-noif0", "--dpdk-mbufs",
+                        "2048", "--listen", "192.0.2.1:7000", "--peer", "2=192.0.2.2:7000"});
+    EXPECT_EQ(r.status, 1) << Show(r);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err.find("try 'thespis start --help'"), std::string::npos) << Show(r);
+    EXPECT_TRUE(r.err.find("net_af_packet97") != std::string::npos ||
+                r.err.find("no dpdk transport") != std::string::npos ||
+                r.err.find("EAL") != std::string::npos)
+        << Show(r);
     r = Thespis({"status", "--name", name});
     EXPECT_EQ(r.status, 1) << "a failed start left a node behind\n" << Show(r);
 }

@@ -11,20 +11,28 @@
 // The EAL is set up once per process, by the first node opened, and stays
 // for the later tests. Skipped with the reason without DPDK in the build or
 // without namespaces.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include <thespis/node.h>
 #include <thespis/thespis.h>
 
+#include "dpdk_hosts.h"
 #include "netfault.h"
 #include "ts_test.h"
+
+extern char **environ;
 
 namespace {
 
@@ -220,6 +228,223 @@ TEST_F(DpdkTest, OpenFailuresAreClearErrors)
     EXPECT_EQ(s, nullptr);
     EXPECT_EQ(rc, -EINVAL);
     EXPECT_NE(std::string(ts_last_error()).find("0.0.0.0"), std::string::npos) << ts_last_error();
+}
+
+// ---- a dpdk node's device in its status ----------------------------------
+
+// A named node (status reads a named node's shared memory): attached by
+// sys, stopped when the test ends however it ends.
+struct NamedNode {
+    std::string name;
+    ts_system *sys = nullptr;
+    ~NamedNode()
+    {
+        ts_system_close(sys);
+        ts_node_stop(name.c_str(), 30 * kSec);
+    }
+};
+
+// Reads node name's status until ok(status) holds, up to 30 s: its shards
+// publish their figures every few hundred turns of their loops.
+template <class F> bool StatusUntil(const std::string &name, ts_node_status *st, F ok)
+{
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+        if (ts_node_status_get(name.c_str(), st) == 0 && ok(*st))
+            return true;
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+std::string DeviceStr(const ts_node_device &d)
+{
+    return std::string("device '") + d.name + "': rx " + std::to_string(d.rx_packets) + " tx " +
+           std::to_string(d.tx_packets) + " arp_in " + std::to_string(d.arp_in) + " arp_out " +
+           std::to_string(d.arp_out) + " not_ours " + std::to_string(d.not_ours) +
+           " malformed " + std::to_string(d.malformed);
+}
+
+constexpr const char *kAloneEnv = "TS_DPDK_TEST_ALONE";
+
+// A named node's admin is a forked process, and DPDK's EAL does not
+// survive a fork: once this program's earlier tests have set its EAL up, a
+// named dpdk node started from it is broken. So the test runs again alone,
+// in a fresh run of this program (its nodes' admins then set the EAL up
+// each), and this run checks that it passed. True in the run that only
+// waited for the other; false in the fresh run, which goes on.
+bool RanInAFreshProcess(const std::string &test)
+{
+    if (getenv(kAloneEnv))
+        return false;
+    std::string filter = "--gtest_filter=" + test, self = "/proc/self/exe";
+    std::string alone = std::string(kAloneEnv) + "=1";
+    std::vector<char *> env;
+    for (char **e = environ; *e; e++)
+        if (std::strncmp(*e, "GTEST_OUTPUT=", 13) != 0) // its report is this run's
+            env.push_back(*e);
+    env.push_back(&alone[0]);
+    env.push_back(nullptr);
+    char *argv[] = {&self[0], &filter[0], nullptr};
+    fflush(nullptr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execve(argv[0], argv, env.data());
+        _exit(127);
+    }
+    int status = 0;
+    EXPECT_GT(pid, 0) << "fork: " << std::strerror(errno);
+    EXPECT_EQ(pid > 0 ? waitpid(pid, &status, 0) : pid, pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "the fresh run of " << test << " failed (its output is above), status " << status;
+    return true;
+}
+
+// The two dpdk nodes, named this time (on the pinned base: their admin
+// processes, started from inside their namespaces, run the shards), ask
+// each other; each one's status then shows its port: at least a datagram
+// in and out per ask, and ARP both ways. A udp node shows no device.
+TEST_F(DpdkNodes, StatusShowsTheDevicesFigures)
+{
+    if (RanInAFreshProcess("DpdkNodes.StatusShowsTheDevicesFigures"))
+        return;
+    const std::string prefix = "dpdktest-" + std::to_string(getpid()) + "-";
+    NamedNode one{prefix + "1"}, two{prefix + "2"}, udp{prefix + "udp"};
+    auto open = [](NamedNode &n, uint16_t id, const std::string &listen, const std::string &peers,
+                   const std::string &vdev) {
+        ts_config cfg;
+        ts_config_init(&cfg);
+        cfg.base = TS_BASE_PINNED;
+        cfg.node_name = n.name.c_str();
+        cfg.node_id = id;
+        cfg.shards = 1;
+        cfg.listen = listen.c_str();
+        cfg.peers = peers.c_str();
+        cfg.dpdk_vdev = vdev.empty() ? nullptr : vdev.c_str();
+        EXPECT_EQ(ts_system_open(&cfg, &n.sys), 0) << n.name << ": " << ts_last_error();
+    };
+    {
+        tst::InNetns in(a_);
+        ASSERT_TRUE(in.ok()) << in.error();
+        open(one, 1, "dpdk://192.0.2.1:7000", "2=dpdk://192.0.2.2:7000", Vdev(wire_->NameA()));
+    }
+    {
+        tst::InNetns in(b_);
+        ASSERT_TRUE(in.ok()) << in.error();
+        open(two, 2, "dpdk://192.0.2.2:7000", "1=dpdk://192.0.2.1:7000", Vdev(wire_->NameB()));
+    }
+    open(udp, 3, "udp://127.0.0.1:0", "9=udp://127.0.0.1:9", "");
+    ASSERT_TRUE(one.sys && two.sys && udp.sys);
+
+    ts_addr echo1, echo2;
+    ASSERT_EQ(ts_system_create(one.sys, tst::kEcho, nullptr, &echo1), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(two.sys, tst::kEcho, nullptr, &echo2), 0) << ts_last_error();
+    const uint64_t asks = 20;
+    for (uint64_t i = 0; i < asks; i++) {
+        ASSERT_TRUE(tst::AskAgain(one.sys, echo2, tst::kPing(), "1 to 2", 7));
+        ASSERT_TRUE(tst::AskAgain(two.sys, echo1, tst::kPing(), "2 to 1", 7));
+    }
+    for (NamedNode *n : {&one, &two}) {
+        ts_node_status st;
+        bool shown = StatusUntil(n->name, &st, [&](const ts_node_status &s) {
+            const ts_node_device &d = s.device;
+            return d.name[0] && d.rx_packets >= asks && d.tx_packets >= asks && d.arp_in > 0 &&
+                   d.arp_out > 0;
+        });
+        EXPECT_TRUE(shown) << n->name << ": " << DeviceStr(st.device);
+        EXPECT_STREQ(st.transport, "dpdk");
+        EXPECT_EQ(std::string(st.device.name).rfind("net_af_packet", 0), 0u) << st.device.name;
+        // Every frame is at least an ARP's or an Ethernet/IPv4/UDP header's.
+        EXPECT_GE(st.device.rx_bytes, 42 * st.device.rx_packets) << DeviceStr(st.device);
+        EXPECT_GE(st.device.tx_bytes, 42 * st.device.tx_packets) << DeviceStr(st.device);
+    }
+    // Its one link published (never up: nothing listens there), no device.
+    ts_node_status st;
+    EXPECT_TRUE(StatusUntil(udp.name, &st, [](const ts_node_status &s) { return s.nlinks > 0; }));
+    EXPECT_STREQ(st.transport, "udp");
+    EXPECT_STREQ(st.device.name, "");
+    EXPECT_EQ(st.device.rx_packets + st.device.tx_packets + st.device.arp_in, 0u);
+}
+
+} // namespace
+
+namespace {
+
+// Once this process has set DPDK's EAL up, a named node (whose shards run
+// in a process forked from this one) cannot use it: its open says so,
+// rather than coming up with DPDK's memory broken.
+TEST_F(DpdkNodes, ANamedNodeForkedAfterTheEalIsUpIsRefused)
+{
+    ASSERT_NO_FATAL_FAILURE(OpenBoth(1)); // the EAL is up in this process now
+    NamedNode n{"dpdktest-" + std::to_string(getpid()) + "-forked"};
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.base = TS_BASE_PINNED;
+    cfg.node_name = n.name.c_str();
+    cfg.node_id = 3;
+    cfg.shards = 1;
+    cfg.listen = "dpdk://192.0.2.3:7000";
+    std::string vdev = Vdev(wire_->NameA());
+    cfg.dpdk_vdev = vdev.c_str();
+    tst::InNetns in(a_);
+    ASSERT_TRUE(in.ok()) << in.error();
+    int rc = ts_system_open(&cfg, &n.sys);
+    EXPECT_NE(rc, 0);
+    EXPECT_EQ(n.sys, nullptr);
+    EXPECT_NE(std::string(ts_last_error()).find("fork"), std::string::npos) << ts_last_error();
+}
+
+} // namespace
+
+namespace {
+
+// A node closed and opened again on the same interface, in the same
+// process, works again, on each driver (net_af_xdp's driver leaves a socket
+// holding the interface's queue behind; the transport closes it).
+TEST(DpdkReopen, ANodeClosedAndOpenedAgainOnItsInterfaceWorks)
+{
+    for (const char *pmd : {"net_af_packet", "net_af_xdp"}) {
+        SCOPED_TRACE(pmd);
+        std::string why;
+        if (!tst::DpdkUsable(pmd, &why)) {
+            std::printf("[ SKIPPED  ] %s: %s\n", pmd, why.c_str());
+            continue;
+        }
+        ASSERT_EQ(tst::RegisterCommonActors(), 0) << ts_last_error();
+        tst::DpdkHosts hosts;
+        ASSERT_TRUE(hosts.ok()) << hosts.error();
+        auto open = [&](int id) {
+            ts_config cfg;
+            ts_config_init(&cfg);
+            cfg.base = TS_BASE_PINNED;
+            cfg.node_id = (uint16_t)id;
+            cfg.shards = 1;
+            std::string listen = "dpdk://" + tst::DpdkHosts::Ip(id) + ":7000";
+            std::string peer = std::to_string(3 - id) + "=dpdk://" + tst::DpdkHosts::Ip(3 - id) + ":7000";
+            cfg.listen = listen.c_str();
+            cfg.peers = peer.c_str();
+            std::string vdev;
+            tst::DpdkConfigure(&cfg, pmd, hosts.Iface(id), &vdev);
+            tst::InNetns in(hosts.Host(id));
+            EXPECT_TRUE(in.ok()) << in.error();
+            ts_system *s = nullptr;
+            EXPECT_EQ(ts_system_open(&cfg, &s), 0) << ts_last_error();
+            return s;
+        };
+        ts_system *two = open(2);
+        ASSERT_NE(two, nullptr);
+        ts_addr echo;
+        ASSERT_EQ(ts_system_create(two, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
+        for (int round = 0; round < 3; round++) {
+            ts_system *one = open(1);
+            ASSERT_NE(one, nullptr) << "round " << round;
+            Msg r = tst::AskAgain(one, echo, tst::kPing(), "again", 6);
+            EXPECT_TRUE(r) << "round " << round;
+            ts_system_close(one);
+        }
+        ts_system_close(two);
+    }
 }
 
 } // namespace

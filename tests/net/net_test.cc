@@ -1,8 +1,11 @@
 // The transport conformance suite: two nodes in one process, each a pinned
-// system with its own node id, joined on loopback (ts_config.listen /
-// peers) by each transport in turn (tcp, udp; dpdk later): the same actor
-// code talks across nodes as within one (design §3, §7), and every
-// transport passes the same tests.
+// system with its own node id, joined by each transport in turn: tcp and
+// udp on loopback (ts_config.listen / peers), dpdk on net_af_packet and on
+// net_af_xdp over a veth pair between two network namespaces (each node an
+// IPv4 host of its own on its end): the same actor code talks across nodes
+// as within one (design §3, §7), and every transport passes the same
+// tests. The dpdk ones run without huge pages, and again on them with
+// TS_TEST_DPDK_HUGE=1 (the meson test net-dpdk-huge; dpdk_hosts.h).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,9 +15,12 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <random>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -25,6 +31,7 @@
 #include <thespis/sysmsg.h>
 #include <thespis/thespis.h>
 
+#include "dpdk_hosts.h"
 #include "ts_test.h"
 
 namespace {
@@ -132,26 +139,65 @@ const ts_actor_type kBadInitType = {"test.net.BadInit", 0, BadInitInit, nullptr,
 
 using tst::Msg;
 
-class TwoNodes : public ::testing::TestWithParam<const char *> {
+int RawLoopback(bool udp, uint16_t port);
+
+// How the suite's two nodes are joined: a kernel transport on loopback,
+// or dpdk on a driver over a veth pair between two namespaces.
+struct Wire {
+    const char *name;   // the test's parameter name
+    const char *scheme; // tcp, udp or dpdk
+    const char *pmd;    // dpdk's driver, or nullptr
+};
+const Wire kWires[] = {
+    {"tcp", "tcp", nullptr},
+    {"udp", "udp", nullptr},
+    {"dpdk_af_packet", "dpdk", "net_af_packet"},
+    {"dpdk_af_xdp", "dpdk", "net_af_xdp"},
+};
+
+void PrintTo(const Wire &w, std::ostream *os) { *os << w.name; }
+
+class TwoNodes : public ::testing::TestWithParam<Wire> {
   protected:
     static constexpr size_t kMaxMsg = size_t{8} << 20;
+    static constexpr uint16_t kDpdkPort = 7000;
     void SetUp() override
     {
+        if (Dpdk()) {
+            std::string why;
+            if (!tst::DpdkUsable(GetParam().pmd, &why))
+                GTEST_SKIP() << why;
+        }
         ASSERT_EQ(tst::RegisterCommonActors(), 0) << ts_last_error();
         ASSERT_EQ(ts_register_actor_type(&kRelayType), 0) << ts_last_error();
         ASSERT_EQ(ts_register_actor_type(&kSpawnerType), 0) << ts_last_error();
         ASSERT_EQ(ts_register_actor_type(&kBadInitType), 0) << ts_last_error();
         std::vector<int> cpus = tst::AllowedCpus();
+        if (Dpdk()) { // each node an IPv4 host of its own: the ports are free
+            hosts_ = std::make_unique<tst::DpdkHosts>();
+            ASSERT_TRUE(hosts_->ok()) << hosts_->error();
+            port_b_ = kDpdkPort;
+            ASSERT_EQ(Open(&a_, 1, Url(1, kDpdkPort), "2=" + Url(2, kDpdkPort) + DeadPeer(kDpdkPort),
+                           cpus.front()),
+                      0)
+                << ts_last_error();
+            ASSERT_EQ(Open(&b_, 2, Url(2, kDpdkPort), "1=" + Url(1, kDpdkPort), cpus.back()), 0)
+                << ts_last_error();
+            return;
+        }
         static std::mt19937 rng((unsigned)getpid());
         for (int attempt = 0; attempt < 20; attempt++) {
             uint16_t pa = (uint16_t)(20000 + rng() % 12000), pb = (uint16_t)(pa + 1);
-            Open(&a_, 1, pa, 2, pb, cpus.front());
-            if (!a_)
+            int rc = Open(&a_, 1, Url(1, pa), "2=" + Url(2, pb) + DeadPeer(pa), cpus.front());
+            if (rc != 0) {
+                ASSERT_EQ(rc, -EADDRINUSE) << ts_last_error();
                 continue;
-            Open(&b_, 2, pb, 1, pa, cpus.back());
+            }
+            rc = Open(&b_, 2, Url(2, pb), "1=" + Url(1, pa), cpus.back());
             port_b_ = pb;
-            if (b_)
+            if (rc == 0)
                 return;
+            ASSERT_EQ(rc, -EADDRINUSE) << ts_last_error();
             ts_system_close(a_);
             a_ = nullptr;
         }
@@ -161,6 +207,31 @@ class TwoNodes : public ::testing::TestWithParam<const char *> {
     {
         ts_system_close(a_);
         ts_system_close(b_);
+        a_ = b_ = nullptr;
+        hosts_.reset(); // the systems go before their wire
+    }
+    bool Dpdk() const { return GetParam().pmd != nullptr; }
+    // Node 4, in node 1's peer table, where nobody answers: on loopback a
+    // port nobody listens on (node 1's is pa), on a wire an address nobody
+    // answers ARP for. Nothing goes there unless a test sends it.
+    std::string DeadPeer(uint16_t pa) const
+    {
+        uint16_t port = Dpdk() ? kDpdkPort : (uint16_t)(pa == 20000 ? 20002 : pa - 1);
+        return ",4=" + Url(9, port);
+    }
+    // Datagrams (udp, dpdk) rather than a stream.
+    bool Datagrams() const { return std::strcmp(GetParam().scheme, "tcp") != 0; }
+    // Where node id is reached at port: on loopback, or (dpdk) its host.
+    std::string Url(uint16_t id, uint16_t port) const
+    {
+        std::string host = Dpdk() ? tst::DpdkHosts::Ip(id) : "127.0.0.1";
+        return std::string(GetParam().scheme) + "://" + host + ":" + std::to_string(port);
+    }
+    // A raw peer's socket, connected to node 2: on loopback, or from host
+    // a's kernel; -1 and errno when that fails.
+    int RawConnect()
+    {
+        return Dpdk() ? hosts_->RawSocket(port_b_) : RawLoopback(Datagrams(), port_b_);
     }
     // The ids of the engine's log records, from either node.
     static void OnLog(void *user, const ts_log_record *rec)
@@ -177,15 +248,16 @@ class TwoNodes : public ::testing::TestWithParam<const char *> {
     std::mutex log_mu_;
     std::vector<std::string> log_ids_;
     uint16_t port_b_ = 0;
-    void Open(ts_system **out, uint16_t id, uint16_t port, uint16_t peer, uint16_t peer_port, int cpu)
+    // Opens pinned node id on cpu, listening at listen (on its host, for
+    // dpdk); 0 or ts_system_open's error.
+    int Open(ts_system **out, uint16_t id, const std::string &listen, const std::string &peers,
+             int cpu)
     {
         ts_config cfg;
         ts_config_init(&cfg);
         cfg.base = TS_BASE_PINNED;
         cfg.node_id = id;
-        std::string scheme = std::string(GetParam()) + "://";
-        std::string cores = std::to_string(cpu), listen = scheme + "127.0.0.1:" + std::to_string(port);
-        std::string peers = std::to_string(peer) + "=" + scheme + "127.0.0.1:" + std::to_string(peer_port);
+        std::string cores = std::to_string(cpu), vdev;
         cfg.max_msg_size = kMaxMsg;
         cfg.cores = cores.c_str();
         cfg.listen = listen.c_str();
@@ -194,11 +266,14 @@ class TwoNodes : public ::testing::TestWithParam<const char *> {
         cfg.log.fn = OnLog;
         cfg.log.user = this;
         *out = nullptr;
-        int rc = ts_system_open(&cfg, out);
-        if (rc != 0) {
-            ASSERT_EQ(rc, -EADDRINUSE) << ts_last_error();
-        }
+        if (!Dpdk())
+            return ts_system_open(&cfg, out);
+        tst::DpdkConfigure(&cfg, GetParam().pmd, hosts_->Iface(id), &vdev);
+        tst::InNetns in(hosts_->Host(id));
+        EXPECT_TRUE(in.ok()) << in.error();
+        return ts_system_open(&cfg, out);
     }
+    std::unique_ptr<tst::DpdkHosts> hosts_;
     static int Tell(ts_system *sys, ts_addr to, uint64_t type, const void *p, size_t len)
     {
         return tst::TellAgain(sys, to, type, p, len);
@@ -373,7 +448,7 @@ TEST_P(TwoNodes, UnknownNodeIsADeadLetter)
 
 // A socket of a raw peer, connected to node 2 on loopback (a stream or a
 // datagram socket); -1 and errno when that fails.
-int RawConnect(bool udp, uint16_t port)
+int RawLoopback(bool udp, uint16_t port)
 {
     int fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
     sockaddr_in to{};
@@ -419,8 +494,7 @@ TEST_P(TwoNodes, MisroutedMessageIsDroppedAndTheLinkGoesOn)
 {
     ts_addr seq;
     ASSERT_EQ(ts_system_create(b_, tst::kSeq, nullptr, &seq), 0) << ts_last_error();
-    bool udp = std::string(GetParam()) == "udp";
-    int fd = RawConnect(udp, port_b_);
+    int fd = RawConnect();
     ASSERT_GE(fd, 0) << strerror(errno);
     uint64_t zero = 0;
     std::string num((const char *)&zero, sizeof zero);
@@ -453,7 +527,7 @@ TEST_P(TwoNodes, MisroutedMessageIsDroppedAndTheLinkGoesOn)
 // reason logged, and node 2 goes on serving node 1 after each.
 TEST_P(TwoNodes, BadPeersAreRefusedAndTheGoodLinkGoesOn)
 {
-    bool udp = std::string(GetParam()) == "udp";
+    bool udp = Datagrams();
     ts_addr echo;
     ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
     std::vector<unsigned char> hello = Frame(1, 1, 0, /*epoch*/ 1, /*first seq*/ 1, "");
@@ -476,7 +550,7 @@ TEST_P(TwoNodes, BadPeersAreRefusedAndTheGoodLinkGoesOn)
                          with_hello(Frame(0, 1, echo, tst::kPing(), 1, std::string(4000, 'o')))});
     for (auto &c : cases) {
         SCOPED_TRACE(c.first);
-        int fd = RawConnect(udp, port_b_);
+        int fd = RawConnect();
         ASSERT_GE(fd, 0) << strerror(errno);
         ASSERT_EQ(send(fd, c.second.data(), c.second.size(), MSG_NOSIGNAL), (ssize_t)c.second.size());
         Msg r = Ask(a_, echo, tst::kPing(), c.first, std::strlen(c.first) + 1);
@@ -624,11 +698,10 @@ TEST_P(TwoNodes, CreateOnAnUnknownNodeOrNamedElsewhereIsRefused)
 // on node 2 exits. A Start for a slot node 2 never leased is dropped.
 TEST_P(TwoNodes, ControlMessagesAndStartsFromAPeerAreChecked)
 {
-    bool udp = std::string(GetParam()) == "udp";
     ts_addr echo;
     ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
     const uint64_t kExitAll = UINT64_C(0x7473000000000002), kNetStart = UINT64_C(0x7473000000000022);
-    int fd = RawConnect(udp, port_b_);
+    int fd = RawConnect();
     ASSERT_GE(fd, 0) << strerror(errno);
     // A Start payload: epoch, {parent, arg_len, type_len, name_len}, type.
     std::string start(8 + 16, '\0');
@@ -650,36 +723,19 @@ TEST_P(TwoNodes, ControlMessagesAndStartsFromAPeerAreChecked)
     close(fd);
 }
 
-// Node 3 is a peer that never answers: what is sent there fills its
+// Node 4 is a peer that never answers: what is sent there fills its
 // link's queue (64 MiB) and waits. Node 2's link is not held up behind it.
 TEST_P(TwoNodes, ADeadPeerHoldsUpNoOtherLink)
 {
-    ts_system_close(a_);
-    a_ = nullptr;
-    std::string scheme = std::string(GetParam()) + "://127.0.0.1:";
-    // Node 3 "listens" on node 1's own old port: nobody is there now.
-    std::string listen = scheme + std::to_string(port_b_ - 1);
-    std::string peers = "2=" + scheme + std::to_string(port_b_) + ",3=" + scheme +
-                        std::to_string(port_b_ - 1 == 20000 ? 20002 : port_b_ - 2);
-    ts_config cfg;
-    ts_config_init(&cfg);
-    cfg.base = TS_BASE_PINNED;
-    cfg.node_id = 1;
-    std::string cores = std::to_string(tst::AllowedCpus().front());
-    cfg.cores = cores.c_str();
-    cfg.listen = listen.c_str();
-    cfg.peers = peers.c_str();
-    cfg.max_msg_size = kMaxMsg;
-    ASSERT_EQ(ts_system_open(&cfg, &a_), 0) << ts_last_error();
     ts_addr echo;
     ASSERT_EQ(ts_system_create(b_, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
     std::vector<unsigned char> big(kMaxMsg, 'b');
-    ts_addr nowhere = ts_addr_make(3, 0, 5, 1);
-    for (int i = 0; i < 10; i++) // 80 MiB: more than the link to node 3 holds
+    ts_addr nowhere = ts_addr_make(4, 0, 5, 1);
+    for (int i = 0; i < 10; i++) // 80 MiB: more than the link to node 4 holds
         ASSERT_EQ(Tell(a_, nowhere, tst::kPing(), big.data(), big.size()), 0) << ts_last_error();
     for (int i = 0; i < 3; i++) {
         Msg r = Ask(a_, echo, tst::kPing(), "through", 8);
-        ASSERT_TRUE(r) << "node 2 is held up behind node 3";
+        ASSERT_TRUE(r) << "node 2 is held up behind node 4";
         EXPECT_STREQ((const char *)ts_msg_data(r.get()), "through");
     }
 }
@@ -692,8 +748,11 @@ TEST_P(TwoNodes, AMultiprocNodeLinksAndComesBackAfterItsShardIsKilled)
 {
     ts_system_close(a_);
     a_ = nullptr;
-    std::string name = "nettest-" + std::to_string(getpid()) + "-" + GetParam();
-    std::string scheme = std::string(GetParam()) + "://127.0.0.1:";
+    if (Dpdk())
+        GTEST_SKIP() << "the multiproc base takes no dpdk transport (its shards are processes; "
+                        "a DPDK port belongs to one)";
+    std::string name = "nettest-" + std::to_string(getpid()) + "-" + GetParam().name;
+    std::string scheme = std::string(GetParam().scheme) + "://127.0.0.1:";
     std::string listen, peers;
     ts_config cfg;
     ts_config_init(&cfg);
@@ -808,6 +867,39 @@ TEST(BothTransports, ANodeListensOnTcpAndUdpAtOnce)
     ts_system_close(n3);
 }
 
+// With TS_TEST_DPDK_HUGE=1 (the meson test net-dpdk-huge), a dpdk node's
+// EAL takes its memory from the 2 MiB pages the process reserved.
+TEST(DpdkEal, RunsOnHugePagesWhenAsked)
+{
+    const char *huge = std::getenv("TS_TEST_DPDK_HUGE");
+    if (!huge || std::strcmp(huge, "1") != 0)
+        GTEST_SKIP() << "only with TS_TEST_DPDK_HUGE=1";
+    std::string why;
+    if (!tst::DpdkUsable("net_af_packet", &why))
+        GTEST_SKIP() << why;
+    tst::DpdkHosts hosts;
+    ASSERT_TRUE(hosts.ok()) << hosts.error();
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.base = TS_BASE_PINNED;
+    cfg.node_id = 1;
+    cfg.listen = "dpdk://192.0.2.1:7000";
+    std::string vdev;
+    tst::DpdkConfigure(&cfg, "net_af_packet", hosts.Iface(1), &vdev);
+    ts_system *sys = nullptr;
+    {
+        tst::InNetns in(hosts.Host(1));
+        ASSERT_TRUE(in.ok()) << in.error();
+        ASSERT_EQ(ts_system_open(&cfg, &sys), 0) << ts_last_error();
+    }
+    long total = 0, free_pages = 0;
+    std::ifstream("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages") >> total;
+    std::ifstream("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages") >> free_pages;
+    ts_system_close(sys);
+    EXPECT_GT(total, 0);
+    EXPECT_LT(free_pages, total) << "the EAL took no huge page";
+}
+
 TEST(NetConfig, BadConfigurationsAreClearErrors)
 {
     struct Case {
@@ -847,7 +939,7 @@ TEST(NetConfig, BadConfigurationsAreClearErrors)
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, TwoNodes, ::testing::Values("tcp", "udp"),
-                         [](const ::testing::TestParamInfo<const char *> &i) { return i.param; });
+INSTANTIATE_TEST_SUITE_P(Transports, TwoNodes, ::testing::ValuesIn(kWires),
+                         [](const ::testing::TestParamInfo<Wire> &i) { return i.param.name; });
 
 } // namespace
