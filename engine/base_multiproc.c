@@ -852,9 +852,13 @@ static int attach(struct ts_system *sys, const char *segname)
     uint64_t deadline = clock_deadline(clock_now_ns(), 10ull * 1000000000u);
     while (rc == 0 && atomic_load(&nd->state) == MP_STARTING && clock_now_ns() < deadline)
         clock_sleep_until(clock_now_ns() + 1000000);
-    if (rc == 0 && atomic_load(&nd->state) != MP_RUNNING)
+    int state = rc == 0 ? atomic_load(&nd->state) : MP_RUNNING;
+    if (state == MP_FAILED)
+        rc = err_set(-EAGAIN, "node '%s' failed to start: %.*s", nd->name,
+                     (int)sizeof(nd->error), nd->error);
+    else if (state != MP_RUNNING)
         rc = err_set(-EAGAIN, "node '%s' is %s", nd->name,
-                     atomic_load(&nd->state) == MP_STARTING ? "still starting" : "stopping");
+                     state == MP_STARTING ? "still starting" : "stopping");
     if (rc < 0) {
         shm_segment_destroy(&v->seg);
         free(v);
@@ -895,7 +899,7 @@ static int mp_open(struct ts_system *sys)
     }
     bool named = sys->cfg.node_name != priv;
     char segname[96];
-    int rc = mp_segment_name(sys->cfg.node_name, segname);
+    int rc = mp_segment_name(sys->cfg.node_name, segname), last = 0;
     for (int attempt = 0; rc == 0 && attempt < 5; attempt++) {
         struct shm_segment probe;
         rc = shm_named_open(&probe, segname);
@@ -918,8 +922,14 @@ static int mp_open(struct ts_system *sys)
         rc = attach(sys, segname);
         if (rc != -EAGAIN && rc != -ENOENT && rc != -ESTALE)
             break;
+        last = rc;
         rc = 0;
     }
+    /* Every attempt found it starting, stopping or failed (the last
+     * attach said which) or gone again. */
+    if (rc == 0 && !sys->base)
+        rc = last == -EAGAIN ? last
+                             : err_set(-EAGAIN, "node '%s' did not come up", sys->cfg.node_name);
     if (!named)
         sys->cfg.node_name = NULL;
     if (rc == 0 && sys->base)

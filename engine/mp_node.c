@@ -322,16 +322,21 @@ int ts_node_stop(const char *name, uint64_t timeout_ns)
     if (rc < 0)
         return rc;
     ts_base base = (ts_base)nd->base;
+    /* A node whose start failed stops by itself: its admin removes the
+     * segment on its way out. Only wait for that. */
+    bool failed = atomic_load(&nd->state) == MP_FAILED;
     shm_segment_destroy(&seg);
-    ts_config cfg;
-    ts_config_init(&cfg);
-    cfg.base = base;
-    cfg.node_name = name;
-    ts_system *sys;
-    if ((rc = ts_system_open(&cfg, &sys)) < 0)
-        return rc;
-    rc = ts_system_shutdown(sys);
-    ts_system_close(sys);
+    if (!failed) {
+        ts_config cfg;
+        ts_config_init(&cfg);
+        cfg.base = base;
+        cfg.node_name = name;
+        ts_system *sys;
+        if ((rc = ts_system_open(&cfg, &sys)) < 0)
+            return rc;
+        rc = ts_system_shutdown(sys);
+        ts_system_close(sys);
+    }
     /* The admin removes the segment last, once the shards are gone. */
     char path[96];
     mp_segment_name(name, path);

@@ -26,9 +26,12 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -790,6 +793,32 @@ TEST_F(Persistence, AnotherProgramAttaches)
     EXPECT_EQ(ts_node_status_get(name.c_str(), &gone), -ENOENT);
     // The admin unlinks the segment last, then exits.
     EXPECT_TRUE(WaitFor([&] { return ProcessGone(st.pid); }));
+}
+
+// A named node whose start fails (its listen port is taken): the open
+// says why, and stopping it at once (the admin may not have gone yet)
+// neither attaches to the failed node nor leaves its segment (TearDown's
+// ts_node_stop checks both).
+TEST_F(MultiprocTest, ANodeThatFailedToStartStopsCleanly)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof at;
+    ASSERT_EQ(bind(fd, (sockaddr *)&at, sizeof at), 0);
+    ASSERT_EQ(listen(fd, 1), 0);
+    ASSERT_EQ(getsockname(fd, (sockaddr *)&at, &len), 0);
+    std::string name = NewName();
+    ts_config cfg = Cfg(name.c_str());
+    std::string taken = "tcp://127.0.0.1:" + std::to_string(ntohs(at.sin_port));
+    cfg.listen = taken.c_str();
+    ts_system *sys = nullptr;
+    EXPECT_NE(ts_system_open(&cfg, &sys), 0);
+    EXPECT_EQ(sys, nullptr);
+    EXPECT_NE(std::string(ts_last_error()).find("in use"), std::string::npos) << ts_last_error();
+    close(fd);
 }
 
 TEST_F(Stale, SegmentsOfAKilledAdminAreCleanedAtNextStart)

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -445,6 +446,193 @@ TEST(DpdkReopen, ANodeClosedAndOpenedAgainOnItsInterfaceWorks)
         }
         ts_system_close(two);
     }
+}
+
+} // namespace
+
+namespace {
+
+// ---- loss, duplication and reordering between a dpdk and a udp node -------
+
+// Node 1 on DPDK (192.0.2.1, the bare end of the wire in namespace a),
+// node 2 on the kernel's UDP (192.0.2.2 on its end in namespace b). Faults
+// come from the kernel side: nftables in b, or the seeded relay in b that
+// node 1's datagrams and node 2's go through.
+class DpdkAndUdp : public DpdkTest {
+  protected:
+    void SetUp() override
+    {
+        DpdkTest::SetUp();
+        if (IsSkipped() || HasFatalFailure())
+            return;
+        wire_ = std::make_unique<tst::VethPair>(b_, a_, "192.0.2.2", "");
+        ASSERT_TRUE(wire_->ok()) << wire_->error();
+    }
+    void TearDown() override
+    {
+        DpdkTest::TearDown(); // the systems, then what they talked through
+        relay_.reset();
+        wire_.reset();
+    }
+    // Numbers 0..n-1 from `from` to the Seq at seq.
+    static void Stream(ts_system *from, ts_addr seq, uint64_t n)
+    {
+        for (uint64_t i = 0; i < n; i++)
+            ASSERT_EQ(tst::TellAgain(from, seq, tst::kNum(), &i, sizeof i), 0) << ts_last_error();
+    }
+    // {numbers the Seq at seq has seen, how many were out of order}.
+    static std::pair<uint64_t, uint64_t> Counted(ts_system *from, ts_addr seq)
+    {
+        Msg r = tst::AskAgain(from, seq, tst::kCount(), nullptr, 0);
+        uint64_t got[2] = {0, 0};
+        EXPECT_TRUE(r && r->len == sizeof got);
+        if (r && r->len == sizeof got)
+            std::memcpy(got, ts_msg_data(r.get()), sizeof got);
+        return {got[0], got[1]};
+    }
+    tst::Netns a_, b_;
+    std::unique_ptr<tst::VethPair> wire_;
+    std::unique_ptr<tst::FaultRelay> relay_;
+};
+
+// 10% of what host b's kernel sends (node 2's data to node 1, and its
+// acknowledgements of node 1's data) is dropped by nftables: both streams
+// still arrive whole and in order.
+TEST_F(DpdkAndUdp, TenPercentLossOnTheKernelSideLosesNothing)
+{
+    ts_system *one = Open(a_, 1, "dpdk", "192.0.2.1", "2=dpdk://192.0.2.2:7000", Vdev(wire_->NameB()), 1);
+    ts_system *two = Open(b_, 2, "udp", "192.0.2.2", "1=udp://192.0.2.1:7000", "", 1);
+    ASSERT_TRUE(one && two);
+    ASSERT_TRUE(b_.AddLoss(10));
+    ts_addr seq1, seq2;
+    ASSERT_EQ(ts_system_create(one, tst::kSeq, nullptr, &seq1), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(two, tst::kSeq, nullptr, &seq2), 0) << ts_last_error();
+    const uint64_t n = tst::Scaled(30000);
+    ASSERT_NO_FATAL_FAILURE(Stream(one, seq2, n)); // dpdk to udp: its acks are lost
+    ASSERT_NO_FATAL_FAILURE(Stream(two, seq1, n)); // udp to dpdk: the data is lost
+    EXPECT_EQ(Counted(one, seq2), std::make_pair(n, uint64_t{0}));
+    EXPECT_EQ(Counted(two, seq1), std::make_pair(n, uint64_t{0}));
+    uint64_t dropped = 0;
+    ASSERT_TRUE(b_.DroppedPackets(&dropped));
+    EXPECT_GT(dropped, 0u) << "the loss rule dropped nothing: the test proved nothing";
+}
+
+// Both ways through the seeded relay on host b (it drops 10%, doubles 5%,
+// reorders in windows of 8 and delays): every message arrives once and in
+// order, a message of many fragments whole.
+class DpdkAndUdpFaulty : public DpdkAndUdp, public ::testing::WithParamInterface<uint64_t> {};
+
+TEST_P(DpdkAndUdpFaulty, EveryMessageExactlyOnceAndInOrder)
+{
+    uint64_t seed = GetParam();
+    SCOPED_TRACE("relay seed " + std::to_string(seed));
+    tst::RelayConfig rc;
+    rc.seed = seed;
+    rc.bind_ip = "192.0.2.2";
+    rc.faults.drop = 0.10;
+    rc.faults.dup = 0.05;
+    rc.faults.reorder_window = 8;
+    rc.faults.delay_us = 100;
+    rc.faults.jitter_us = 400;
+    tst::Ipv4("192.0.2.1", 7000, &rc.peer_a); // node 1, on DPDK
+    tst::Ipv4("192.0.2.2", 7000, &rc.peer_b); // node 2, on the kernel
+    {
+        tst::InNetns in(b_); // the relay's sockets and thread live on host b
+        ASSERT_TRUE(in.ok()) << in.error();
+        relay_ = std::make_unique<tst::FaultRelay>(rc);
+    }
+    ASSERT_TRUE(relay_->ok()) << relay_->error();
+    ts_system *one = Open(a_, 1, "dpdk", "192.0.2.1",
+                          "2=dpdk://192.0.2.2:" + std::to_string(relay_->PortA()),
+                          Vdev(wire_->NameB()), 1);
+    ts_system *two = Open(b_, 2, "udp", "192.0.2.2",
+                          "1=udp://192.0.2.2:" + std::to_string(relay_->PortB()), "", 1);
+    ASSERT_TRUE(one && two);
+    ts_addr seq1, seq2, echo;
+    ASSERT_EQ(ts_system_create(one, tst::kSeq, nullptr, &seq1), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(two, tst::kSeq, nullptr, &seq2), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(two, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
+    const uint64_t n = tst::Scaled(30000);
+    ASSERT_NO_FATAL_FAILURE(Stream(one, seq2, n));
+    ASSERT_NO_FATAL_FAILURE(Stream(two, seq1, n));
+    EXPECT_EQ(Counted(one, seq2), std::make_pair(n, uint64_t{0}));
+    EXPECT_EQ(Counted(two, seq1), std::make_pair(n, uint64_t{0}));
+    std::vector<unsigned char> big(300000);
+    for (size_t i = 0; i < big.size(); i++)
+        big[i] = (unsigned char)(i * 31);
+    Msg r = tst::AskAgain(one, echo, tst::kPing(), big.data(), big.size());
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->len, big.size());
+    EXPECT_EQ(std::memcmp(ts_msg_data(r.get()), big.data(), big.size()), 0);
+    tst::FaultRelay::Stats st = relay_->Total();
+    EXPECT_GT(st.dropped, 0u);
+    EXPECT_GT(st.duplicated, 0u);
+    EXPECT_GT(st.reordered, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, DpdkAndUdpFaulty, ::testing::Values(1, 42, 2026));
+
+} // namespace
+
+namespace {
+
+// What a device or the EAL cannot do is said at open, and nothing is left
+// half set up: other EAL arguments than the process's, a device with fewer
+// queues than shards (net_af_packet told fewer queue pairs, net_af_xdp on a veth:
+// one), more queue pairs than shards (the spare ones would lose what lands
+// on them), more mbufs than the EAL's memory holds.
+TEST_F(DpdkNodes, WhatTheDeviceOrTheEalCannotDoIsAClearError)
+{
+    if (tst::AllowedCpus().size() < 2)
+        GTEST_SKIP() << "needs two CPUs for two shards";
+    ASSERT_NO_FATAL_FAILURE(OpenBoth(1)); // the EAL is up, with the default arguments
+    auto refused = [&](tst::Netns &ns, const std::string &vdev, unsigned shards,
+                       const char *eal_args, unsigned mbufs, const std::string &says) {
+        SCOPED_TRACE(vdev);
+        tst::InNetns in(ns);
+        ASSERT_TRUE(in.ok()) << in.error();
+        ts_config cfg;
+        ts_config_init(&cfg);
+        cfg.base = TS_BASE_PINNED;
+        cfg.node_id = 3;
+        cfg.shards = shards;
+        cfg.listen = "dpdk://192.0.2.3:7000";
+        cfg.dpdk_vdev = vdev.c_str();
+        cfg.dpdk_args = eal_args;
+        cfg.dpdk_mbufs = mbufs;
+        ts_system *s = nullptr;
+        EXPECT_NE(ts_system_open(&cfg, &s), 0);
+        EXPECT_EQ(s, nullptr);
+        ts_system_close(s);
+        EXPECT_NE(std::string(ts_last_error()).find(says), std::string::npos) << ts_last_error();
+    };
+    tst::Netns c;
+    tst::VethPair spare(c, b_, "", "");
+    ASSERT_TRUE(spare.ok()) << spare.error();
+    const std::string iface = spare.NameA();
+    refused(c, Vdev(iface), 1, "--no-huge --no-pci -m 64", 0, "one EAL per process");
+    refused(c, "net_af_packet70,iface=" + iface + ",qpairs=1", 2, nullptr, 0, "shards need one each");
+    refused(c, "net_af_packet71,iface=" + iface + ",qpairs=3", 2, nullptr, 0, "qpairs=2");
+    refused(c, Vdev(iface), 1, nullptr, 1000000, "give the EAL more memory");
+    std::string why;
+    if (tst::DpdkUsable("net_af_xdp", &why))
+        refused(c, tst::DpdkVdev("net_af_xdp", iface), 2, nullptr, 0, "shards need one each");
+    else
+        std::printf("[ SKIPPED  ] net_af_xdp's queues: %s\n", why.c_str());
+    // The device of each refused node is gone: the interface takes another.
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.base = TS_BASE_PINNED;
+    cfg.node_id = 3;
+    cfg.shards = 1;
+    cfg.listen = "dpdk://192.0.2.3:7000";
+    std::string vdev = Vdev(iface);
+    cfg.dpdk_vdev = vdev.c_str();
+    tst::InNetns in(c);
+    ASSERT_TRUE(in.ok()) << in.error();
+    ts_system *s = nullptr;
+    EXPECT_EQ(ts_system_open(&cfg, &s), 0) << ts_last_error();
+    ts_system_close(s);
 }
 
 } // namespace
