@@ -1,12 +1,17 @@
 // The dpdk transport on virtual devices (design §7): nodes whose DPDK port
-// is a net_af_packet device on their end of a veth pair, each node in a
-// network namespace of its own, the wire bare (the nodes are IPv4 hosts of
-// their own on it: 192.0.2.1 and .2).
+// is a net_af_packet (or net_af_xdp) device on their end of a veth pair,
+// each node in a network namespace of its own, the wire bare (the nodes
+// are IPv4 hosts of their own on it: 192.0.2.1 and .2). The conformance
+// suite runs on dpdk too (net_test.cc); here is what is dpdk's own:
 //
-// - DpdkNodes: two dpdk nodes: asks, a stream in order, large messages;
-//   two shards each (datagrams for the other shard's port are steered to
-//   it through its ring); a dpdk node and a kernel udp node talk.
-// - DpdkErrors: what goes wrong at open is a clear error, not a hang.
+// - DpdkNodes: asks, a stream in order, large messages; two shards a node
+//   (datagrams for the other shard's port are steered to it); the port's
+//   figures in status; a named node forked after the EAL is up, and what
+//   the device or the EAL cannot do, refused with the reason.
+// - DpdkTest: a dpdk node and a kernel udp node talk; open errors.
+// - DpdkReopen: a node closed and opened again on its interface.
+// - DpdkAndUdp(Faulty): nftables loss on the kernel side, and the seeded
+//   relay between a dpdk node and a udp node: exact delivery.
 //
 // The EAL is set up once per process, by the first node opened, and stays
 // for the later tests. Skipped with the reason without DPDK in the build or
@@ -42,14 +47,9 @@ using tst::Msg;
 
 
 
-// A DPDK device name unique in this process (the EAL's device list is
-// per process): net_af_packet<n>, on interface `iface` (the transport
-// gives it a queue pair per shard).
-std::string Vdev(const std::string &iface)
-{
-    static int next = 0;
-    return "net_af_packet" + std::to_string(next++) + ",iface=" + iface;
-}
+// A net_af_packet device on interface `iface`, its name unique in this
+// process (the transport gives it a queue pair per shard).
+std::string Vdev(const std::string &iface) { return tst::DpdkVdev("net_af_packet", iface); }
 
 class DpdkTest : public ::testing::Test {
   protected:
@@ -216,16 +216,16 @@ TEST_F(DpdkTest, OpenFailuresAreClearErrors)
 {
     tst::Netns a;
     int rc = 0;
-    ts_system *s = Open(a, 1, "dpdk", "192.0.2.1", "", "net_af_packet90,iface=nosuchif0", 1, &rc);
+    ts_system *s = Open(a, 1, "dpdk", "192.0.2.1", "", "net_af_packet990,iface=nosuchif0", 1, &rc);
     EXPECT_EQ(s, nullptr);
     EXPECT_NE(rc, 0);
-    EXPECT_NE(std::string(ts_last_error()).find("net_af_packet90"), std::string::npos)
+    EXPECT_NE(std::string(ts_last_error()).find("net_af_packet990"), std::string::npos)
         << ts_last_error();
     s = Open(a, 1, "dpdk", "192.0.2.1", "", "", 1, &rc);
     EXPECT_EQ(s, nullptr);
     EXPECT_EQ(rc, -EINVAL);
     EXPECT_NE(std::string(ts_last_error()).find("device"), std::string::npos) << ts_last_error();
-    s = Open(a, 1, "dpdk", "0.0.0.0", "", "net_af_packet91,iface=lo", 1, &rc);
+    s = Open(a, 1, "dpdk", "0.0.0.0", "", "net_af_packet991,iface=lo", 1, &rc);
     EXPECT_EQ(s, nullptr);
     EXPECT_EQ(rc, -EINVAL);
     EXPECT_NE(std::string(ts_last_error()).find("0.0.0.0"), std::string::npos) << ts_last_error();
@@ -611,8 +611,8 @@ TEST_F(DpdkNodes, WhatTheDeviceOrTheEalCannotDoIsAClearError)
     ASSERT_TRUE(spare.ok()) << spare.error();
     const std::string iface = spare.NameA();
     refused(c, Vdev(iface), 1, "--no-huge --no-pci -m 64", 0, "one EAL per process");
-    refused(c, "net_af_packet70,iface=" + iface + ",qpairs=1", 2, nullptr, 0, "shards need one each");
-    refused(c, "net_af_packet71,iface=" + iface + ",qpairs=3", 2, nullptr, 0, "qpairs=2");
+    refused(c, "net_af_packet970,iface=" + iface + ",qpairs=1", 2, nullptr, 0, "shards need one each");
+    refused(c, "net_af_packet971,iface=" + iface + ",qpairs=3", 2, nullptr, 0, "qpairs=2");
     refused(c, Vdev(iface), 1, nullptr, 1000000, "give the EAL more memory");
     std::string why;
     if (tst::DpdkUsable("net_af_xdp", &why))
