@@ -496,6 +496,7 @@ struct transport {
     unsigned ntx;
     uint64_t *arp_asked; /* per peer: when we last asked for its MAC */
     uint64_t now;
+    bool asked_all; /* shard 0: the peers' MACs asked for, once, at the first poll */
 };
 
 static void tx_flush(struct transport *t)
@@ -615,11 +616,29 @@ static void frame_in(struct transport *t, struct rte_mbuf *m, bool forwarded)
     rte_pktmbuf_free(m);
 }
 
+/* Shard 0 asks for every peer's MAC as soon as it runs, so that the
+ * first datagram to a peer is not dropped for want of it (and resent a
+ * retransmission timeout later). Answers teach every shard. */
+static void arp_all(struct transport *t)
+{
+    t->asked_all = true;
+    for (unsigned i = 0; t->q == 0 && i < t->p->npeers; i++) {
+        struct ether_mac mac;
+        if (neighbour(t->p, (int)i, &mac))
+            continue;
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&t->p->peers[i].addr;
+        t->arp_asked[i] = t->now;
+        arp_send(t, ETHER_ARP_REQUEST, &ether_broadcast, sin->sin_addr.s_addr);
+    }
+}
+
 static int dpdk_poll(struct transport *t)
 {
     struct rte_mbuf *rx[BURST];
     int n = 0;
     t->now = transport_now_ns();
+    if (!t->asked_all)
+        arp_all(t);
     uint16_t k = rte_eth_rx_burst(t->p->id, t->q, rx, BURST);
     for (uint16_t i = 0; i < k; i++)
         frame_in(t, rx[i], false);
