@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "system.h"
+#include "../placement/caps.h"
 
 static const char *const base_names[] = {"simple", "pinned", "multiproc"};
 
@@ -77,7 +78,8 @@ static int check_config(const ts_config *cfg)
     if (cfg->max_msg_size > UINT32_MAX - 4096)
         return err_set(-EINVAL, "max_msg_size %zu is above the limit of %u bytes",
                        cfg->max_msg_size, UINT32_MAX - 4096);
-    return 0;
+    struct caps caps; /* typed as placement will read them: a bad one is said now */
+    return caps_parse(cfg->caps, &caps);
 }
 
 _Thread_local struct ts_system *system_running;

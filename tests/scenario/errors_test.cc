@@ -313,6 +313,14 @@ TEST_P(ErrorScenario, bad_registrations_and_configurations)
     cfg.log.fn = nullptr;
     EXPECT_TS_ERR(ts_system_open(&cfg, &s), -EINVAL, "callback", "fn", "log", "invalid");
     EXPECT_EQ(s, nullptr);
+    // Capabilities are KEY=VALUE terms (placement/caps.h): each bad one is
+    // named.
+    for (const char *bad : {"gpu", "a b=1", "region=eu,", "=1", "k!=1"}) {
+        cfg = Config();
+        cfg.caps = bad;
+        EXPECT_TS_ERR(ts_system_open(&cfg, &s), -EINVAL, "capabilit");
+        EXPECT_EQ(s, nullptr) << bad;
+    }
     ts_system_close(s); // NULL is fine
 }
 
