@@ -226,7 +226,10 @@ typedef struct ts_config {
      * that lives as long as this system (pinned then runs in-process). */
     const char *node_name;
     /* A node's capabilities as "KEY=VALUE,KEY=VALUE" (shown in its status;
-     * placement by requirements uses them). NULL: none. */
+     * placement by requirements uses them). A value is a bool (true,
+     * false), an integer, or else a string; keys are 1 to 31 of A-Z a-z
+     * 0-9 _ . -, values at most 63 characters without ','. Anything else
+     * is refused at open (-EINVAL, naming it). NULL: none. */
     const char *caps;
     /* pinned and multiproc: other nodes (design §7). listen:
      * "tcp://HOST:PORT", "udp://HOST:PORT", "dpdk://ADDR:PORT", at most one
