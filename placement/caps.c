@@ -115,24 +115,39 @@ bool caps_unset(struct caps *c, const char *key)
     return true;
 }
 
+/* Calls term(p, n, arg) on each comma-separated term of text (none for
+ * NULL or ""), up to the first error, which it returns. */
+static int each_term(const char *text, int (*term)(const char *p, size_t n, void *arg), void *arg)
+{
+    for (const char *p = text; p && *p;) {
+        size_t n = strcspn(p, ",");
+        int rc = term(p, n, arg);
+        if (rc < 0)
+            return rc;
+        if (!p[n])
+            break;
+        p += n + 1;
+        if (!*p) /* a trailing comma: an empty last term */
+            return term(p, 0, arg);
+    }
+    return 0;
+}
+
+static int cap_term(const char *p, size_t n, void *arg)
+{
+    const char *eq = memchr(p, '=', n);
+    if (!eq)
+        return err_set(-EINVAL, "bad capability '%.*s' (KEY=VALUE)", (int)n, p);
+    return set(arg, p, (size_t)(eq - p), eq + 1, n - (size_t)(eq - p) - 1);
+}
+
 int caps_parse(const char *text, struct caps *out)
 {
     out->n = 0;
-    if (!text || !*text)
-        return 0;
-    for (const char *p = text;;) {
-        size_t n = strcspn(p, ",");
-        const char *eq = memchr(p, '=', n);
-        int rc = eq ? set(out, p, (size_t)(eq - p), eq + 1, n - (size_t)(eq - p) - 1)
-                    : err_set(-EINVAL, "bad capability '%.*s' (KEY=VALUE)", (int)n, p);
-        if (rc < 0) {
-            out->n = 0;
-            return rc;
-        }
-        if (!p[n])
-            return 0;
-        p += n + 1;
-    }
+    int rc = each_term(text, cap_term, out);
+    if (rc < 0)
+        out->n = 0;
+    return rc;
 }
 
 static int value_format(const struct cap *c, char *buf, size_t len)
@@ -205,24 +220,24 @@ static int req_read(const char *p, size_t n, struct req *r)
                    "KEY<=N, KEY>N, KEY<N with an integer N)", (int)n, p);
 }
 
+static int req_term(const char *p, size_t n, void *arg)
+{
+    struct reqs *r = arg;
+    if (r->n == REQS_MAX)
+        return err_set(-ENOSPC, "more than %d requirements", REQS_MAX);
+    int rc = req_read(p, n, &r->v[r->n]);
+    if (rc == 0)
+        r->n++;
+    return rc;
+}
+
 int reqs_parse(const char *text, struct reqs *out)
 {
     out->n = 0;
-    if (!text || !*text)
-        return 0;
-    for (const char *p = text;;) {
-        size_t n = strcspn(p, ",");
-        int rc = out->n == REQS_MAX ? err_set(-ENOSPC, "more than %d requirements", REQS_MAX)
-                                    : req_read(p, n, &out->v[out->n]);
-        if (rc < 0) {
-            out->n = 0;
-            return rc;
-        }
-        out->n++;
-        if (!p[n])
-            return 0;
-        p += n + 1;
-    }
+    int rc = each_term(text, req_term, out);
+    if (rc < 0)
+        out->n = 0;
+    return rc;
 }
 
 int reqs_append(struct reqs *r, const struct reqs *more)
