@@ -547,10 +547,6 @@ typedef int (*net_fn)(const char *scheme, const struct perf_env *env,
  * or bare (for dpdk nodes, IPv4 hosts of their own on them). */
 enum wire { LOOPBACK, VETH, VETH_BARE };
 
-/* Where root's DPDK EAL keeps its runtime directories: the EAL makes it,
- * the transport removes only its own directory in it. */
-#define DPDK_RUN_DIR "/var/run/dpdk"
-
 /* Runs fn over `wire`, a veth pair made for it and removed after. Without
  * two cores, root or `ip`, DPDK in the build (scheme dpdk), or when the
  * pair cannot be made, -ENOTSUP with r->why saying why. */
@@ -569,10 +565,7 @@ static int net(net_fn fn, const char *scheme, enum wire wire, const struct perf_
     if (netns_pair_create(&pair, wire == VETH_BARE ? NETNS_BARE : NETNS_KERNEL_IP, r->why,
                           sizeof(r->why)) < 0)
         return -ENOTSUP;
-    int had_run_dir = dpdk && access(DPDK_RUN_DIR, F_OK) == 0;
-    int rc = fn(scheme, env, &pair, r);
-    if (dpdk && !had_run_dir)
-        rmdir(DPDK_RUN_DIR); /* made by this run's EAL; fails, as it should, when not empty */
+    int rc = fn(scheme, env, &pair, r); /* the transport removes what its EAL made */
     netns_pair_destroy(&pair);
     return rc;
 }

@@ -154,6 +154,7 @@ struct port {
     int xsk[XSK_FDS]; /* net_af_xdp: the AF_XDP sockets its setup opened */
     unsigned nxsk;
     bool started, ip_csum_tx;
+    bool rx_setup_failed; /* port_probe's last failure was a receive queue's */
     struct rte_mempool *pool; /* every queue's mbufs */
     struct ether_mac mac;
     uint32_t ip;        /* network order */
@@ -336,10 +337,11 @@ static int port_start(struct port *p, const struct transport_config *cfg)
     unsigned nbefore = xdp ? xsk_list(before, XSK_FDS) : 0;
     /* net_af_xdp: the kernel lets go of a queue an earlier AF_XDP socket
      * was bound to a moment after that socket is closed (its release is
-     * deferred) and says EINVAL meanwhile; there is nothing to wait on, so
-     * the device is set up again, for a second at most. */
+     * deferred), and setting up a receive queue there fails meanwhile;
+     * there is nothing to wait on, so the device is set up again, for a
+     * second at most. (Other failures are final at once.) */
     int rc;
-    for (unsigned i = 0; (rc = port_probe(p)) == -EINVAL && xdp && i < 50; i++) {
+    for (unsigned i = 0; (rc = port_probe(p)) < 0 && xdp && p->rx_setup_failed && i < 50; i++) {
         port_down(p);
         nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
     }
@@ -382,6 +384,7 @@ static int port_probe(struct port *p)
         return err_set(rc, "DPDK port %s: configure: %s", p->name, rte_strerror(-rc));
     for (unsigned q = 0; q < p->nq; q++) {
         rc = rte_eth_rx_queue_setup(p->id, (uint16_t)q, RX_DESC, SOCKET_ID_ANY, NULL, p->pool);
+        p->rx_setup_failed = rc < 0;
         if (rc < 0 || (rc = rte_eth_tx_queue_setup(p->id, (uint16_t)q, TX_DESC, SOCKET_ID_ANY, NULL)) < 0)
             return err_set(rc, "DPDK port %s: queue %u: %s", p->name, q, rte_strerror(-rc));
     }

@@ -55,19 +55,9 @@ class DpdkTest : public ::testing::Test {
   protected:
     void SetUp() override
     {
-        ts_config probe;
-        ts_config_init(&probe);
-        probe.base = TS_BASE_PINNED;
-        probe.listen = "dpdk://192.0.2.1:7000";
-        ts_system *s = nullptr;
-        // Without DPDK in the build, the dpdk scheme is refused as such.
-        if (ts_system_open(&probe, &s) == -EINVAL &&
-            std::strstr(ts_last_error(), "no dpdk transport"))
-            GTEST_SKIP() << "this build has no DPDK: " << ts_last_error();
-        ts_system_close(s);
         std::string why;
-        if (!tst::NetnsAvailable(&why))
-            GTEST_SKIP() << "needs network namespaces: " << why;
+        if (!tst::DpdkUsable("net_af_packet", &why))
+            GTEST_SKIP() << why;
         ASSERT_EQ(tst::RegisterCommonActors(), 0) << ts_last_error();
     }
     void TearDown() override
@@ -145,14 +135,8 @@ TEST_F(DpdkNodes, AskStreamAndLargeMessages)
     ASSERT_TRUE(r);
     EXPECT_STREQ((const char *)ts_msg_data(r.get()), "over dpdk");
     const uint64_t n = tst::Scaled(100000);
-    for (uint64_t i = 0; i < n; i++)
-        ASSERT_EQ(tst::TellAgain(one_, seq, tst::kNum(), &i, sizeof i), 0) << ts_last_error();
-    r = tst::AskAgain(one_, seq, tst::kCount(), nullptr, 0);
-    uint64_t got[2] = {0, 1};
-    ASSERT_TRUE(r && r->len == sizeof got);
-    std::memcpy(got, ts_msg_data(r.get()), sizeof got);
-    EXPECT_EQ(got[0], n);
-    EXPECT_EQ(got[1], 0u) << "out of order or repeated";
+    ASSERT_NO_FATAL_FAILURE(tst::SendNumbers(one_, seq, 0, n));
+    EXPECT_EQ(tst::Counted(one_, seq), std::make_pair(n, uint64_t{0})) << "lost, out of order or repeated";
     for (size_t size : {size_t{1400}, size_t{3000}, size_t{1} << 20, size_t{2} << 20}) {
         std::vector<unsigned char> p(size);
         for (size_t i = 0; i < size; i++)
@@ -474,22 +458,6 @@ class DpdkAndUdp : public DpdkTest {
         relay_.reset();
         wire_.reset();
     }
-    // Numbers 0..n-1 from `from` to the Seq at seq.
-    static void Stream(ts_system *from, ts_addr seq, uint64_t n)
-    {
-        for (uint64_t i = 0; i < n; i++)
-            ASSERT_EQ(tst::TellAgain(from, seq, tst::kNum(), &i, sizeof i), 0) << ts_last_error();
-    }
-    // {numbers the Seq at seq has seen, how many were out of order}.
-    static std::pair<uint64_t, uint64_t> Counted(ts_system *from, ts_addr seq)
-    {
-        Msg r = tst::AskAgain(from, seq, tst::kCount(), nullptr, 0);
-        uint64_t got[2] = {0, 0};
-        EXPECT_TRUE(r && r->len == sizeof got);
-        if (r && r->len == sizeof got)
-            std::memcpy(got, ts_msg_data(r.get()), sizeof got);
-        return {got[0], got[1]};
-    }
     tst::Netns a_, b_;
     std::unique_ptr<tst::VethPair> wire_;
     std::unique_ptr<tst::FaultRelay> relay_;
@@ -508,10 +476,10 @@ TEST_F(DpdkAndUdp, TenPercentLossOnTheKernelSideLosesNothing)
     ASSERT_EQ(ts_system_create(one, tst::kSeq, nullptr, &seq1), 0) << ts_last_error();
     ASSERT_EQ(ts_system_create(two, tst::kSeq, nullptr, &seq2), 0) << ts_last_error();
     const uint64_t n = tst::Scaled(30000);
-    ASSERT_NO_FATAL_FAILURE(Stream(one, seq2, n)); // dpdk to udp: its acks are lost
-    ASSERT_NO_FATAL_FAILURE(Stream(two, seq1, n)); // udp to dpdk: the data is lost
-    EXPECT_EQ(Counted(one, seq2), std::make_pair(n, uint64_t{0}));
-    EXPECT_EQ(Counted(two, seq1), std::make_pair(n, uint64_t{0}));
+    ASSERT_NO_FATAL_FAILURE(tst::SendNumbers(one, seq2, 0, n)); // dpdk to udp: its acks are lost
+    ASSERT_NO_FATAL_FAILURE(tst::SendNumbers(two, seq1, 0, n)); // udp to dpdk: the data is lost
+    EXPECT_EQ(tst::Counted(one, seq2), std::make_pair(n, uint64_t{0}));
+    EXPECT_EQ(tst::Counted(two, seq1), std::make_pair(n, uint64_t{0}));
     uint64_t dropped = 0;
     ASSERT_TRUE(b_.DroppedPackets(&dropped));
     EXPECT_GT(dropped, 0u) << "the loss rule dropped nothing: the test proved nothing";
@@ -553,10 +521,10 @@ TEST_P(DpdkAndUdpFaulty, EveryMessageExactlyOnceAndInOrder)
     ASSERT_EQ(ts_system_create(two, tst::kSeq, nullptr, &seq2), 0) << ts_last_error();
     ASSERT_EQ(ts_system_create(two, tst::kEcho, nullptr, &echo), 0) << ts_last_error();
     const uint64_t n = tst::Scaled(30000);
-    ASSERT_NO_FATAL_FAILURE(Stream(one, seq2, n));
-    ASSERT_NO_FATAL_FAILURE(Stream(two, seq1, n));
-    EXPECT_EQ(Counted(one, seq2), std::make_pair(n, uint64_t{0}));
-    EXPECT_EQ(Counted(two, seq1), std::make_pair(n, uint64_t{0}));
+    ASSERT_NO_FATAL_FAILURE(tst::SendNumbers(one, seq2, 0, n));
+    ASSERT_NO_FATAL_FAILURE(tst::SendNumbers(two, seq1, 0, n));
+    EXPECT_EQ(tst::Counted(one, seq2), std::make_pair(n, uint64_t{0}));
+    EXPECT_EQ(tst::Counted(two, seq1), std::make_pair(n, uint64_t{0}));
     std::vector<unsigned char> big(300000);
     for (size_t i = 0; i < big.size(); i++)
         big[i] = (unsigned char)(i * 31);

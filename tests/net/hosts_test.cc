@@ -60,26 +60,8 @@ int OpenNode(uint16_t id, const std::string &listen, const std::string &peers, i
 }
 
 
-
-// Sends numbers [from, to) to seq, padded to `pad` bytes.
-void SendNumbers(ts_system *sys, ts_addr seq, uint64_t from, uint64_t to, size_t pad = 8)
-{
-    std::vector<unsigned char> p(pad < 8 ? 8 : pad, 'n');
-    for (uint64_t i = from; i < to; i++) {
-        std::memcpy(p.data(), &i, 8);
-        ASSERT_EQ(tst::TellAgain(sys, seq, tst::kNum(), p.data(), p.size()), 0) << ts_last_error();
-    }
-}
-
-// What seq counted: {numbers, bad ones}.
-std::pair<uint64_t, uint64_t> Counted(ts_system *sys, ts_addr seq)
-{
-    Msg r = tst::AskAgain(sys, seq, tst::kCount(), nullptr, 0);
-    uint64_t got[2] = {0, UINT64_MAX};
-    if (r && r->len == sizeof got)
-        std::memcpy(got, ts_msg_data(r.get()), sizeof got);
-    return {got[0], got[1]};
-}
+using tst::Counted;
+using tst::SendNumbers;
 
 // Waits (bounded) until ns's rules have dropped at least n packets: a cut
 // has been felt, sends (and resends) tried to cross it.

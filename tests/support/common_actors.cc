@@ -8,6 +8,7 @@
 //                       repeated; answers Count with both.
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "ts_test.h"
 
@@ -133,6 +134,24 @@ int RegisterCommonActors()
     if (rc == 0)
         rc = ts_register_actor_type(&kSeqType);
     return rc;
+}
+
+void SendNumbers(ts_system *sys, ts_addr seq, uint64_t from, uint64_t to, size_t pad)
+{
+    std::vector<unsigned char> p(pad < 8 ? 8 : pad, 'n');
+    for (uint64_t i = from; i < to; i++) {
+        std::memcpy(p.data(), &i, 8);
+        ASSERT_EQ(TellAgain(sys, seq, kNum(), p.data(), p.size()), 0) << ts_last_error();
+    }
+}
+
+std::pair<uint64_t, uint64_t> Counted(ts_system *sys, ts_addr seq)
+{
+    Msg r = AskAgain(sys, seq, kCount(), nullptr, 0);
+    uint64_t got[2] = {0, UINT64_MAX};
+    if (r && r->len == sizeof got)
+        std::memcpy(got, ts_msg_data(r.get()), sizeof got);
+    return {got[0], got[1]};
 }
 
 } // namespace tst

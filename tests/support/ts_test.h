@@ -15,6 +15,7 @@
 #include <new>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -251,6 +252,13 @@ extern const char *const kEcho;   // "test.common.Echo"
 extern const char *const kParent; // "test.common.Parent"
 extern const char *const kSeq;    // "test.common.Seq": counts Nums, each
                                   // one not the last plus one is bad
+
+// Tells the Seq at seq the numbers from..to-1, each a Num of pad bytes
+// (at least 8: the number, then padding), again while the mailbox is full.
+void SendNumbers(ts_system *sys, ts_addr seq, uint64_t from, uint64_t to, size_t pad = 8);
+// The Seq at seq's {numbers seen, bad ones}; {0, UINT64_MAX} when it does
+// not answer, so that a lost reply never reads as a clean count.
+std::pair<uint64_t, uint64_t> Counted(ts_system *sys, ts_addr seq);
 
 // ------------------------------------------------------------------------
 // The fixture.
