@@ -67,6 +67,12 @@ static int check_create(const struct ts_system *sys, const char *type_name,
     if (opts && opts->arg_len > sys->cfg.max_msg_size)
         return err_set(-EMSGSIZE, "%s: argument of %zu bytes is above the maximum of %zu", fn,
                        opts->arg_len, sys->cfg.max_msg_size);
+    struct reqs r; /* said here, on the caller's thread, not where it is placed */
+    if (opts && opts->requirements && reqs_parse(opts->requirements, &r) < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "%s", ts_last_error());
+        return err_set(-EINVAL, "%s: requirements \"%s\": %s", fn, opts->requirements, why);
+    }
     return 0;
 }
 

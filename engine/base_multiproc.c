@@ -489,6 +489,7 @@ static int build_view(struct ts_system *sys, struct mpv *v)
     sys->nshards = p->n;
     sys->cfg.node_id = nd->node_id; /* an attached program takes the node's */
     sys->dead_letter_handler = &nd->dlh;
+    sys->caps = &nd->caps;
     for (unsigned i = 0; i < p->n; i++) {
         struct pshard *ps = &p->shards[i];
         int rc = pshard_init(p, i);
@@ -680,7 +681,7 @@ static int admin_main(struct ts_system *sys, const char *segname)
     nd->max_msg = sys->cfg.max_msg_size;
     atomic_store(&nd->admin_pid, (int32_t)getpid());
     snprintf(nd->name, sizeof(nd->name), "%s", sys->cfg.node_name);
-    snprintf(nd->caps, sizeof(nd->caps), "%s", sys->cfg.caps ? sys->cfg.caps : "");
+    node_caps_init(&nd->caps, sys->cfg.caps, true); /* checked by ts_system_open */
     init_robust(&nd->lock);
     init_robust(&nd->log_lock);
     for (unsigned i = 0; i < (unsigned)n; i++) {
@@ -1022,4 +1023,5 @@ const struct base_ops base_multiproc_ops = {
     .name_release = mp_name_release_op,
     .actor_born = mp_actor_born,
     .actor_gone = mp_actor_gone,
+    .caps_changed = pinned_caps_changed,
 };

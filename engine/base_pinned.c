@@ -39,7 +39,8 @@ struct create_req {
     uint16_t type_len, name_len; /* with their NULs */
     int32_t placement;           /* TS_PLACE_LOCAL: the shard asked; else the shard decides */
     uint16_t node;               /* TS_PLACE_NODE */
-    uint16_t zero;
+    uint16_t reqs_len;           /* the creation's requirements, with their NUL (after the name) */
+    int32_t core;                /* TS_PLACE_CORE */
 };
 
 struct create_rep {
@@ -60,9 +61,11 @@ int pinned_control(struct shard *sh, const ts_msg *m)
     struct create_req q;
     memcpy(&q, ts_msg_data(m), sizeof(q));
     const char *type_name = (const char *)ts_msg_data(m) + sizeof(q);
-    ts_create_opts o = {.arg = type_name + q.type_len + q.name_len, .arg_len = q.arg_len,
+    const char *reqs = type_name + q.type_len + q.name_len;
+    ts_create_opts o = {.arg = reqs + q.reqs_len, .arg_len = q.arg_len,
                         .global_name = q.name_len ? type_name + q.type_len : NULL,
-                        .placement = (ts_placement)q.placement, .node = q.node};
+                        .placement = (ts_placement)q.placement, .node = q.node, .core = q.core,
+                        .requirements = q.reqs_len ? reqs : NULL};
     struct create_rep rep = {0};
     rep.rc = shard_create(sh, type_name, &o, TS_ADDR_NONE, m->src, &rep.addr);
     shard_enqueue(sh, m->src, control_addr(sh->node, sh->id), CTL_CREATED, &rep, sizeof(rep), 0);
@@ -137,26 +140,39 @@ int pinned_create(struct ts_system *sys, const char *type_name, const ts_create_
     if (!registry_find(type_name) && !(p->type_known && p->type_known(p, type_name)))
         return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
     const char *name = opts ? opts->global_name : NULL;
-    /* Another node, or spread: shard 0 holds leases and decides. */
-    bool decide = where.shard < 0;
+    const char *reqs = opts && opts->requirements && *opts->requirements ? opts->requirements
+                                                                          : NULL;
+    if (reqs && strlen(reqs) >= UINT16_MAX)
+        return err_set(-EINVAL, "ts_system_create: requirements of 64 KiB or more");
+    /* Another node, spread, or by requirements and load: shard 0 holds
+     * leases and decides. */
+    const struct type_rec *t = registry_find(type_name);
+    bool decide = where.shard < 0 || reqs || (t && type_rec_demands(t));
     struct create_req q = {.arg_len = opts ? (uint32_t)opts->arg_len : 0,
                            .type_len = (uint16_t)(strlen(type_name) + 1),
                            .name_len = (uint16_t)(name ? strlen(name) + 1 : 0),
-                           .placement = decide ? (int32_t)opts->placement : TS_PLACE_LOCAL,
-                           .node = decide ? opts->node : 0};
+                           .reqs_len = (uint16_t)(reqs ? strlen(reqs) + 1 : 0),
+                           .placement = decide && opts ? (int32_t)opts->placement : TS_PLACE_LOCAL,
+                           .node = decide && opts ? opts->node : 0,
+                           .core = decide && opts ? opts->core : 0};
     if (decide && q.placement == TS_PLACE_DEFAULT)
         q.placement = sys->cfg.placement;
     int target = decide ? 0 : where.shard;
-    size_t len = sizeof(q) + q.type_len + q.name_len + q.arg_len;
+    size_t len = sizeof(q) + q.type_len + q.name_len + q.reqs_len + q.arg_len;
     unsigned char *buf = malloc(len);
     if (!buf)
         return err_set(-ENOMEM, "out of memory");
-    memcpy(buf, &q, sizeof(q));
-    memcpy(buf + sizeof(q), type_name, q.type_len);
+    unsigned char *w = buf;
+    memcpy(w, &q, sizeof(q));
+    memcpy(w += sizeof(q), type_name, q.type_len);
     if (name)
-        memcpy(buf + sizeof(q) + q.type_len, name, q.name_len);
+        memcpy(w + q.type_len, name, q.name_len);
+    w += q.type_len + q.name_len;
+    if (reqs)
+        memcpy(w, reqs, q.reqs_len);
+    w += q.reqs_len;
     if (q.arg_len)
-        memcpy(buf + sizeof(q) + q.type_len + q.name_len, opts->arg, q.arg_len);
+        memcpy(w, opts->arg, q.arg_len);
     struct create_rep rep;
     uint64_t deadline = clock_deadline(clock_now_ns(), 10ull * 1000000000u);
     /* A node that has leased no slot yet will: its lease is on the way. */
@@ -427,6 +443,15 @@ static int pinned_open(struct ts_system *sys)
     return rc;
 }
 
+void pinned_caps_changed(struct ts_system *sys)
+{
+    struct pinned *p = pinned_of(sys);
+    for (unsigned i = 0; p && p->shards && i < p->n; i++) {
+        atomic_store(p->shards[i].sleeping, 0);
+        futex_wake(p->shards[i].sleeping);
+    }
+}
+
 static void pinned_close(struct ts_system *sys)
 {
     struct pinned *p = pinned_of(sys);
@@ -475,4 +500,5 @@ const struct base_ops base_pinned_ops = {
     .control = pinned_control,
     .client_known = pinned_client_known,
     .node_known = pinned_node_known,
+    .caps_changed = pinned_caps_changed,
 };

@@ -181,7 +181,7 @@ static void undeliverable(struct shard *sh, const ts_msg *m)
     const struct base_ops *ops = sh->sys->ops;
     const struct actor *tomb = shard_tombstone(sh, m->dst);
     if (tomb) {
-        shard_poison_back(sh, m, -(int)tomb->init_err, "the actor's init failed");
+        shard_poison_back(sh, m, -(int)tomb->init_err, tomb->why ? tomb->why : "the actor's init failed");
     } else if (ts_addr_node(m->dst) != sh->node) {
         if (ops->node_known && ops->node_known(sh, ts_addr_node(m->dst))) {
             /* A caller's message to another node: on over this shard's link. */

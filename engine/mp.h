@@ -23,12 +23,13 @@
 
 #include "logger.h"
 #include "net.h"
+#include "nodecaps.h"
 #include "pinned.h"
 #include "registry.h"
 #include "shard.h"
 
 #define MP_MAGIC UINT64_C(0x3165646f6e737473) /* "tsnode1" */
-#define MP_VERSION 3u
+#define MP_VERSION 4u
 #define MP_PREFIX "thespis.node."
 #define MP_MAX_CLIENTS 64   /* caller threads attached to one node at once */
 #define MP_CLIENT_RING (64u << 10)
@@ -100,7 +101,7 @@ struct mp_node {
     uint32_t ring_size, dir_cap;
     uint64_t max_msg;
     char name[TS_NODE_NAME_MAX + 1];
-    char caps[512];
+    struct node_caps caps; /* its capabilities, changed at runtime */
     char transport[16]; /* "tcp", "udp", "dpdk" or two joined by a comma: its links; "" none */
     char listen[96];   /* as configured */
     char error[256]; /* why the start failed (MP_FAILED) */

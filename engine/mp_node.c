@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "futex.h"
 #include "blob.h"
 #include "mp.h"
 #include "../shm/named.h"
@@ -263,7 +264,7 @@ int ts_node_status_get(const char *name, ts_node_status *out)
     memset(out, 0, sizeof(*out));
     snprintf(out->name, sizeof(out->name), "%s", nd->name);
     snprintf(out->base, sizeof(out->base), "%s", ts_base_name((ts_base)nd->base));
-    snprintf(out->caps, sizeof(out->caps), "%s", nd->caps);
+    node_caps_read(&nd->caps, NULL, out->caps, sizeof(out->caps));
     out->pid = atomic_load(&nd->admin_pid);
     out->node_id = nd->node_id;
     out->nshards = nd->nshards;
@@ -306,6 +307,27 @@ int ts_node_status_get(const char *name, ts_node_status *out)
     status_device(&nd->shards[0].net.device, &out->device);
     shm_segment_destroy(&seg);
     return 0;
+}
+
+int ts_node_set_capability(const char *name, const char *key, const char *value)
+{
+    if (!name || !key)
+        return err_set(-EINVAL, "ts_node_set_capability: NULL name or key");
+    struct shm_segment seg;
+    struct mp_node *nd;
+    int rc = mp_map(name, &seg, &nd);
+    if (rc < 0)
+        return rc;
+    if (atomic_load(&nd->state) != MP_RUNNING)
+        rc = err_set(-EAGAIN, "node '%s' is not running (starting or stopping)", name);
+    else
+        rc = node_caps_update(&nd->caps, key, value);
+    for (uint32_t i = 0; rc == 0 && i < nd->nshards && i < TS_NODE_MAX_SHARDS; i++) {
+        atomic_store(&nd->shards[i].sleeping, 0); /* each checks its actors again */
+        futex_wake(&nd->shards[i].sleeping);
+    }
+    shm_segment_destroy(&seg);
+    return rc;
 }
 
 int ts_node_stop(const char *name, uint64_t timeout_ns)

@@ -198,5 +198,7 @@ struct port *pinned_client_port(struct pshard *ps, ts_addr dst);
 
 /* Wakes whoever sleeps on word, if it announced so (after a publish). */
 void pinned_wake(_Atomic uint32_t *word);
+/* base_ops.caps_changed: wakes every shard. */
+void pinned_caps_changed(struct ts_system *sys);
 
 #endif

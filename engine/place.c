@@ -77,6 +77,10 @@ int place_actor(const struct ts_system *sys, const struct place_in *in,
     case TS_PLACE_SPREAD:
         place_spread(in, opts, &o);
         break;
+    case TS_PLACE_LEAST_LOADED:
+        if (!in->spread)
+            o.shard = -1; /* outside a shard: one decides (shard_create, by load) */
+        break;
     default:
         return err_set(-EINVAL, "unknown placement %d", (int)how);
     }

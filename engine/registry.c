@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,7 +127,14 @@ static int insert_locked(const ts_actor_type *t)
     if (!r)
         return err_set(-ENOMEM, "out of memory");
     r->type = t;
-    int rc = build_table(t, r);
+    int rc = reqs_parse(t->requirements, &r->reqs);
+    if (rc < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "%s", ts_last_error());
+        rc = err_set(rc, "actor type '%s': requirements \"%s\": %s", t->name, t->requirements, why);
+    }
+    if (rc == 0)
+        rc = build_table(t, r);
     if (rc < 0) {
         free(r->table);
         free(r);
@@ -147,4 +155,20 @@ int ts_register_actor_type(const ts_actor_type *type)
     int rc = insert_locked(type);
     pthread_mutex_unlock(&registry_lock);
     return rc;
+}
+
+bool type_rec_fits(const struct type_rec *t, const struct caps *c, const struct reqs *create,
+                   const char *create_text, char *why, size_t len)
+{
+    if (!reqs_met(&t->reqs, c, why, len))
+        return false;
+    if (create && !reqs_met(create, c, why, len))
+        return false;
+    if (t->type->capability_check &&
+        !t->type->capability_check((const ts_caps *)(const void *)c, create_text)) {
+        if (why && len)
+            snprintf(why, len, "the type's capability check refuses it");
+        return false;
+    }
+    return true;
 }

@@ -8,6 +8,8 @@
 
 #include <thespis/thespis.h>
 
+#include "../placement/caps.h"
+
 struct handler_slot {
     uint64_t id;
     ts_handler fn; /* NULL: empty slot */
@@ -18,7 +20,19 @@ struct type_rec {
     const ts_actor_type *type;
     uint32_t mask; /* table size - 1 */
     struct handler_slot *table;
+    struct reqs reqs; /* the type's requirements, parsed */
 };
+
+/* Whether type t may run on a node with capabilities c, given a creation's
+ * requirements (parsed, and as text for the type's check; NULL: none).
+ * When it may not and why is not NULL, why says what fails. */
+bool type_rec_fits(const struct type_rec *t, const struct caps *c, const struct reqs *create,
+                   const char *create_text, char *why, size_t len);
+/* Whether placing t needs the node's capabilities at all. */
+static inline bool type_rec_demands(const struct type_rec *t)
+{
+    return t->reqs.n || t->type->capability_check;
+}
 
 /* The registered type of that name, or NULL. */
 const struct type_rec *registry_find(const char *name);

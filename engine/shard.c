@@ -8,6 +8,7 @@
 
 #include <thespis/sysmsg.h>
 
+#include "../placement/decide.h"
 #include "err.h"
 #include "net.h"
 #include "start.h"
@@ -49,6 +50,8 @@ static void free_timers(struct shard *sh, struct actor *a)
 static void free_actor(struct actor *a)
 {
     free(a->global_name);
+    free(a->reqs);
+    free(a->why);
     free(a->state_mem);
     free(a->arg);
     addrset_fini(&a->children);
@@ -300,13 +303,135 @@ static int spawn_remote(struct shard *sh, uint16_t node, const char *type_name,
     return rc < 0 ? rc : 0;
 }
 
+/* ---- placement by capabilities ------------------------------------- */
+
+static const struct caps *shard_caps(struct shard *sh)
+{
+    if (node_caps_gen(sh->sys->caps) != sh->caps_gen)
+        sh->caps_gen = node_caps_read(sh->sys->caps, &sh->caps, NULL, 0);
+    return &sh->caps;
+}
+
+struct check_arg {
+    const struct type_rec *t;
+    const char *create_text;
+};
+
+static bool type_check(const struct caps *node, const struct reqs *reqs, void *arg)
+{
+    (void)reqs;
+    const struct check_arg *c = arg;
+    return c->t->type->capability_check((const ts_caps *)(const void *)node, c->create_text);
+}
+
+static enum place_policy policy_of(ts_placement how)
+{
+    switch (how) {
+    case TS_PLACE_LEAST_LOADED: return PLACE_LEAST_LOADED;
+    case TS_PLACE_NODE: return PLACE_NODE;
+    case TS_PLACE_CORE: return PLACE_CORE;
+    default: return PLACE_LOCAL_FIRST; /* local, round robin, spread: this node first */
+    }
+}
+
+/* A creation that no node can take ("nowhere", design §8): the address is
+ * made on this shard and is a tombstone at once. The creator gets Poison
+ * with the reason (original type 0: a creation; original payload: its
+ * argument), the parent ChildExited with -ENODEV, and whatever is sent to
+ * the address comes back as Poison with the same reason. */
+static int create_nowhere(struct shard *sh, const struct type_rec *t, const ts_create_opts *opts,
+                          ts_addr parent, ts_addr creator, const char *why, ts_addr *out)
+{
+    uint32_t slot;
+    uint16_t gen;
+    int rc = pool_take(sh, sh->id, &slot, &gen);
+    if (rc < 0)
+        return rc;
+    struct actor *a = slot_get(sh, slot);
+    char *text = malloc(strlen(why) + strlen(t->type->name) + 48);
+    size_t arg_len = opts ? opts->arg_len : 0;
+    ts_msg *m = malloc(sizeof(*m) + arg_len);
+    ts_addr addr = ts_addr_make(sh->node, sh->id, slot, gen);
+    struct actor *pa = parent && ts_addr_shard(parent) == sh->id && ts_addr_node(parent) == sh->node
+                           ? shard_lookup(sh, parent) : NULL;
+    if (!a || !text || !m || (pa && addrset_add(&pa->children, addr) < 0)) {
+        free(text);
+        free(m);
+        pool_push(&sh->pools[sh->id], slot, gen);
+        return err_set(-ENOMEM, "out of memory");
+    }
+    sprintf(text, "no node meets the requirements of '%s': %s", t->type->name, why);
+    system_log(sh->sys, TS_LOG_WARNING, "TS-PLACE-NOWHERE", addr, t->type->name,
+               "%s; what is sent to it comes back as Poison", text);
+    free(a->why); /* a tombstone's, from the slot's last occupant */
+    *a = (struct actor){.slot = slot, .gen = gen, .state = ACTOR_PENDING, .parent = parent,
+                        .why = text};
+    STAT_INC(sh, created);
+    STAT_INC(sh, live);
+    *m = (ts_msg){.dst = addr, .src = creator, .len = (uint32_t)arg_len};
+    if (arg_len)
+        memcpy(m + 1, opts->arg, arg_len);
+    shard_poison_back(sh, m, -ENODEV, text);
+    free(m);
+    actor_finish(sh, a, -ENODEV);
+    *out = addr;
+    return 0;
+}
+
+/* ts_create for a type or creation with requirements, or least loaded:
+ * place_decide over the members this node knows (itself, so far). */
+static int create_by_caps(struct shard *sh, const struct type_rec *t, ts_placement how,
+                          const ts_create_opts *opts, ts_addr parent, ts_addr creator,
+                          ts_addr *out)
+{
+    const char *create_text = opts && opts->requirements && *opts->requirements
+                                  ? opts->requirements : NULL;
+    struct reqs cr;
+    int rc = reqs_parse(create_text, &cr);
+    if (rc < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "%s", ts_last_error());
+        return err_set(rc, "ts_create: requirements \"%s\": %s", create_text, why);
+    }
+    uint32_t load[256];
+    for (unsigned i = 0; i < sh->nshards; i++)
+        load[i] = (uint32_t)atomic_load_explicit(&sh->sys->shards[i]->stats->resident,
+                                                 memory_order_relaxed);
+    struct place_member self = {.node = sh->node, .caps = shard_caps(sh), .nshards = sh->nshards,
+                                .load = load, .cores = sh->sys->shard_cpu, .reachable = true};
+    struct check_arg ca = {.t = t, .create_text = create_text};
+    struct place_request rq = {.type_reqs = &t->reqs, .create_reqs = &cr,
+                               .check = t->type->capability_check ? type_check : NULL,
+                               .check_arg = &ca, .policy = policy_of(how), .self = sh->node,
+                               .creator_shard = sh->id,
+                               .node = how == TS_PLACE_NODE ? opts->node : sh->node,
+                               .core = how == TS_PLACE_CORE ? opts->core : -1};
+    struct place_choice ch;
+    char why[384];
+    rc = place_decide(&rq, &self, 1, &ch, why, sizeof(why));
+    if (rc == -ENOENT)
+        return create_nowhere(sh, t, opts, parent, creator, why, out);
+    if (rc < 0)
+        return err_set(rc, "ts_create: %s", why);
+    if (ch.node != sh->node)
+        return spawn_remote(sh, ch.node, t->type->name, opts, parent, creator, out);
+    int target = how == TS_PLACE_ROUND_ROBIN ? (int)(sh->rr_next++ % sh->nshards)
+                 : ch.shard < 0                ? sh->id
+                                               : ch.shard;
+    return shard_spawn(sh, (uint8_t)target, t->type->name, opts, parent, creator, out);
+}
+
 int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *opts,
                  ts_addr parent, ts_addr creator, ts_addr *out)
 {
+    ts_placement how = opts && opts->placement ? opts->placement : sh->sys->cfg.placement;
+    const struct type_rec *t = registry_find(type_name);
+    if (t && (type_rec_demands(t) || how == TS_PLACE_LEAST_LOADED ||
+              (opts && opts->requirements && *opts->requirements)))
+        return create_by_caps(sh, t, how, opts, parent, creator, out);
     struct place_in in = {.creator = sh->id, .rr = &sh->rr_next, .spread = &sh->spread_next,
                           .net = sh->net};
     struct place_out where;
-    ts_placement how = opts && opts->placement ? opts->placement : sh->sys->cfg.placement;
     if (how == TS_PLACE_SPREAD)
         net_lease_prime(sh->net); /* a peer passed over now is in turn later */
     int rc = place_actor(sh->sys, &in, opts, &where);
@@ -318,6 +443,29 @@ int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *
 }
 
 /* ---- construction --------------------------------------------------- */
+
+/* Whether this node meets the requirements of actor a (its type's, its
+ * creation's, its type's check), as the shard last read its capabilities:
+ * 0, or -ENODEV with the reason in *why (when why is not NULL; malloc'd). */
+static int actor_fits(struct shard *sh, const struct actor *a, char **why)
+{
+    if (!type_rec_demands(a->type) && !a->reqs)
+        return 0;
+    struct reqs cr;
+    char text[256];
+    if (reqs_parse(a->reqs, &cr) < 0) {
+        snprintf(text, sizeof(text), "its requirements \"%s\" do not parse", a->reqs);
+    } else if (type_rec_fits(a->type, shard_caps(sh), &cr, a->reqs, text, sizeof(text))) {
+        return 0;
+    }
+    if (why) {
+        char *w = malloc(strlen(text) + 32);
+        if (w)
+            sprintf(w, "node %u: %s", sh->node, text);
+        *why = w;
+    }
+    return -ENODEV;
+}
 
 /* A Start's payload, checked whole (one from another node is not trusted):
  * 0, or the errno its creation fails with. */
@@ -342,7 +490,9 @@ static int actor_setup(struct shard *sh, struct actor *a, const ts_msg *start)
     a->arg_len = v.arg_len;
     if (v.name && !(a->global_name = strdup(v.name)))
         return -ENOMEM;
-    return 0;
+    if (v.reqs && !(a->reqs = strdup(v.reqs)))
+        return -ENOMEM;
+    return actor_fits(sh, a, &a->why);
 }
 
 static void send_exit_request(ts_addr child, void *arg)
@@ -376,12 +526,18 @@ void actor_finish(struct shard *sh, struct actor *a, int32_t status)
     bool born_dead = a->state == ACTOR_PENDING;
     if (!born_dead && sh->sys->ops->actor_gone)
         sh->sys->ops->actor_gone(sh, slot);
+    if (!born_dead)
+        STAT_DEC(sh, resident);
+    char *why = born_dead ? a->why : NULL;
+    if (born_dead)
+        a->why = NULL;
     free_actor(a);
     memset(a, 0, sizeof(*a));
     a->slot = slot;
     a->gen = gen; /* FREE: the next occupant's Start carries next_gen(gen) */
     /* A tombstone: what was sent to it comes back as Poison, not a dead letter. */
     a->init_err = born_dead ? (uint16_t)-status : 0;
+    a->why = why;
     STAT_DEC(sh, live);
     STAT_INC(sh, exited);
     uint8_t owner = (uint8_t)(slot % sh->nshards);
@@ -450,6 +606,8 @@ void actor_start(struct shard *sh, const ts_msg *start)
     a->slot = ts_addr_slot(self);
     a->gen = ts_addr_gen(self);
     a->init_err = 0;
+    free(a->why); /* the last occupant's tombstone */
+    a->why = NULL;
     a->state = ACTOR_PENDING;
     if (remote) { /* counted where created: here, for another node's creation */
         STAT_INC(sh, created);
@@ -461,11 +619,17 @@ void actor_start(struct shard *sh, const ts_msg *start)
     struct parked *early = unpark(sh, self);
     if (rc == 0) {
         a->state = ACTOR_LIVE;
+        STAT_INC(sh, resident);
         if (sh->sys->ops->actor_born)
             sh->sys->ops->actor_born(sh, start);
     } else {
-        system_log(sh->sys, TS_LOG_WARNING, "TS-INIT-FAIL", self, a->type ? a->type->type->name : "",
-                   "init failed (%s); messages sent to it come back as Poison", strerror(-rc));
+        if (a->why)
+            system_log(sh->sys, TS_LOG_WARNING, "TS-PLACE-REFUSED", self, a->type->type->name,
+                       "not started here, %s; messages sent to it come back as Poison", a->why);
+        else
+            system_log(sh->sys, TS_LOG_WARNING, "TS-INIT-FAIL", self,
+                       a->type ? a->type->type->name : "",
+                       "init failed (%s); messages sent to it come back as Poison", strerror(-rc));
         struct ctx_pair p = {.sh = sh, .from = self};
         addrset_foreach(&a->children, send_exit_request, &p);
         actor_finish(sh, a, rc);
@@ -504,5 +668,26 @@ void shard_exit_all(struct shard *sh, ts_addr from)
         if (a->parent == TS_ADDR_NONE && (a->state == ACTOR_LIVE || a->state == ACTOR_PENDING))
             shard_enqueue(sh, ts_addr_make(sh->node, sh->id, slot, a->gen), from,
                           TS_MSG_EXIT_REQUEST, NULL, 0, 0);
+    }
+}
+
+void shard_caps_poll(struct shard *sh)
+{
+    if (node_caps_gen(sh->sys->caps) == sh->caps_gen)
+        return;
+    shard_caps(sh);
+    for (uint32_t slot = 0; slot < sh->nslots; slot++) {
+        struct actor *a = shard_slot(sh, slot);
+        if (a->state != ACTOR_LIVE || a->caps_exit)
+            continue;
+        char *why = NULL;
+        if (actor_fits(sh, a, &why) == 0)
+            continue;
+        ts_addr self = ts_addr_make(sh->node, sh->id, slot, a->gen);
+        a->caps_exit = true;
+        system_log(sh->sys, TS_LOG_INFO, "TS-CAPS-EXIT", self, a->type->type->name,
+                   "asked to exit: %s", why ? why : "its requirements no longer hold");
+        free(why);
+        shard_enqueue(sh, self, TS_ADDR_NONE, TS_MSG_EXIT_REQUEST, NULL, 0, 0);
     }
 }

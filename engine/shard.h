@@ -14,6 +14,7 @@
 
 #include "addrset.h"
 #include "mailq.h"
+#include "../placement/caps.h"
 #include "registry.h"
 #include "timer_heap.h"
 
@@ -46,12 +47,15 @@ struct actor {
     uint16_t gen;       /* of the current occupant, or of the last one when FREE */
     uint8_t state;
     uint16_t init_err;  /* FREE: the last occupant's init failed with this errno */
+    bool caps_exit;     /* asked to exit: the node no longer meets its requirements */
     ts_addr parent;     /* TS_ADDR_NONE for top-level actors */
     const struct type_rec *type;
     void *state_mem;
     void *arg;
     uint32_t arg_len;
     char *global_name;
+    char *reqs;         /* its creation's requirements (NULL: none) */
+    char *why;          /* FREE: why its creation failed, when more than init's errno says */
     struct addrset children;
     struct timer *timers;
 };
@@ -85,6 +89,7 @@ struct parked {
 struct shard_stats {
     _Atomic uint64_t delivered, created, exited, restarts, poisoned, dead_letters, dead_dropped;
     _Atomic uint64_t live, timers, overflow_hwm;
+    _Atomic uint64_t resident; /* actors living on this shard now (placement's load) */
     _Atomic uint64_t peer_leases; /* peers that have leased this shard a slot now */
     _Atomic uint64_t net_pending; /* 1: messages to other nodes not yet acknowledged */
     _Atomic uint64_t pending; /* messages held in process memory: run queue and overflows */
@@ -120,6 +125,8 @@ struct shard {
     bool other_nodes;                /* messages to other nodes go through the base too */
     void *base;                      /* the base's per-shard state */
     struct shard_net *net;           /* links to other nodes (net.h); NULL: none */
+    uint64_t caps_gen;               /* the node's capabilities' generation ... */
+    struct caps caps;                /* ... and this copy of them */
 };
 
 /* The context handed to handlers. */
@@ -171,6 +178,11 @@ int shard_add_timer(struct shard *sh, struct actor *a, ts_addr self, uint64_t de
                     const void *payload, size_t len);
 /* Fires the earliest timer if it is due at now; returns whether one fired. */
 bool shard_fire_timer(struct shard *sh, uint64_t now);
+
+/* Copies the node's capabilities again if they changed since, and asks
+ * every actor here whose requirements they no longer meet to exit. Called
+ * by the shard's loop: one atomic load when nothing changed. */
+void shard_caps_poll(struct shard *sh);
 
 /* Sends ExitRequest to every top-level actor of this shard. */
 void shard_exit_all(struct shard *sh, ts_addr from);

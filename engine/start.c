@@ -9,32 +9,44 @@ struct start_hdr {
     uint64_t parent;
     uint32_t arg_len;
     uint16_t type_len, name_len; /* with their NULs */
+    uint16_t reqs_len, zero;
+    uint32_t zero2;
 };
-_Static_assert(sizeof(struct start_hdr) == START_HDR, "the Start header is 16 bytes");
+_Static_assert(sizeof(struct start_hdr) == START_HDR, "the Start header is 24 bytes");
+
+static size_t text_len(const char *s)
+{
+    return s && *s ? strlen(s) + 1 : 0;
+}
 
 size_t start_size(const char *type, const ts_create_opts *opts)
 {
     size_t type_len = strlen(type) + 1;
     size_t name_len = opts && opts->global_name ? strlen(opts->global_name) + 1 : 0;
-    if (type_len > UINT16_MAX || name_len > UINT16_MAX)
+    size_t reqs_len = opts ? text_len(opts->requirements) : 0;
+    if (type_len > UINT16_MAX || name_len > UINT16_MAX || reqs_len > UINT16_MAX)
         return 0;
-    return START_HDR + type_len + name_len + (opts ? opts->arg_len : 0);
+    return START_HDR + type_len + name_len + reqs_len + (opts ? opts->arg_len : 0);
 }
 
 void start_write(unsigned char *out, ts_addr parent, const char *type, const ts_create_opts *opts)
 {
-    const char *name = opts && opts->global_name ? opts->global_name : NULL;
     struct start_hdr h = {.parent = parent, .arg_len = opts ? (uint32_t)opts->arg_len : 0,
                           .type_len = (uint16_t)(strlen(type) + 1),
-                          .name_len = (uint16_t)(name ? strlen(name) + 1 : 0)};
+                          .name_len = (uint16_t)(opts && opts->global_name ? strlen(opts->global_name) + 1 : 0),
+                          .reqs_len = (uint16_t)(opts ? text_len(opts->requirements) : 0)};
     memcpy(out, &h, sizeof(h));
     out += sizeof(h);
     memcpy(out, type, h.type_len);
     out += h.type_len;
     if (h.name_len)
-        memcpy(out, name, h.name_len);
+        memcpy(out, opts->global_name, h.name_len);
+    out += h.name_len;
+    if (h.reqs_len)
+        memcpy(out, opts->requirements, h.reqs_len);
+    out += h.reqs_len;
     if (h.arg_len)
-        memcpy(out + h.name_len, opts->arg, h.arg_len);
+        memcpy(out, opts->arg, h.arg_len);
 }
 
 /* One string of n bytes whose only NUL is its last byte. */
@@ -49,14 +61,18 @@ int start_read(const void *p, size_t len, struct start_view *out)
     if (len < sizeof(h))
         return -EBADMSG;
     memcpy(&h, p, sizeof(h));
-    if ((uint64_t)h.type_len + h.name_len + h.arg_len != len - sizeof(h))
+    if (h.zero || h.zero2 || (uint64_t)h.type_len + h.name_len + h.reqs_len + h.arg_len != len - sizeof(h))
         return -EBADMSG;
     const char *type = (const char *)p + sizeof(h);
-    if (h.type_len < 2 || !one_string(type, h.type_len) || (h.name_len && !one_string(type + h.type_len, h.name_len)))
+    const char *name = type + h.type_len, *reqs = name + h.name_len;
+    if (h.type_len < 2 || !one_string(type, h.type_len) ||
+        (h.name_len && !one_string(name, h.name_len)) ||
+        (h.reqs_len && (h.reqs_len < 2 || !one_string(reqs, h.reqs_len))))
         return -EBADMSG;
     *out = (struct start_view){.parent = h.parent, .type = type,
-                               .name = h.name_len ? type + h.type_len : NULL,
-                               .arg = type + h.type_len + h.name_len, .arg_len = h.arg_len};
+                               .name = h.name_len ? name : NULL,
+                               .reqs = h.reqs_len ? reqs : NULL,
+                               .arg = reqs + h.reqs_len, .arg_len = h.arg_len};
     return 0;
 }
 

@@ -7,8 +7,10 @@
  * reader trusts nothing in it.
  *
  *   uint64 parent | uint32 arg_len | uint16 type_len | uint16 name_len |
+ *   uint16 reqs_len | uint16 zero | uint32 zero |
  *   type (type_len bytes, NUL last) | name (name_len bytes, NUL last; none
- *   when 0) | arg (arg_len bytes)
+ *   when 0) | reqs (the creation's requirements, likewise) | arg (arg_len
+ *   bytes)
  *
  * Little-endian, as every thespis wire format.
  */
@@ -20,24 +22,26 @@
 
 #include <thespis/thespis.h>
 
-#define START_HDR 16u
+#define START_HDR 24u
 
 /* A Start as read: pointers into the payload it was read from. */
 struct start_view {
     ts_addr parent;
     const char *type; /* NUL-terminated, not empty */
     const char *name; /* NUL-terminated, or NULL: no global name */
+    const char *reqs; /* NUL-terminated, or NULL: no requirements of its own */
     const void *arg;
     size_t arg_len;
 };
 
-/* The payload size of a Start for type and opts (its global name and
- * argument), or 0 when a name is 64 KiB or longer. */
+/* The payload size of a Start for type and opts (its global name,
+ * requirements and argument), or 0 when a text is 64 KiB or longer. */
 size_t start_size(const char *type, const ts_create_opts *opts);
 /* Writes it into out (start_size bytes). */
 void start_write(unsigned char *out, ts_addr parent, const char *type, const ts_create_opts *opts);
 /* Reads a payload of len bytes: 0, or -EBADMSG when the lengths do not add
- * up to len, the type is empty, or a name is not one NUL-terminated string. */
+ * up to len, the type is empty, a name or requirement text is not one
+ * NUL-terminated string, or the reserved field is not 0. */
 int start_read(const void *p, size_t len, struct start_view *out);
 /* The parent a payload of len bytes names, even one start_read refuses;
  * TS_ADDR_NONE when it is too short to say. */

@@ -78,8 +78,10 @@ static int check_config(const ts_config *cfg)
     if (cfg->max_msg_size > UINT32_MAX - 4096)
         return err_set(-EINVAL, "max_msg_size %zu is above the limit of %u bytes",
                        cfg->max_msg_size, UINT32_MAX - 4096);
-    struct caps caps; /* typed as placement will read them: a bad one is said now */
-    return caps_parse(cfg->caps, &caps);
+    struct node_caps nc; /* typed as placement will read them: a bad one is said now */
+    int rc = node_caps_init(&nc, cfg->caps, false);
+    node_caps_fini(&nc, false);
+    return rc;
 }
 
 _Thread_local struct ts_system *system_running;
@@ -103,6 +105,8 @@ int ts_system_open(const ts_config *cfg_in, ts_system **out)
         return err_set(-ENOMEM, "out of memory");
     sys->cfg = cfg;
     sys->dead_letter_handler = &sys->own_dlh;
+    node_caps_init(&sys->own_caps, cfg.caps, false); /* checked above */
+    sys->caps = &sys->own_caps;
     /* A named node, pinned or multiproc, is the admin's (base_multiproc.c). */
     sys->ops = cfg.base == TS_BASE_MULTIPROC || cfg.node_name ? &base_multiproc_ops
                : cfg.base == TS_BASE_PINNED               ? &base_pinned_ops
@@ -144,6 +148,7 @@ void ts_system_close(ts_system *sys)
     sys->ops->close(sys);
     names_fini(&sys->names);
     pthread_mutex_destroy(&sys->names_lock);
+    node_caps_fini(&sys->own_caps, false);
     logger_close(&sys->log);
     free(sys);
 }

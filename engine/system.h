@@ -11,6 +11,7 @@
 
 #include "logger.h"
 #include "names.h"
+#include "nodecaps.h"
 #include "shard.h"
 #include "typeid.h"
 
@@ -72,6 +73,9 @@ struct base_ops {
      * it is gone; an actor directory follows them. */
     void (*actor_born)(struct shard *sh, const ts_msg *start);
     void (*actor_gone)(struct shard *sh, uint32_t slot);
+    /* Optional: the node's capabilities changed; wake the shards so each
+     * checks its actors against them. */
+    void (*caps_changed)(struct ts_system *sys);
 };
 
 extern const struct base_ops base_simple_ops;
@@ -90,6 +94,8 @@ struct ts_system {
     _Atomic ts_addr *dead_letter_handler; /* own_dlh, or the node's shared memory */
     _Atomic ts_addr own_dlh;
     _Atomic bool shut_down;
+    struct node_caps *caps;  /* own_caps, or the node's shared memory */
+    struct node_caps own_caps;
     void *base; /* the base's own state */
 };
 

@@ -68,6 +68,8 @@ struct cli_args {
     bool base_set;         /* --base was given (else a dpdk node is pinned) */
     bool json;
     uint64_t timeout_ns;
+    char **pos;            /* the words that are not options (a command that takes them) */
+    int npos;
 };
 
 struct cli_cmd;
@@ -80,6 +82,7 @@ struct cli_cmd {
     const char *usage;
     const struct option *options;
     cli_run_fn run;
+    bool positional; /* takes words besides options (a->pos); else they are errors */
 };
 
 /* What cli_parse decided. */

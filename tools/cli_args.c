@@ -459,10 +459,12 @@ enum cli_parsed cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
         if (apply(cmd->name, rc, optarg, a) != 0)
             return CLI_PARSED_ERROR;
     }
-    if (optind < argc) {
+    if (optind < argc && !cmd->positional) {
         cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
         return CLI_PARSED_ERROR;
     }
+    a->pos = argv + optind;
+    a->npos = argc - optind;
     /* What depends on several options, whatever their order. */
     if (build_listen(cmd->name, a) || prefix_peers(cmd->name, a) || check_dpdk(cmd->name, a))
         return CLI_PARSED_ERROR;

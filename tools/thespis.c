@@ -245,13 +245,78 @@ static int cmd_stop(const struct cli_cmd *cmd, const struct cli_args *a)
 }
 
 /* ------------------------------------------------------------------------ */
+/* cap                                                                       */
+/* ------------------------------------------------------------------------ */
+
+static const char cap_usage[] =
+    "usage: thespis cap [--name N] set KEY=VALUE...\n"
+    "       thespis cap [--name N] unset KEY...\n"
+    "Changes the capabilities of a running node. A value is a bool (true,\n"
+    "false), an integer, or else a string (at most 63 characters, no ','); keys\n"
+    "are 1 to 31 of A-Z a-z 0-9 _ . -. Placement reads the new capabilities at\n"
+    "once, and every actor of the node whose requirements no longer hold is\n"
+    "asked to exit (ExitRequest). Each change is made in turn: one the node\n"
+    "refuses stops the rest.\n"
+    "\n"
+    "  --name N    the node's name (default 'default')\n"
+    "  -h, --help  print this help\n"
+    "\n"
+    "  thespis cap --name n1 set gpu=false region=eu\n"
+    "  thespis cap --name n1 unset region\n"
+    "\n"
+    "Exit status: 0 changed, 1 no such node (or it refused a change), 2 bad\n"
+    "arguments.\n";
+
+static const struct option cap_options[] = {
+    OPT_NAME,
+    OPT_HELP,
+    OPT_END,
+};
+
+static int cmd_cap(const struct cli_cmd *cmd, const struct cli_args *a)
+{
+    const char *name = a->cfg.node_name;
+    bool set = a->npos > 0 && strcmp(a->pos[0], "set") == 0;
+
+    if (a->npos == 0)
+        return cli_usage_error(cmd->name, "say set KEY=VALUE... or unset KEY...");
+    if (!set && strcmp(a->pos[0], "unset") != 0)
+        return cli_usage_error(cmd->name, "unknown action '%s' (set or unset)", a->pos[0]);
+    if (a->npos == 1)
+        return cli_usage_error(cmd->name, "%s needs at least one %s", a->pos[0],
+                               set ? "KEY=VALUE" : "KEY");
+    for (int i = 1; set && i < a->npos; i++)
+        if (!strchr(a->pos[i], '=') || a->pos[i][0] == '=')
+            return cli_usage_error(cmd->name, "bad capability '%s' (KEY=VALUE)", a->pos[i]);
+    for (int i = 1; i < a->npos; i++) {
+        char key[64];
+        const char *value = NULL;
+        const char *eq = set ? strchr(a->pos[i], '=') : NULL;
+        snprintf(key, sizeof(key), "%.*s", eq ? (int)(eq - a->pos[i]) : (int)strlen(a->pos[i]),
+                 a->pos[i]);
+        if (eq)
+            value = eq + 1;
+        int rc = ts_node_set_capability(name, key, value);
+        if (rc == -ENOENT || rc == -ESTALE || rc == -EAGAIN)
+            return node_error(cmd->name, name, rc);
+        if (rc)
+            return cli_fail(cmd->name, "%s: %s", a->pos[i], ts_last_error());
+    }
+    ts_node_status st;
+    if (ts_node_status_get(name, &st) == 0)
+        printf("node '%s' capabilities: %s\n", name, st.caps[0] ? st.caps : "none");
+    return CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* main                                                                      */
 /* ------------------------------------------------------------------------ */
 
 static const struct cli_cmd commands[] = {
-    {"start", start_usage, start_options, cmd_start},
-    {"status", status_usage, status_options, cmd_status},
-    {"stop", stop_usage, stop_options, cmd_stop},
+    {"start", start_usage, start_options, cmd_start, false},
+    {"status", status_usage, status_options, cmd_status, false},
+    {"stop", stop_usage, stop_options, cmd_stop, false},
+    {"cap", cap_usage, cap_options, cmd_cap, true},
 };
 
 static int usage(FILE *out)
@@ -263,6 +328,7 @@ static int usage(FILE *out)
           "  start   start a node in the background (with code images, capabilities)\n"
           "  status  print a running node's status, as text or JSON\n"
           "  stop    stop a running node\n"
+          "  cap     change a running node's capabilities\n"
           "\n"
           "'thespis SUBCOMMAND --help' describes its options.\n",
           out);

@@ -108,6 +108,13 @@ TS_API int ts_node_status_get(const char *name, ts_node_status *out);
  */
 TS_API int ts_node_stop(const char *name, uint64_t timeout_ns);
 
+/*
+ * ts_update_capability on the running node `name`, from any process (this
+ * is `thespis cap set`): value NULL removes key. 0, -EINVAL, -ENOENT (no
+ * such node), -ESTALE, -ENOSPC.
+ */
+TS_API int ts_node_set_capability(const char *name, const char *key, const char *value);
+
 /* The symbol an image exports: registers its actor types (with
  * ts_register_actor_type) and returns 0 or -errno. */
 #define TS_IMAGE_INIT_SYMBOL "thespis_image_init"

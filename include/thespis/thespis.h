@@ -124,6 +124,28 @@ TS_API int ts_register_msg_type(const char *name, uint64_t *id);
 typedef struct ts_ctx ts_ctx;       /* handed to handlers: who am I, who sent this */
 typedef struct ts_system ts_system; /* one actor system, seen from outside */
 
+/*
+ * A node's capabilities (design §8), as an actor type's capability check
+ * reads them: typed KEY=VALUE pairs, each a bool, a 64-bit integer or a
+ * string (see ts_config.caps for their text form). Read-only.
+ */
+typedef struct ts_caps ts_caps;
+
+/* Whether the node has key at all (whatever its value). */
+TS_API bool ts_caps_has(const ts_caps *caps, const char *key);
+/* key's value when it is an integer: 0, -ENOENT (absent) or -EINVAL (a
+ * bool or a string). */
+TS_API int ts_caps_int(const ts_caps *caps, const char *key, int64_t *out);
+/* key's value when it is a bool: 0, -ENOENT or -EINVAL. */
+TS_API int ts_caps_bool(const ts_caps *caps, const char *key, bool *out);
+/* key's value when it is a string, or NULL (absent, or not a string). The
+ * text lives as long as caps. */
+TS_API const char *ts_caps_str(const ts_caps *caps, const char *key);
+/* Whether caps meet a requirement text ("gpu,region=eu,mem_gb>=16"; the
+ * terms are those of ts_actor_type.requirements). A text that does not
+ * parse meets nothing (false, and ts_last_error says why). */
+TS_API bool ts_caps_meet(const ts_caps *caps, const char *requirements);
+
 /* A message handler. Returns 0, or a negative errno to report a failure:
  * the actor is then restarted (fini, state zeroed, init with its original
  * argument) and the message redelivered once; a second failure on the same
@@ -161,6 +183,24 @@ typedef struct ts_actor_type {
      * (like Thespian's receiveUnrecognizedMessage). May be NULL: such
      * messages are then ignored. */
     ts_handler fallback;
+    /* What a node must offer to run this actor (like Thespian's
+     * @requireCapability), as "TERM,TERM,...", every term holding:
+     *   KEY        the node has KEY, and it is not false, 0 or ""
+     *   !KEY       it has no KEY, or it is false, 0 or ""
+     *   KEY=V      KEY equals V (ints and bools by value, strings exactly)
+     *   KEY!=V     KEY is absent or differs from V
+     *   KEY>=N KEY<=N KEY>N KEY<N   KEY is an integer comparing so with N
+     * e.g. "gpu,region=eu,mem_gb>=16". At most 16 terms. A text that does
+     * not parse is refused by ts_register_actor_type. NULL: none. */
+    const char *requirements;
+    /* Optional (like Thespian's actorSystemCapabilityCheck): whether a node
+     * with these capabilities may run the actor, given the creation's
+     * requirements (ts_create_opts.requirements, NULL when none; the
+     * engine has already checked both requirement texts). Called on the
+     * creating node for each candidate, and again where the actor lives
+     * whenever that node's capabilities change: quick, pure, no ts_ calls
+     * but the ts_caps readers. NULL: requirements decide alone. */
+    bool (*capability_check)(const ts_caps *node, const char *requirements);
 } ts_actor_type;
 
 /*
@@ -204,6 +244,8 @@ typedef enum ts_placement {
     TS_PLACE_NODE,           /* node ts_create_opts.node (this one or a peer); it picks the shard */
     TS_PLACE_SPREAD,         /* each node in turn, this one and its peers; a peer that has
                                 not leased this shard a slot yet is passed over */
+    TS_PLACE_LEAST_LOADED,   /* the shard with the fewest live actors, of any node that meets
+                                the requirements (ties: this node, then the lowest shard) */
 } ts_placement;
 
 typedef struct ts_config {
@@ -307,6 +349,19 @@ typedef struct ts_system_stats {
 /* Copies the system's counters into *out. Returns 0 or -EINVAL. */
 TS_API int ts_system_stats_get(ts_system *sys, ts_system_stats *out);
 
+/*
+ * Sets capability key of this system's node to value (typed as in
+ * ts_config.caps), or removes it when value is NULL (removing one it does
+ * not have is fine). From then on placement reads the new capabilities,
+ * and every actor of the node whose requirements no longer hold (its
+ * type's, its creation's, or its type's capability_check) gets
+ * ExitRequest, once. On a named node every attached program and `thespis
+ * status` see the change. Errors: -EINVAL (NULL, or a bad key or value,
+ * said in ts_last_error), -ENOSPC (32 capabilities, or 511 characters of
+ * them, already), -ESHUTDOWN.
+ */
+TS_API int ts_update_capability(ts_system *sys, const char *key, const char *value);
+
 /* ------------------------------------------------------------------------ */
 /* Creating actors                                                           */
 /* ------------------------------------------------------------------------ */
@@ -323,6 +378,10 @@ typedef struct ts_create_opts {
     ts_placement placement;
     int core;            /* TS_PLACE_CORE: a CPU that runs a shard of this system */
     uint16_t node;       /* TS_PLACE_NODE: the node */
+    /* Requirements of this creation on top of the type's (same terms as
+     * ts_actor_type.requirements); also handed to the type's
+     * capability_check. NULL: none. */
+    const char *requirements;
 } ts_create_opts;
 
 /*
@@ -344,6 +403,16 @@ typedef struct ts_create_opts {
  * An actor created on another node starts there with the same argument; if
  * that node lacks its type, or its init fails, messages sent to it come back
  * as Poison and the parent gets ChildExited with the error.
+ *
+ * Requirements (the type's, opts->requirements) and the type's
+ * capability_check limit the candidates to the nodes that meet them; the
+ * placement picks among those (LOCAL, ROUND_ROBIN and SPREAD: this node
+ * when it qualifies). When none does ("nowhere"), the address is still
+ * returned: the creator gets Poison about it (original_dst the address,
+ * original_type 0, original the argument, reason -ENODEV, reason_text
+ * naming what each node lacks), the parent ChildExited with -ENODEV, and
+ * every message sent to it comes back as that Poison. A requirement text
+ * that does not parse is -EINVAL here.
  */
 TS_API int ts_create(ts_ctx *ctx, const char *type_name, const ts_create_opts *opts,
                      ts_addr *out);

@@ -27,7 +27,7 @@ const struct option kStartOptions[] = {
     {"dpdk-mbufs", required_argument, nullptr, CLI_OPT_DPDK_MBUFS},
     {nullptr, 0, nullptr, 0},
 };
-const struct cli_cmd kStart = {"start", "usage: thespis start\n", kStartOptions, nullptr};
+const struct cli_cmd kStart = {"start", "usage: thespis start\n", kStartOptions, nullptr, false};
 
 // cli_parse over "start" + args. The words are kept until the next call:
 // what the parser returns points into them.

@@ -37,7 +37,7 @@ TEST(CliHelp, TopLevelListsSubcommands)
         Result r = Thespis({flag});
         ASSERT_EQ(r.status, 0) << flag << "\n" << Show(r);
         EXPECT_EQ(r.err, "");
-        for (const char *sub : {"start", "status", "stop"})
+        for (const char *sub : {"start", "status", "stop", "cap"})
             EXPECT_NE(r.out.find(sub), std::string::npos) << sub << "\n" << Show(r);
     }
 }
@@ -55,6 +55,7 @@ TEST(CliHelp, EachSubcommandDescribesItsOptions)
                    "--transport", "--dpdk-vdev", "--dpdk-args", "--dpdk-mbufs", "--help"}},
         {"status", {"--name", "--json", "--help"}},
         {"stop", {"--name", "--timeout", "--help"}},
+        {"cap", {"--name", "--help", "set", "unset"}},
     };
     for (const auto &c : cases) {
         for (const char *flag : {"--help", "-h"}) {
@@ -149,6 +150,13 @@ const BadArgs kBadArgs[] = {
     {{"status", "--json=yes"}, "option '--json' takes no value"},
     {{"status", "extra"}, "unexpected argument 'extra'"},
     {{"stop", "--timeout", "0"}, "bad --timeout '0'"},
+    {{"cap"}, "say set KEY=VALUE... or unset KEY..."},
+    {{"cap", "frob", "a=1"}, "unknown action 'frob' (set or unset)"},
+    {{"cap", "set"}, "set needs at least one KEY=VALUE"},
+    {{"cap", "unset"}, "unset needs at least one KEY"},
+    {{"cap", "set", "novalue"}, "bad capability 'novalue' (KEY=VALUE)"},
+    {{"cap", "set", "=v"}, "bad capability '=v' (KEY=VALUE)"},
+    {{"cap", "--json", "set", "a=1"}, "unknown option '--json'"},
     {{"stop", "--timeout", "soon"}, "bad --timeout 'soon'"},
     {{"stop", "--json"}, "unknown option '--json'"},
     {{"start", "--transport", "quic"}, "unknown transport 'quic' (tcp, udp or dpdk)"},
@@ -173,7 +181,7 @@ const BadArgs kBadArgs[] = {
 
 INSTANTIATE_TEST_SUITE_P(Cases, CliBadArgs, ::testing::ValuesIn(kBadArgs));
 
-// A node that does not exist: status and stop fail with exit 1 and say so.
+// A node that does not exist: status, stop and cap fail with exit 1 and say so.
 TEST(CliNoNode, StatusAndStopSayThereIsNoSuchNode)
 {
     const std::string name = UniqueName("none");
@@ -181,6 +189,7 @@ TEST(CliNoNode, StatusAndStopSayThereIsNoSuchNode)
         {"status", "--name", name},
         {"status", "--name", name, "--json"},
         {"stop", "--name", name, "--timeout", "1"},
+        {"cap", "--name", name, "set", "a=1"},
     };
     for (const auto &args : cmds) {
         Result r = Thespis(args);

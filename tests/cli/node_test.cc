@@ -119,6 +119,73 @@ TEST(CliNode, StartStatusStop)
     EXPECT_EQ(ShmLeftovers(name), std::vector<std::string>{});
 }
 
+// The node's live actors as its status says (-1: unreadable).
+long StatusActors(const std::string &name)
+{
+    ts_node_status st;
+    return ts_node_status_get(name.c_str(), &st) == 0 ? static_cast<long>(st.actors) : -1;
+}
+
+// `thespis cap set/unset` on a running node: the status shows the new
+// capabilities, an actor created with a requirement they no longer meet
+// exits (the node's actor count drops by exactly one), one without stays,
+// and a value the node refuses is exit 1 naming it.
+TEST(CliNode, CapChangesARunningNodesCapabilities)
+{
+    const std::string image = cli::EnvPath("THESPIS_IMAGE");
+    ASSERT_FALSE(image.empty()) << "THESPIS_IMAGE is not set";
+    const std::string name = "clitest-" + std::to_string(getpid()) + "-cap";
+    NodeGuard guard{name};
+    Result r = Thespis({"start", "--name", name, "--image", image, "--shards",
+                        std::to_string(ShardCount()), "--cap", "gpu=true", "--cap", "zone=a"});
+    ASSERT_EQ(r.status, 0) << Show(r);
+
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.base = TS_BASE_MULTIPROC;
+    cfg.node_name = name.c_str();
+    ts_system *sys = nullptr;
+    ASSERT_EQ(ts_system_open(&cfg, &sys), 0) << ts_last_error();
+    ts_create_opts o{};
+    o.requirements = "gpu";
+    ts_addr needs = TS_ADDR_NONE, plain = TS_ADDR_NONE;
+    ASSERT_EQ(ts_system_create(sys, "image.Echo", &o, &needs), 0) << ts_last_error();
+    ASSERT_EQ(ts_system_create(sys, "image.Echo", nullptr, &plain), 0) << ts_last_error();
+    const uint64_t type = ts_type_id("clitest.Anything");
+    for (ts_addr a : {needs, plain}) {
+        ts_msg *reply = nullptr;
+        ASSERT_EQ(ts_ask(sys, a, type, "x", 1, kStopWait, &reply), 0) << ts_last_error();
+        ts_msg_free(reply);
+    }
+    ASSERT_EQ(StatusActors(name), 2);
+
+    r = Thespis({"cap", "--name", name, "set", "gpu=false", "zone=b"});
+    ASSERT_EQ(r.status, 0) << Show(r);
+    EXPECT_EQ(r.out, "node '" + name + "' capabilities: gpu=false,zone=b\n") << Show(r);
+    // The actor needing a gpu exits; the count is read until it moves.
+    long actors = 2;
+    for (int tries = 0; tries < 5000 && actors == 2; tries++)
+        actors = StatusActors(name);
+    EXPECT_EQ(actors, 1);
+    ts_msg *reply = nullptr;
+    ASSERT_EQ(ts_ask(sys, plain, type, "y", 1, kStopWait, &reply), 0) << ts_last_error();
+    ts_msg_free(reply);
+
+    r = Thespis({"cap", "--name", name, "unset", "zone"});
+    ASSERT_EQ(r.status, 0) << Show(r);
+    EXPECT_EQ(r.out, "node '" + name + "' capabilities: gpu=false\n") << Show(r);
+    r = Thespis({"status", "--name", name, "--json"});
+    EXPECT_NE(r.out.find("\"caps\":\"gpu=false\""), std::string::npos) << Show(r);
+
+    r = Thespis({"cap", "--name", name, "set", "bad key=1"});
+    EXPECT_EQ(r.status, 1) << Show(r);
+    EXPECT_NE(r.err.find("thespis: cap: bad key=1: "), std::string::npos) << Show(r);
+    r = Thespis({"cap", "--name", name, "set", "k=a,b"});
+    EXPECT_EQ(r.status, 1) << Show(r);
+    EXPECT_EQ(StatusActors(name), 1);
+    ts_system_close(sys);
+}
+
 // Two nodes started by `thespis start --node-id --listen --peer`, for each
 // transport: a program attached to node 1 asks the echo on node 2, and
 // `thespis status` shows the link with its figures.

@@ -19,13 +19,16 @@ static void check_start(const unsigned char *p, size_t len)
     if (start_read(p, len, &v) != 0)
         return;
     size_t type_len = strlen(v.type) + 1, name_len = v.name ? strlen(v.name) + 1 : 0;
+    size_t reqs_len = v.reqs ? strlen(v.reqs) + 1 : 0;
     if ((const unsigned char *)v.type != p + START_HDR || type_len < 2 ||
-        START_HDR + type_len + name_len + v.arg_len != len ||
+        START_HDR + type_len + name_len + reqs_len + v.arg_len != len ||
         (v.name && v.name != v.type + type_len) ||
-        (const unsigned char *)v.arg != p + START_HDR + type_len + name_len ||
+        (v.reqs && (reqs_len < 2 || v.reqs != v.type + type_len + name_len)) ||
+        (const unsigned char *)v.arg != p + START_HDR + type_len + name_len + reqs_len ||
         v.parent != start_parent(p, len))
         __builtin_trap();
-    ts_create_opts o = {.arg = v.arg, .arg_len = v.arg_len, .global_name = v.name};
+    ts_create_opts o = {.arg = v.arg, .arg_len = v.arg_len, .global_name = v.name,
+                        .requirements = v.reqs};
     if (start_size(v.type, &o) != len)
         __builtin_trap();
     unsigned char *again = malloc(len);
@@ -69,11 +72,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
-/* A valid Start (some with a global name and an argument) or grant (some
+/* A valid Start (some with a global name, requirements and an argument) or grant (some
  * addresses on other nodes, or in no slot an actor can have). */
 size_t FuzzValidInput(uint8_t *buf, size_t cap, uint64_t (*rng)(void))
 {
-    if (cap < 1 + 8 + 64 * sizeof(ts_addr) || cap < 1 + START_HDR + 3 * 64)
+    if (cap < 1 + 8 + 64 * sizeof(ts_addr) || cap < 1 + START_HDR + 4 * 64)
         return 0;
     if (rng() % 2) {
         size_t count = (size_t)(rng() % 64);
@@ -87,15 +90,18 @@ size_t FuzzValidInput(uint8_t *buf, size_t cap, uint64_t (*rng)(void))
         }
         return 9 + count * sizeof(ts_addr);
     }
-    char type[64], name[64];
+    char type[64], name[64], reqs[64];
     unsigned char arg[64];
     size_t tl = 1 + (size_t)(rng() % 40), nl = (size_t)(rng() % 3 ? 0 : 1 + rng() % 40);
+    size_t rl = (size_t)(rng() % 3 ? 0 : 1 + rng() % 40);
     memset(type, 't', tl);
     type[tl] = 0;
     memset(name, 'n', nl);
     name[nl] = 0;
+    memset(reqs, 'r', rl);
+    reqs[rl] = 0;
     ts_create_opts o = {.arg = arg, .arg_len = (size_t)(rng() % 64),
-                        .global_name = nl ? name : NULL};
+                        .global_name = nl ? name : NULL, .requirements = rl ? reqs : NULL};
     memset(arg, 'a', sizeof(arg));
     buf[0] = 0;
     start_write(buf + 1, (ts_addr)rng(), type, &o);

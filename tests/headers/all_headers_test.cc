@@ -53,7 +53,7 @@ TEST(PublicHeaders, handler_table_macros_build_tables)
     EXPECT_EQ(table[1].type_name, nullptr);
     EXPECT_EQ(table[1].type_id, 42u);
     EXPECT_EQ(table[2].fn, nullptr);
-    const ts_actor_type t = {"test.headers.T", 0, nullptr, nullptr, table, nullptr};
+    const ts_actor_type t = {"test.headers.T", 0, nullptr, nullptr, table, nullptr, nullptr, nullptr};
     EXPECT_EQ(t.handlers, table);
 }
 

@@ -167,7 +167,7 @@ const ts_handler_entry kCollectorHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kCollectorType = {"test.mp.Collector", 8, nullptr, nullptr,
-                                      kCollectorHandlers, nullptr};
+                                      kCollectorHandlers, nullptr, nullptr, nullptr};
 
 // test.mp.Forwarder: sends every number on to the collector its init got.
 struct FwdState {
@@ -184,7 +184,7 @@ const ts_handler_entry kForwarderHandlers[] = {
 };
 const ts_actor_type kForwarderType = {"test.mp.Forwarder", sizeof(FwdState),
                                       tst::InitFromArg<FwdState>, nullptr,
-                                      kForwarderHandlers, nullptr};
+                                      kForwarderHandlers, nullptr, nullptr, nullptr};
 
 // test.mp.Crasher: dies on Crash (the whole shard process), answers Ping
 // with its own address.
@@ -220,7 +220,7 @@ const ts_handler_entry kCrasherHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kCrasherType = {"test.mp.Crasher", 8, nullptr, nullptr, kCrasherHandlers,
-                                    nullptr};
+                                    nullptr, nullptr, nullptr};
 
 // test.mp.Counter: adds what it gets, tells its value.
 struct CounterState {
@@ -244,7 +244,7 @@ const ts_handler_entry kCounterHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kCounterType = {"test.mp.Counter", sizeof(CounterState), nullptr, nullptr,
-                                    kCounterHandlers, nullptr};
+                                    kCounterHandlers, nullptr, nullptr, nullptr};
 
 // Program A of Persistence.AnotherProgramAttaches reports here.
 struct ChildReport {
@@ -272,7 +272,7 @@ const ts_handler_entry kBigEchoHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kBigEchoType = {"test.mp.BigEcho", 8, nullptr, nullptr, kBigEchoHandlers,
-                                    nullptr};
+                                    nullptr, nullptr, nullptr};
 
 // test.mp.BigRelay (init: the echo's address) passes a caller's test.mp.Big
 // to the echo on the other shard and the echo's answer back to the caller.
@@ -293,7 +293,7 @@ const ts_handler_entry kRelayHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kRelayType = {"test.mp.BigRelay", sizeof(RelayState),
-                                  tst::InitFromArg<RelayState>, nullptr, kRelayHandlers, nullptr};
+                                  tst::InitFromArg<RelayState>, nullptr, kRelayHandlers, nullptr, nullptr, nullptr};
 
 int RegisterAll()
 {

@@ -250,7 +250,7 @@ const ts_handler_entry kHopHandlers[] = {
     TS_ON("test.hosts.Hop", HopOn),
     TS_HANDLERS_END,
 };
-const ts_actor_type kHopType = {"test.hosts.Hop", 0, nullptr, nullptr, kHopHandlers, nullptr};
+const ts_actor_type kHopType = {"test.hosts.Hop", 0, nullptr, nullptr, kHopHandlers, nullptr, nullptr, nullptr};
 
 // Nodes 1, 2 and 3 on hosts 198.51.100.1, .2 and .3, each linked to one
 // switch (a bridge in a fourth namespace), each knowing the other two.

@@ -65,7 +65,7 @@ const ts_handler_entry kRelayHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kRelayType = {"test.net.Relay", sizeof(RelayState), nullptr, nullptr,
-                                  kRelayHandlers, nullptr};
+                                  kRelayHandlers, nullptr, nullptr, nullptr};
 
 // test.net.Spawner: on SpawnOn {node, type, n} creates a child of `type` on
 // that node (TS_PLACE_NODE), at once sends it Nums 0..n-1 (before it can
@@ -131,11 +131,11 @@ const ts_handler_entry kSpawnerHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kSpawnerType = {"test.net.Spawner", sizeof(SpawnerState), nullptr, nullptr,
-                                    kSpawnerHandlers, nullptr};
+                                    kSpawnerHandlers, nullptr, nullptr, nullptr};
 
 // test.net.BadInit: its init fails.
 int BadInitInit(ts_ctx *, void *, const void *, size_t) { return -EIO; }
-const ts_actor_type kBadInitType = {"test.net.BadInit", 0, BadInitInit, nullptr, nullptr, nullptr};
+const ts_actor_type kBadInitType = {"test.net.BadInit", 0, BadInitInit, nullptr, nullptr, nullptr, nullptr, nullptr};
 
 using tst::Msg;
 

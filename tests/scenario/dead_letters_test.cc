@@ -84,7 +84,7 @@ const ts_handler_entry kCollectorHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kCollector = {"test.dl.Collector", sizeof(CollectorState), nullptr, nullptr,
-                                  kCollectorHandlers, nullptr};
+                                  kCollectorHandlers, nullptr, nullptr, nullptr};
 
 // Counter: counts the Hi messages it gets (same state layout as Collector).
 int CounterHi(ts_ctx *, void *state, const ts_msg *)
@@ -98,7 +98,7 @@ const ts_handler_entry kCounterHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kCounter = {"test.dl.Counter", sizeof(CollectorState), nullptr, nullptr,
-                                kCounterHandlers, nullptr};
+                                kCounterHandlers, nullptr, nullptr, nullptr};
 
 // Sender: sends Hi to an address given in the payload.
 struct SendTo {
@@ -117,7 +117,7 @@ int SenderSendTo(ts_ctx *ctx, void *, const ts_msg *m)
 }
 const ts_handler_entry kSenderHandlers[] = {TS_ON("test.dl.SendTo", SenderSendTo),
                                             TS_HANDLERS_END};
-const ts_actor_type kSender = {"test.dl.Sender", 0, nullptr, nullptr, kSenderHandlers, nullptr};
+const ts_actor_type kSender = {"test.dl.Sender", 0, nullptr, nullptr, kSenderHandlers, nullptr, nullptr, nullptr};
 
 class DeadLetterScenario : public tst::SystemTest {
   protected:

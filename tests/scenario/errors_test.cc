@@ -66,7 +66,7 @@ int ProberProbe(ts_ctx *ctx, void *, const ts_msg *m)
     case kOpCreateMissing: r.rc = ts_create(ctx, kNoSuchType, nullptr, &out); break;
     case kOpWakeup: r.rc = ts_wakeup_after(ctx, tst::kMs, g_big, q.len); break;
     case kOpCreateBigArg: {
-        ts_create_opts o{g_big, q.len, nullptr, TS_PLACE_DEFAULT, 0, 0};
+        ts_create_opts o{g_big, q.len, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
         r.rc = ts_create(ctx, tst::kEcho, &o, &out);
         break;
     }
@@ -83,7 +83,7 @@ int ProberProbe(ts_ctx *ctx, void *, const ts_msg *m)
 }
 const ts_handler_entry kProberHandlers[] = {TS_ON("test.err.ProbeOp", ProberProbe),
                                             TS_HANDLERS_END};
-const ts_actor_type kProber = {"test.err.Prober", 0, nullptr, nullptr, kProberHandlers, nullptr};
+const ts_actor_type kProber = {"test.err.Prober", 0, nullptr, nullptr, kProberHandlers, nullptr, nullptr, nullptr};
 
 // For registration errors.
 int Nop(ts_ctx *, void *, const ts_msg *) { return 0; }
@@ -92,11 +92,11 @@ const ts_handler_entry kDupRows[] = {
     TS_ON("test.err.Same", Nop),
     TS_HANDLERS_END,
 };
-const ts_actor_type kDupOriginal = {"test.err.Dup", 0, nullptr, nullptr, nullptr, nullptr};
-const ts_actor_type kDupImpostor = {"test.err.Dup", 8, nullptr, nullptr, nullptr, nullptr};
+const ts_actor_type kDupOriginal = {"test.err.Dup", 0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+const ts_actor_type kDupImpostor = {"test.err.Dup", 8, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 const ts_actor_type kDupHandlers = {"test.err.DupHandlers", 0, nullptr, nullptr, kDupRows,
-                                    nullptr};
-const ts_actor_type kEmptyName = {"", 0, nullptr, nullptr, nullptr, nullptr};
+                                    nullptr, nullptr, nullptr};
+const ts_actor_type kEmptyName = {"", 0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 
 class ErrorScenario : public tst::SystemTest {
   protected:
@@ -190,7 +190,7 @@ TEST_P(ErrorScenario, payload_above_maximum_is_emsgsize)
     EXPECT_TS_ERR(ts_ask(sys(), echo, tst::kPing(), over.data(), over.size(), tst::kWait, &reply),
                   -EMSGSIZE, SIZE_WORDS);
     EXPECT_EQ(reply, nullptr);
-    ts_create_opts big_arg{over.data(), over.size(), nullptr, TS_PLACE_DEFAULT, 0, 0};
+    ts_create_opts big_arg{over.data(), over.size(), nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
     ts_addr out = TS_ADDR_NONE;
     EXPECT_TS_ERR(ts_system_create(sys(), tst::kEcho, &big_arg, &out), -EMSGSIZE, SIZE_WORDS);
     ExpectNothingArrives();

@@ -29,7 +29,7 @@ int HelloGreet(ts_ctx *ctx, void *, const ts_msg *)
     return ts_reply(ctx, kText(), text, sizeof text - 1);
 }
 const ts_handler_entry kHelloHandlers[] = {TS_ON("test.hello.Greet", HelloGreet), TS_HANDLERS_END};
-const ts_actor_type kHello = {"test.hello.Hello", 0, nullptr, nullptr, kHelloHandlers, nullptr};
+const ts_actor_type kHello = {"test.hello.Hello", 0, nullptr, nullptr, kHelloHandlers, nullptr, nullptr, nullptr};
 
 // --- hellogoodbye ---------------------------------------------------------
 // Hello creates World on the first Greet and passes it the asker's address;
@@ -79,7 +79,7 @@ const ts_handler_entry kHgHelloHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kHgHello = {"test.hellogoodbye.Hello", sizeof(HgHelloState), nullptr,
-                                nullptr, kHgHelloHandlers, nullptr};
+                                nullptr, kHgHelloHandlers, nullptr, nullptr, nullptr};
 
 int HgWorldRelay(ts_ctx *ctx, void *, const ts_msg *m)
 {
@@ -91,7 +91,7 @@ int HgWorldRelay(ts_ctx *ctx, void *, const ts_msg *m)
 const ts_handler_entry kHgWorldHandlers[] = {TS_ON("test.hello.Relay", HgWorldRelay),
                                              TS_HANDLERS_END};
 const ts_actor_type kHgWorld = {"test.hellogoodbye.World", 0, nullptr, nullptr,
-                                kHgWorldHandlers, nullptr};
+                                kHgWorldHandlers, nullptr, nullptr, nullptr};
 
 // --- hello_redux ----------------------------------------------------------
 // A Greeting carries its text and the route still ahead of it. Each hop
@@ -182,11 +182,11 @@ const ts_handler_entry kReduxWorldHandlers[] = {TS_ON("test.hello.Greeting", Red
 const ts_handler_entry kReduxPunctHandlers[] = {TS_ON("test.hello.Greeting", ReduxPunctuate),
                                                 TS_HANDLERS_END};
 const ts_actor_type kReduxHello = {"test.redux.Hello", sizeof(ReduxHelloState), nullptr,
-                                   nullptr, kReduxHelloHandlers, nullptr};
+                                   nullptr, kReduxHelloHandlers, nullptr, nullptr, nullptr};
 const ts_actor_type kReduxWorld = {"test.redux.World", 0, nullptr, nullptr,
-                                   kReduxWorldHandlers, nullptr};
+                                   kReduxWorldHandlers, nullptr, nullptr, nullptr};
 const ts_actor_type kReduxPunct = {"test.redux.Punctuate", 0, nullptr, nullptr,
-                                   kReduxPunctHandlers, nullptr};
+                                   kReduxPunctHandlers, nullptr, nullptr, nullptr};
 
 class HelloScenario : public tst::SystemTest {};
 

@@ -68,7 +68,7 @@ int NodeGrow(ts_ctx *ctx, void *state, const ts_msg *)
         NodeArg &a = st->kid_args[i];
         std::snprintf(a.name, sizeof a.name, "%.8s%d", st->self.name, i);
         a.depth = st->self.depth - 1;
-        ts_create_opts o{&a, sizeof a, nullptr, TS_PLACE_DEFAULT, 0, 0};
+        ts_create_opts o{&a, sizeof a, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
         int rc = ts_create(ctx, "test.tree.Node", &o, &st->kids[i]);
         if (rc == 0)
             rc = ts_send(ctx, st->kids[i], kGrow(), nullptr, 0);
@@ -116,7 +116,7 @@ const ts_handler_entry kNodeHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kNode = {"test.tree.Node", sizeof(NodeState), NodeInit, NodeFini,
-                             kNodeHandlers, nullptr};
+                             kNodeHandlers, nullptr, nullptr, nullptr};
 
 // Stubborn's ExitRequest handler fails; the exit must happen anyway.
 std::atomic<int> &g_stubborn_handled = tst::Shared<std::atomic<int>>();
@@ -130,13 +130,13 @@ void StubbornFini(ts_ctx *, void *) { g_stubborn_finis++; }
 const ts_handler_entry kStubbornHandlers[] = {TS_ON_ID(TS_MSG_EXIT_REQUEST, StubbornExit),
                                               TS_HANDLERS_END};
 const ts_actor_type kStubborn = {"test.tree.Stubborn", 0, nullptr, StubbornFini,
-                                 kStubbornHandlers, nullptr};
+                                 kStubbornHandlers, nullptr, nullptr, nullptr};
 
 // Finder looks a global name up from inside an actor.
 int FinderFind(ts_ctx *ctx, void *, const ts_msg *m)
 {
     std::string name = Text(m);
-    ts_create_opts o{nullptr, 0, name.c_str(), TS_PLACE_DEFAULT, 0, 0};
+    ts_create_opts o{nullptr, 0, name.c_str(), TS_PLACE_DEFAULT, 0, 0, nullptr};
     ts_addr a = TS_ADDR_NONE;
     int rc = ts_create(ctx, tst::kEcho, &o, &a);
     if (rc)
@@ -146,7 +146,7 @@ int FinderFind(ts_ctx *ctx, void *, const ts_msg *m)
 const ts_handler_entry kFinderHandlers[] = {TS_ON("test.names.Find", FinderFind),
                                             TS_HANDLERS_END};
 const ts_actor_type kFinder = {"test.names.Finder", 0, nullptr, nullptr, kFinderHandlers,
-                               nullptr};
+                               nullptr, nullptr, nullptr};
 
 class LifecycleScenario : public tst::SystemTest {
   protected:

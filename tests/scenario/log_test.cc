@@ -21,7 +21,7 @@ int Chatter(ts_ctx *ctx, void *, const ts_msg *)
 }
 
 const ts_handler_entry kChatterHandlers[] = {TS_ON("test.log.Go", Chatter), TS_HANDLERS_END};
-const ts_actor_type kChatter = {"test.log.Chatter", 0, nullptr, nullptr, kChatterHandlers, nullptr};
+const ts_actor_type kChatter = {"test.log.Chatter", 0, nullptr, nullptr, kChatterHandlers, nullptr, nullptr, nullptr};
 
 class LogScenario : public tst::SystemTest {};
 

@@ -63,7 +63,7 @@ const ts_handler_entry kIntroducerHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kIntroducer = {"test.msg.Introducer", sizeof(IntroducerState), nullptr,
-                                   nullptr, kIntroducerHandlers, nullptr};
+                                   nullptr, kIntroducerHandlers, nullptr, nullptr, nullptr};
 
 // --- a reply from a third actor ------------------------------------------
 // Forwarder passes the asker's address to Answerer; Answerer answers the
@@ -89,14 +89,14 @@ const ts_handler_entry kForwarderHandlers[] = {TS_ON("test.msg.Forward", Forward
 const ts_handler_entry kAnswererHandlers[] = {TS_ON("test.msg.AnswerTo", AnswererAnswerTo),
                                               TS_HANDLERS_END};
 const ts_actor_type kForwarder = {"test.msg.Forwarder", 0, nullptr, nullptr,
-                                  kForwarderHandlers, nullptr};
+                                  kForwarderHandlers, nullptr, nullptr, nullptr};
 const ts_actor_type kAnswerer = {"test.msg.Answerer", 0, nullptr, nullptr, kAnswererHandlers,
-                                 nullptr};
+                                 nullptr, nullptr, nullptr};
 
 // --- an actor that never answers --------------------------------------------
 
 int Ignore(ts_ctx *, void *, const ts_msg *) { return 0; }
-const ts_actor_type kSilent = {"test.msg.Silent", 0, nullptr, nullptr, nullptr, Ignore};
+const ts_actor_type kSilent = {"test.msg.Silent", 0, nullptr, nullptr, nullptr, Ignore, nullptr, nullptr};
 
 // --- fallback ---------------------------------------------------------------
 
@@ -125,9 +125,9 @@ int Fallback(ts_ctx *ctx, void *, const ts_msg *m)
 const ts_handler_entry kKnownHandlers[] = {TS_ON("test.msg.Known", KnownReply),
                                            TS_HANDLERS_END};
 const ts_actor_type kWithFallback = {"test.msg.WithFallback", 0, nullptr, nullptr,
-                                     kKnownHandlers, Fallback};
+                                     kKnownHandlers, Fallback, nullptr, nullptr};
 const ts_actor_type kNoFallback = {"test.msg.NoFallback", 0, nullptr, nullptr, kKnownHandlers,
-                                   nullptr};
+                                   nullptr, nullptr, nullptr};
 
 // --- determinism --------------------------------------------------------------
 // Hub creates a Sink and kWorkers workers and starts them in turn. Each
@@ -210,7 +210,7 @@ int WorkerNudge(ts_ctx *ctx, void *state, const ts_msg *)
 int HubGo(ts_ctx *ctx, void *, const ts_msg *)
 {
     ts_addr client = ts_sender(ctx), sink, w[kWorkers];
-    ts_create_opts so{&client, sizeof client, nullptr, TS_PLACE_DEFAULT, 0, 0};
+    ts_create_opts so{&client, sizeof client, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
     int rc = ts_create(ctx, "test.det.Sink", &so, &sink);
     for (uint32_t i = 0; rc == 0 && i < kWorkers; i++)
         rc = ts_create(ctx, "test.det.Worker", nullptr, &w[i]);
@@ -227,10 +227,10 @@ const ts_handler_entry kWorkerHandlers[] = {TS_ON("test.det.Start", WorkerStart)
                                             TS_HANDLERS_END};
 const ts_handler_entry kHubHandlers[] = {TS_ON("test.det.Go", HubGo), TS_HANDLERS_END};
 const ts_actor_type kSink = {"test.det.Sink", sizeof(SinkState), SinkInit, nullptr,
-                             kSinkHandlers, nullptr};
+                             kSinkHandlers, nullptr, nullptr, nullptr};
 const ts_actor_type kWorker = {"test.det.Worker", sizeof(WorkerState), nullptr, nullptr,
-                               kWorkerHandlers, nullptr};
-const ts_actor_type kHub = {"test.det.Hub", 0, nullptr, nullptr, kHubHandlers, nullptr};
+                               kWorkerHandlers, nullptr, nullptr, nullptr};
+const ts_actor_type kHub = {"test.det.Hub", 0, nullptr, nullptr, kHubHandlers, nullptr, nullptr, nullptr};
 
 class MessagingScenario : public tst::SystemTest {
   protected:

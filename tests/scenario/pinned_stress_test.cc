@@ -168,10 +168,10 @@ const ts_handler_entry kFanRecvHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kFanSender = {"test.pstress.FanSender", sizeof(FanSenderState), nullptr,
-                                  nullptr, kFanSenderHandlers, nullptr};
+                                  nullptr, kFanSenderHandlers, nullptr, nullptr, nullptr};
 const ts_actor_type kFanReceiver = {"test.pstress.FanReceiver", sizeof(FanRecvState),
                                     tst::InitFromArg<FanRecvState>,
-                                    nullptr, kFanRecvHandlers, nullptr};
+                                    nullptr, kFanRecvHandlers, nullptr, nullptr, nullptr};
 
 // ========================================================================
 // Flood: two Flooders, each sending the other n Seq as fast as its handler
@@ -254,7 +254,7 @@ const ts_handler_entry kFlooderHandlers[] = {
 };
 const ts_actor_type kFlooder = {"test.pstress.Flooder", sizeof(FlooderState),
                                     tst::InitFromArg<FlooderState>, nullptr,
-                                kFlooderHandlers, nullptr};
+                                kFlooderHandlers, nullptr, nullptr, nullptr};
 
 // ========================================================================
 // Create/exit races. CxParent creates n children round robin, a burst per
@@ -485,12 +485,12 @@ const ts_handler_entry kKillerHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kCxParent = {"test.pstress.CxParent", sizeof(CxParentState), nullptr, nullptr,
-                                 kCxParentHandlers, nullptr};
+                                 kCxParentHandlers, nullptr, nullptr, nullptr};
 const ts_actor_type kMiddle = {"test.pstress.Middle", sizeof(MiddleState),
                                     tst::InitFromArg<MiddleState>, nullptr,
-                               kMiddleHandlers, nullptr};
-const ts_actor_type kLeaf = {"test.pstress.Leaf", 0, nullptr, nullptr, kLeafHandlers, nullptr};
-const ts_actor_type kKiller = {"test.pstress.Killer", 0, nullptr, nullptr, kKillerHandlers, nullptr};
+                               kMiddleHandlers, nullptr, nullptr, nullptr};
+const ts_actor_type kLeaf = {"test.pstress.Leaf", 0, nullptr, nullptr, kLeafHandlers, nullptr, nullptr, nullptr};
+const ts_actor_type kKiller = {"test.pstress.Killer", 0, nullptr, nullptr, kKillerHandlers, nullptr, nullptr, nullptr};
 
 // ========================================================================
 // Exit trees: a Watcher's one child is the root of a tree of Tree actors,
@@ -604,9 +604,9 @@ const ts_handler_entry kWatcherHandlers[] = {
     TS_ON_ID(TS_MSG_CHILD_EXITED, WatcherChildExited),
     TS_HANDLERS_END,
 };
-const ts_actor_type kTree = {"test.pstress.Tree", 0, nullptr, TreeFini, kTreeHandlers, nullptr};
+const ts_actor_type kTree = {"test.pstress.Tree", 0, nullptr, TreeFini, kTreeHandlers, nullptr, nullptr, nullptr};
 const ts_actor_type kWatcher = {"test.pstress.Watcher", sizeof(WatcherState), nullptr, nullptr,
-                                kWatcherHandlers, nullptr};
+                                kWatcherHandlers, nullptr, nullptr, nullptr};
 
 // ========================================================================
 // External threads: payloads that say which thread and which round trip.
@@ -681,7 +681,7 @@ class PinnedStress : public tst::SystemTest {
     // A top-level actor on the given shard (shard 0 is all there is on simple).
     ts_addr CreateOn(const char *type, unsigned shard, const void *arg = nullptr, size_t len = 0)
     {
-        ts_create_opts o{arg, len, nullptr, TS_PLACE_LOCAL, 0, 0};
+        ts_create_opts o{arg, len, nullptr, TS_PLACE_LOCAL, 0, 0, nullptr};
         if (!shard_cpus_.empty()) {
             o.placement = TS_PLACE_CORE;
             o.core = shard_cpus_.at(shard);
@@ -714,7 +714,7 @@ TEST_P(PinnedStress, ten_million_messages_fan_in_with_per_sender_order)
 
     ts_addr senders[kSenders];
     unsigned on_shard[kMaxShards] = {0, 0};
-    ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0};
+    ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr};
     for (unsigned i = 0; i < kSenders; i++) {
         ASSERT_EQ(ts_system_create(sys(), "test.pstress.FanSender", &rr, &senders[i]), 0)
             << ts_last_error();
@@ -1011,7 +1011,7 @@ class PinnedStressThreads : public PinnedStress {
         if (GetParam() == TS_BASE_SIMPLE)
             GTEST_SKIP() << "the simple base runs actors on its one caller's thread; concurrent "
                             "callers need the pinned base";
-        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0};
+        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr};
         for (unsigned i = 0; i < kEchoes; i++) {
             ASSERT_EQ(ts_system_create(sys(), tst::kEcho, &rr, &echoes_[i]), 0) << ts_last_error();
             EXPECT_EQ(ts_addr_shard(echoes_[i]), i % Shards());

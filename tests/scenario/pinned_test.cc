@@ -125,7 +125,7 @@ const ts_handler_entry kMakerHandlers[] = {
     TS_ON("test.pinned.Make", MakerMake),
     TS_HANDLERS_END,
 };
-const ts_actor_type kMaker = {"test.pinned.Maker", 0, nullptr, nullptr, kMakerHandlers, nullptr};
+const ts_actor_type kMaker = {"test.pinned.Maker", 0, nullptr, nullptr, kMakerHandlers, nullptr, nullptr, nullptr};
 
 // ------------------------------------------------------------------------
 // Pinger: n round trips of Ping/Pong with an Echo, then a Result.
@@ -199,7 +199,7 @@ const ts_handler_entry kPingerHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kPinger = {"test.pinned.Pinger", sizeof(PingerState), PingerInit, nullptr,
-                               kPingerHandlers, nullptr};
+                               kPingerHandlers, nullptr, nullptr, nullptr};
 
 // ------------------------------------------------------------------------
 // Counter: Block holds its shard inside the handler until the test opens
@@ -283,7 +283,7 @@ const ts_handler_entry kCounterHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kCounter = {"test.pinned.Counter", sizeof(CounterState), nullptr, CountFini,
-                                kCounterHandlers, nullptr};
+                                kCounterHandlers, nullptr, nullptr, nullptr};
 
 // ------------------------------------------------------------------------
 // Relay: Big from the client goes to an Echo (as Ping), the Echo's Pong
@@ -322,7 +322,7 @@ const ts_handler_entry kRelayHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kRelay = {"test.pinned.Relay", sizeof(RelayArg), RelayInit, nullptr,
-                              kRelayHandlers, nullptr};
+                              kRelayHandlers, nullptr, nullptr, nullptr};
 
 // Deterministic payload bytes for message `seq`.
 unsigned char Byte(uint64_t seq, size_t i)
@@ -379,7 +379,7 @@ const ts_handler_entry kBulkHandlers[] = {
     TS_ON("test.pinned.Go", BulkGoFn),
     TS_HANDLERS_END,
 };
-const ts_actor_type kBulk = {"test.pinned.Bulk", 0, nullptr, nullptr, kBulkHandlers, nullptr};
+const ts_actor_type kBulk = {"test.pinned.Bulk", 0, nullptr, nullptr, kBulkHandlers, nullptr, nullptr, nullptr};
 
 struct CheckerArg {
     ts_addr reporter;
@@ -427,7 +427,7 @@ const ts_handler_entry kCheckerHandlers[] = {
 };
 const ts_actor_type kChecker = {"test.pinned.Checker", sizeof(CheckerState),
                                     tst::InitFromArg<CheckerState>, nullptr,
-                                kCheckerHandlers, nullptr};
+                                kCheckerHandlers, nullptr, nullptr, nullptr};
 
 // ------------------------------------------------------------------------
 // Early messages: A creates a Late actor C and hands its address on at
@@ -530,12 +530,12 @@ const ts_handler_entry kLateHandlers[] = {
 // Its init always fails: what reached it early comes back as Poison.
 int LateFailInit(ts_ctx *, void *, const void *, size_t) { return -EPERM; }
 
-const ts_actor_type kA = {"test.pinned.A", 0, nullptr, nullptr, kAHandlers, nullptr};
-const ts_actor_type kB = {"test.pinned.B", 0, nullptr, nullptr, kBHandlers, nullptr};
+const ts_actor_type kA = {"test.pinned.A", 0, nullptr, nullptr, kAHandlers, nullptr, nullptr, nullptr};
+const ts_actor_type kB = {"test.pinned.B", 0, nullptr, nullptr, kBHandlers, nullptr, nullptr, nullptr};
 const ts_actor_type kLate = {"test.pinned.Late", sizeof(LateState), LateInit, nullptr,
-                             kLateHandlers, nullptr};
+                             kLateHandlers, nullptr, nullptr, nullptr};
 const ts_actor_type kLateFail = {"test.pinned.LateFail", sizeof(LateState), LateFailInit, nullptr,
-                                 kLateHandlers, nullptr};
+                                 kLateHandlers, nullptr, nullptr, nullptr};
 
 // Sends the asker N numbered messages at once (N in the payload).
 int SprayOut(ts_ctx *ctx, void *, const ts_msg *m)
@@ -551,7 +551,7 @@ int SprayOut(ts_ctx *ctx, void *, const ts_msg *m)
 }
 
 const ts_handler_entry kSprayHandlers[] = {TS_ON("test.pinned.Spray", SprayOut), TS_HANDLERS_END};
-const ts_actor_type kSprayer = {"test.pinned.Sprayer", 0, nullptr, nullptr, kSprayHandlers, nullptr};
+const ts_actor_type kSprayer = {"test.pinned.Sprayer", 0, nullptr, nullptr, kSprayHandlers, nullptr, nullptr, nullptr};
 
 // ------------------------------------------------------------------------
 // The fixture: the pinned base, with its cores named explicitly so tests
@@ -592,7 +592,7 @@ class PinnedTest : public tst::SystemTest {
     // Creates a top-level actor on the given shard (TS_PLACE_CORE).
     ts_addr CreateOn(const char *type, unsigned shard, const void *arg = nullptr, size_t len = 0)
     {
-        ts_create_opts o{arg, len, nullptr, TS_PLACE_CORE, ShardCpu(shard), 0};
+        ts_create_opts o{arg, len, nullptr, TS_PLACE_CORE, ShardCpu(shard), 0, nullptr};
         ts_addr a = TS_ADDR_NONE;
         int rc = ts_system_create(sys(), type, &o, &a);
         EXPECT_EQ(rc, 0) << "create " << type << " on shard " << shard << ": " << ts_last_error();
@@ -708,14 +708,14 @@ TEST_P(PinnedTest, core_zero_runs_one_shard)
         cfg.cores = "0";
         cfg.shards = shards;
         TS_REOPEN(cfg);
-        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0};
+        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr};
         for (int i = 0; i < 3; i++) {
             ts_addr a = TS_ADDR_NONE;
             ASSERT_EQ(ts_system_create(sys(), tst::kEcho, &rr, &a), 0) << ts_last_error();
             EXPECT_EQ(ts_addr_shard(a), 0) << "only one shard exists";
             ExpectEchoes(a);
         }
-        ts_create_opts core0{nullptr, 0, nullptr, TS_PLACE_CORE, 0, 0};
+        ts_create_opts core0{nullptr, 0, nullptr, TS_PLACE_CORE, 0, 0, nullptr};
         ts_addr a = TS_ADDR_NONE;
         ASSERT_EQ(ts_system_create(sys(), tst::kEcho, &core0, &a), 0) << ts_last_error();
         EXPECT_EQ(ts_addr_shard(a), 0);
@@ -733,7 +733,7 @@ TEST_P(PinnedTest, cores_zero_to_one_run_two_shards)
         cfg.cores = "0-1";
         cfg.shards = shards;
         TS_REOPEN(cfg);
-        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0};
+        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr};
         std::vector<int> got;
         for (int i = 0; i < 4; i++) {
             ts_addr a = TS_ADDR_NONE;
@@ -842,7 +842,7 @@ TEST_P(PinnedTest, place_core_puts_the_actor_on_that_cores_shard)
 
     // From outside.
     for (auto want : {std::make_pair(c0, 1), std::make_pair(c1, 0)}) {
-        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, want.first, 0};
+        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, want.first, 0, nullptr};
         ts_addr a = TS_ADDR_NONE;
         ASSERT_EQ(ts_system_create(sys(), tst::kEcho, &o, &a), 0) << ts_last_error();
         EXPECT_EQ(ts_addr_shard(a), want.second) << "core " << want.first;
@@ -850,7 +850,7 @@ TEST_P(PinnedTest, place_core_puts_the_actor_on_that_cores_shard)
     }
     // From inside, from a maker on either shard.
     for (int maker_core : {c0, c1}) {
-        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, maker_core, 0};
+        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, maker_core, 0, nullptr};
         ts_addr maker = TS_ADDR_NONE;
         ASSERT_EQ(ts_system_create(sys(), "test.pinned.Maker", &o, &maker), 0) << ts_last_error();
         for (auto want : {std::make_pair(c0, 1), std::make_pair(c1, 0)}) {
@@ -878,7 +878,7 @@ TEST_P(PinnedTest, place_core_that_runs_no_shard_is_einval)
     ts_system_stats before = Stats();
     for (int core : outside) {
         SCOPED_TRACE(core);
-        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, core, 0};
+        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, core, 0, nullptr};
         ts_addr a = TS_ADDR_NONE;
         EXPECT_EQ(ts_system_create(sys(), tst::kEcho, &o, &a), -EINVAL);
         std::string err = ts_last_error();
@@ -898,7 +898,7 @@ TEST_P(PinnedTest, round_robin_from_one_creator_alternates_shards)
 {
     NEED_TWO_SHARDS();
     // From outside: this caller's cursor.
-    ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0};
+    ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr};
     std::vector<int> got;
     for (int i = 0; i < 4; i++) {
         ts_addr a = TS_ADDR_NONE;
@@ -926,7 +926,7 @@ TEST_P(PinnedTest, default_placement_is_the_creators_shard)
 {
     // From outside: shard 0.
     for (bool null_opts : {true, false}) {
-        ts_create_opts local{nullptr, 0, nullptr, TS_PLACE_LOCAL, 0, 0};
+        ts_create_opts local{nullptr, 0, nullptr, TS_PLACE_LOCAL, 0, 0, nullptr};
         ts_addr a = TS_ADDR_NONE;
         ASSERT_EQ(ts_system_create(sys(), tst::kEcho, null_opts ? nullptr : &local, &a), 0)
             << ts_last_error();

@@ -86,8 +86,8 @@ const ts_handler_entry kSpawnerHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kSpawner = {"test.stress.Spawner", sizeof(SpawnerState), nullptr, nullptr,
-                                kSpawnerHandlers, nullptr};
-const ts_actor_type kLeaf = {"test.stress.Leaf", 0, nullptr, nullptr, nullptr, nullptr};
+                                kSpawnerHandlers, nullptr, nullptr, nullptr};
+const ts_actor_type kLeaf = {"test.stress.Leaf", 0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 
 // --- 1M messages --------------------------------------------------------------
 // Producer sends Seq{0..n-1} to Consumer, `batch` at a time, starting with
@@ -209,9 +209,9 @@ const ts_handler_entry kConsumerHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kProducer = {"test.stress.Producer", sizeof(ProducerState), nullptr, nullptr,
-                                 kProducerHandlers, nullptr};
+                                 kProducerHandlers, nullptr, nullptr, nullptr};
 const ts_actor_type kConsumer = {"test.stress.Consumer", sizeof(ConsumerState), ConsumerInit,
-                                 nullptr, kConsumerHandlers, nullptr};
+                                 nullptr, kConsumerHandlers, nullptr, nullptr, nullptr};
 
 class StressScenario : public tst::SystemTest {
   protected:

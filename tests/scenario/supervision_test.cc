@@ -96,7 +96,7 @@ int FlakyWork(ts_ctx *ctx, void *state, const ts_msg *m)
 
 const ts_handler_entry kFlakyHandlers[] = {TS_ON("test.sup.Work", FlakyWork), TS_HANDLERS_END};
 const ts_actor_type kFlaky = {"test.sup.Flaky", sizeof(FlakyState), FlakyInit, FlakyFini,
-                              kFlakyHandlers, nullptr};
+                              kFlakyHandlers, nullptr, nullptr, nullptr};
 
 // Relay sends Work to a target on behalf of the asker and reports the
 // Poison (or Done) it gets back.
@@ -135,7 +135,7 @@ const ts_handler_entry kRelayHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kRelay = {"test.sup.Relay", sizeof(RelayState), nullptr, nullptr,
-                              kRelayHandlers, nullptr};
+                              kRelayHandlers, nullptr, nullptr, nullptr};
 
 // BadInit's init always fails; its handlers must never run.
 int BadInitInit(ts_ctx *, void *, const void *, size_t)
@@ -151,7 +151,7 @@ int BadInitAny(ts_ctx *ctx, void *, const ts_msg *m)
     return ts_reply(ctx, ts_type_id("test.sup.ShouldNotHappen"), text, sizeof text - 1);
 }
 const ts_actor_type kBadInit = {"test.sup.BadInit", 8, BadInitInit, nullptr, nullptr,
-                                BadInitAny};
+                                BadInitAny, nullptr, nullptr};
 
 class SupervisionScenario : public tst::SystemTest {
   protected:

@@ -65,7 +65,7 @@ const ts_handler_entry kAlarmHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kAlarm = {"test.wake.Alarm", sizeof(AlarmState), nullptr, nullptr,
-                              kAlarmHandlers, nullptr};
+                              kAlarmHandlers, nullptr, nullptr, nullptr};
 
 ArmEntry Entry(uint64_t delay_ns, const void *data, size_t len)
 {

@@ -39,7 +39,7 @@ const ts_handler_entry kEchoHandlers[] = {
     TS_HANDLERS_END,
 };
 
-const ts_actor_type kEchoType = {"test.common.Echo", 0, nullptr, nullptr, kEchoHandlers, nullptr};
+const ts_actor_type kEchoType = {"test.common.Echo", 0, nullptr, nullptr, kEchoHandlers, nullptr, nullptr, nullptr};
 
 struct ParentState {
     ts_addr watcher;
@@ -52,7 +52,8 @@ int ParentSpawn(ts_ctx *ctx, void *state, const ts_msg *m)
     if (!As(m, &req))
         return -EBADMSG;
     st->watcher = ts_sender(ctx);
-    ts_create_opts o{req.arg, req.arg_len, req.global_name[0] ? req.global_name : nullptr, TS_PLACE_DEFAULT, 0, 0};
+    ts_create_opts o{req.arg, req.arg_len, req.global_name[0] ? req.global_name : nullptr,
+                     TS_PLACE_DEFAULT, 0, 0, req.requirements[0] ? req.requirements : nullptr};
     SpawnReply rep{};
     rep.rc = ts_create(ctx, req.type, &o, &rep.child);
     for (uint32_t i = 0; rep.rc == 0 && i < req.nprobe; i++)
@@ -87,7 +88,7 @@ const ts_handler_entry kParentHandlers[] = {
 };
 
 const ts_actor_type kParentType = {"test.common.Parent", sizeof(ParentState), nullptr, nullptr,
-                                   kParentHandlers, nullptr};
+                                   kParentHandlers, nullptr, nullptr, nullptr};
 
 } // namespace
 
@@ -122,7 +123,7 @@ const ts_handler_entry kSeqHandlers[] = {
     TS_HANDLERS_END,
 };
 const ts_actor_type kSeqType = {"test.common.Seq", sizeof(SeqState), nullptr, nullptr,
-                                kSeqHandlers, nullptr};
+                                kSeqHandlers, nullptr, nullptr, nullptr};
 
 } // namespace
 

@@ -205,6 +205,7 @@ struct LogRec {
 struct SpawnReq {
     char type[64];
     char global_name[64]; // empty: no global name
+    char requirements[64]; // empty: none of the creation's own
     uint32_t nprobe;      // Probe messages the parent sends the child at once
     uint32_t arg_len;
     unsigned char arg[128];

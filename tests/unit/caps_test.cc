@@ -721,4 +721,44 @@ TEST(ReqsMet, WhyRespectsLen)
     EXPECT_EQ('#', why[0]);
 }
 
+// The public readers a type's capability check uses see the same typed
+// values placement does (ts_caps is the engine's caps, read-only).
+TEST(CapsReaders, TypedValuesAndTheirErrors)
+{
+    caps c = Parse("gpu=true,cores=8,region=eu,off=false,neg=-3");
+    const ts_caps *tc = reinterpret_cast<const ts_caps *>(&c);
+    EXPECT_TRUE(ts_caps_has(tc, "gpu"));
+    EXPECT_TRUE(ts_caps_has(tc, "off")) << "has: present, whatever the value";
+    EXPECT_FALSE(ts_caps_has(tc, "ram"));
+    EXPECT_FALSE(ts_caps_has(nullptr, "gpu"));
+    EXPECT_FALSE(ts_caps_has(tc, nullptr));
+
+    int64_t i = 0;
+    EXPECT_EQ(ts_caps_int(tc, "cores", &i), 0);
+    EXPECT_EQ(i, 8);
+    EXPECT_EQ(ts_caps_int(tc, "neg", &i), 0);
+    EXPECT_EQ(i, -3);
+    EXPECT_EQ(ts_caps_int(tc, "gpu", &i), -EINVAL);
+    EXPECT_EQ(ts_caps_int(tc, "region", &i), -EINVAL);
+    EXPECT_EQ(ts_caps_int(tc, "ram", &i), -ENOENT);
+
+    bool b = false;
+    EXPECT_EQ(ts_caps_bool(tc, "gpu", &b), 0);
+    EXPECT_TRUE(b);
+    EXPECT_EQ(ts_caps_bool(tc, "off", &b), 0);
+    EXPECT_FALSE(b);
+    EXPECT_EQ(ts_caps_bool(tc, "cores", &b), -EINVAL);
+    EXPECT_EQ(ts_caps_bool(tc, "ram", &b), -ENOENT);
+
+    EXPECT_STREQ(ts_caps_str(tc, "region"), "eu");
+    EXPECT_EQ(ts_caps_str(tc, "cores"), nullptr);
+    EXPECT_EQ(ts_caps_str(tc, "ram"), nullptr);
+
+    EXPECT_TRUE(ts_caps_meet(tc, "gpu,cores>=8,region=eu,!off"));
+    EXPECT_TRUE(ts_caps_meet(tc, nullptr));
+    EXPECT_FALSE(ts_caps_meet(tc, "cores>8"));
+    EXPECT_FALSE(ts_caps_meet(tc, "cores>>8")) << "a text that does not parse meets nothing";
+    EXPECT_FALSE(ts_caps_meet(nullptr, "gpu"));
+}
+
 }  // namespace

@@ -56,6 +56,21 @@ TEST(Place, LocalFromOutsideIsShardZero)
     EXPECT_EQ(t, 0);
 }
 
+// Least loaded is decided where the shards' loads are read: outside a
+// shard, place_actor leaves it to one (-1); in one, it keeps the creator's
+// shard for shard_create to replace by load.
+TEST(Place, LeastLoadedIsLeftToAShard)
+{
+    ts_create_opts o = Opts(TS_PLACE_LEAST_LOADED);
+    unsigned rr = 0;
+    int t;
+    ASSERT_EQ(Place(-1, &rr, &o, &t), 0) << ts_last_error();
+    EXPECT_EQ(t, -1);
+    ASSERT_EQ(Place(2, &rr, &o, &t), 0) << ts_last_error();
+    EXPECT_EQ(t, 2);
+    EXPECT_EQ(rr, 0u);
+}
+
 TEST(Place, NoOptionsMeansLocal)
 {
     unsigned rr = 5;
@@ -137,7 +152,7 @@ TEST(Place, CoreThatRunsNoShardIsRefused)
 TEST(Place, UnknownPlacementIsRefused)
 {
     unsigned rr = 0;
-    for (int how : {6, 7, -1, 1 << 20}) {
+    for (int how : {7, 8, -1, 1 << 20}) {
         // Stored as the C side sees it: an out-of-range value is not a
         // valid C++ enum value, so it is not made by a cast.
         ts_create_opts o = Opts(TS_PLACE_LOCAL);

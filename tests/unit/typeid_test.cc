@@ -62,7 +62,7 @@ TEST(ActorTypes, DuplicateHandlerIdsAreRefused)
 {
     static const ts_handler_entry h[] = {TS_ON("unit.Dup", noop), TS_ON_ID(ts_type_id("unit.Dup"), noop),
                                          TS_HANDLERS_END};
-    static const ts_actor_type t = {"unit.DupActor", 0, nullptr, nullptr, h, nullptr};
+    static const ts_actor_type t = {"unit.DupActor", 0, nullptr, nullptr, h, nullptr, nullptr, nullptr};
     EXPECT_EQ(ts_register_actor_type(&t), -EEXIST);
     EXPECT_NE(std::strstr(ts_last_error(), "two handlers"), nullptr) << ts_last_error();
 }
@@ -70,15 +70,15 @@ TEST(ActorTypes, DuplicateHandlerIdsAreRefused)
 TEST(ActorTypes, ANameWhoseIdDisagreesIsRefused)
 {
     static const ts_handler_entry h[] = {{"unit.Named", 12345, noop}, TS_HANDLERS_END};
-    static const ts_actor_type t = {"unit.MismatchActor", 0, nullptr, nullptr, h, nullptr};
+    static const ts_actor_type t = {"unit.MismatchActor", 0, nullptr, nullptr, h, nullptr, nullptr, nullptr};
     EXPECT_EQ(ts_register_actor_type(&t), -EINVAL);
 }
 
 TEST(ActorTypes, SameStructTwiceIsFineAnotherWithTheNameIsNot)
 {
     static const ts_handler_entry h[] = {TS_ON("unit.Ping", noop), TS_HANDLERS_END};
-    static const ts_actor_type t = {"unit.Twice", 0, nullptr, nullptr, h, nullptr};
-    static const ts_actor_type other = {"unit.Twice", 8, nullptr, nullptr, nullptr, nullptr};
+    static const ts_actor_type t = {"unit.Twice", 0, nullptr, nullptr, h, nullptr, nullptr, nullptr};
+    static const ts_actor_type other = {"unit.Twice", 8, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
     EXPECT_EQ(ts_register_actor_type(&t), 0);
     EXPECT_EQ(ts_register_actor_type(&t), 0);
     EXPECT_EQ(ts_register_actor_type(&other), -EEXIST);
@@ -86,7 +86,7 @@ TEST(ActorTypes, SameStructTwiceIsFineAnotherWithTheNameIsNot)
 
 TEST(ActorTypes, BadArgumentsAreRefused)
 {
-    static const ts_actor_type unnamed = {"", 0, nullptr, nullptr, nullptr, nullptr};
+    static const ts_actor_type unnamed = {"", 0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
     EXPECT_EQ(ts_register_actor_type(nullptr), -EINVAL);
     EXPECT_EQ(ts_register_actor_type(&unnamed), -EINVAL);
 }
