@@ -14,7 +14,10 @@
  * The node is an IPv4 host of its own on the port: its listen address, with
  * shard k on UDP port + k. It answers ARP for that address and resolves its
  * peers' by ARP (the peer table gives their addresses), learning also from
- * what they send. Datagrams are those of the udp backend: the reliability
+ * what they send. Each instance has its peer table (it changes at runtime:
+ * peer_set, peer_del); the MACs learned are the port's, one entry per peer
+ * address, shared by the shards (whichever queue an answer lands on, every
+ * shard knows it). Datagrams are those of the udp backend: the reliability
  * layer is rel.c, shared, so a dpdk node and a udp node talk to each other.
  *
  * A device spreads what it receives over its queues by its own hash, not by
@@ -145,6 +148,26 @@ static int eal_up(const char *args)
 
 /* ---- a node's port, shared by its shards ------------------------------ */
 
+/* A peer address's MAC, shared by a node's shards. ip and refs change
+ * under the port's nlock (open, close, peer_set, peer_del); an instance
+ * holds a reference for each of its peers at ip, and reads and writes mac
+ * through it without the lock (relaxed: a MAC is a hint, and the
+ * reliability layer resends what a wrong one loses). An entry never moves
+ * while the port lives; one no instance refers to is free for another
+ * address, its MAC forgotten. */
+struct neigh {
+    uint32_t ip;          /* network order */
+    unsigned refs;
+    _Atomic uint64_t mac; /* mac | 1 << 63 once known; 0 not */
+};
+
+#define NEIGH_BLOCK 64
+
+struct neigh_block {
+    struct neigh_block *next;
+    struct neigh e[NEIGH_BLOCK];
+};
+
 struct port {
     struct port *next;
     char given[256], devargs[300], name[64]; /* given: as configured */
@@ -160,10 +183,8 @@ struct port {
     uint32_t ip;        /* network order */
     uint16_t base_port; /* shard k: base_port + k */
     struct ptrq *inbox[MAX_QUEUES];
-    /* Peers' MACs, learned: mac | 1 << 63 once known (the config's order). */
-    const struct transport_peer *peers;
-    unsigned npeers;
-    _Atomic uint64_t *neigh;
+    pthread_mutex_t nlock; /* the neighbour entries' ip and refs */
+    struct neigh_block *neigh;
     _Atomic uint64_t not_ours, malformed, forwarded, inbox_full, arp_in, arp_out, tx_dropped;
 };
 
@@ -279,7 +300,11 @@ static void port_free(struct port *p)
         ptrq_free(p->inbox[q]);
     }
     rte_mempool_free(p->pool);
-    free(p->neigh);
+    for (struct neigh_block *b = p->neigh, *n; b; b = n) {
+        n = b->next;
+        free(b);
+    }
+    pthread_mutex_destroy(&p->nlock);
     free(p);
 }
 
@@ -426,10 +451,8 @@ static int port_get(const struct transport_config *cfg, struct port **out)
     p->netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     p->ip = sin->sin_addr.s_addr;
     p->base_port = ntohs(sin->sin_port);
-    p->peers = cfg->peers;
-    p->npeers = cfg->npeers;
-    p->neigh = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*p->neigh));
-    int rc = p->neigh ? port_start(p, cfg) : err_set(-ENOMEM, "out of memory");
+    pthread_mutex_init(&p->nlock, NULL);
+    int rc = port_start(p, cfg);
     if (rc < 0) {
         port_free(p);
         return rc;
@@ -454,38 +477,75 @@ static void port_put(struct port *p)
     pthread_mutex_unlock(&g_lock);
 }
 
-static int peer_of(const struct port *p, uint32_t ip)
+/* The entry for ip, referenced once more: the one in use, or a free one
+ * (its MAC unknown). NULL when out of memory. */
+static struct neigh *neigh_get(struct port *p, uint32_t ip)
 {
-    for (unsigned i = 0; i < p->npeers; i++) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)&p->peers[i].addr;
-        if (a->sin_addr.s_addr == ip)
-            return (int)i;
+    struct neigh *free_e = NULL, *got = NULL;
+    pthread_mutex_lock(&p->nlock);
+    for (struct neigh_block *b = p->neigh; b && !got; b = b->next)
+        for (unsigned i = 0; i < NEIGH_BLOCK && !got; i++) {
+            struct neigh *e = &b->e[i];
+            if (e->refs && e->ip == ip)
+                got = e;
+            else if (!e->refs && !free_e)
+                free_e = e;
+        }
+    if (!got && !free_e) {
+        struct neigh_block *b = calloc(1, sizeof(*b));
+        if (b) {
+            b->next = p->neigh;
+            p->neigh = b;
+            free_e = &b->e[0];
+        }
     }
-    return -1;
+    if (!got && free_e) {
+        got = free_e;
+        got->ip = ip;
+        atomic_store_explicit(&got->mac, 0, memory_order_relaxed);
+    }
+    if (got)
+        got->refs++;
+    pthread_mutex_unlock(&p->nlock);
+    return got;
 }
 
-static void learn(struct port *p, uint32_t ip, const struct ether_mac *mac)
+static void neigh_put(struct port *p, struct neigh *e)
 {
-    int i = peer_of(p, ip);
-    if (i < 0)
-        return;
+    pthread_mutex_lock(&p->nlock);
+    if (--e->refs == 0)
+        atomic_store_explicit(&e->mac, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&p->nlock);
+}
+
+static void neigh_learn(struct neigh *e, const struct ether_mac *mac)
+{
     uint64_t v = UINT64_C(1) << 63;
     for (int k = 0; k < 6; k++)
         v |= (uint64_t)mac->b[k] << (8 * k);
     /* Every datagram teaches it: write only what changed (the line is shared). */
-    if (atomic_load_explicit(&p->neigh[i], memory_order_relaxed) != v)
-        atomic_store_explicit(&p->neigh[i], v, memory_order_relaxed);
+    if (atomic_load_explicit(&e->mac, memory_order_relaxed) != v)
+        atomic_store_explicit(&e->mac, v, memory_order_relaxed);
 }
 
-static bool neighbour(struct port *p, int i, struct ether_mac *mac)
+static bool neighbour(const struct neigh *e, struct ether_mac *mac)
 {
-    uint64_t v = atomic_load_explicit(&p->neigh[i], memory_order_relaxed);
+    uint64_t v = atomic_load_explicit(&e->mac, memory_order_relaxed);
     for (int k = 0; k < 6; k++)
         mac->b[k] = (uint8_t)(v >> (8 * k));
     return v >> 63;
 }
 
 /* ---- one shard's instance --------------------------------------------- */
+
+/* A peer node: where it is, and its address's entry on the port. */
+struct dpeer {
+    uint32_t ip;        /* network order (first: what peer_of scans) */
+    uint16_t port;      /* network order */
+    uint16_t node;
+    struct neigh *nb;
+    uint64_t arp_asked; /* when we last asked for its MAC */
+};
 
 struct transport {
     struct transport_config cfg;
@@ -497,10 +557,28 @@ struct transport {
     struct rte_mbuf *pending; /* handed to rel_output, not yet emitted */
     struct rte_mbuf *tx[BURST];
     unsigned ntx;
-    uint64_t *arp_asked; /* per peer: when we last asked for its MAC */
+    struct dpeer *peers; /* the peer table (the same nodes as rel's); it moves */
+    unsigned npeers, cappeers; /* when it grows: nothing keeps a pointer into it */
     uint64_t now;
-    bool asked_all; /* shard 0: the peers' MACs asked for, once, at the first poll */
+    bool asked_all; /* shard 0: the peers' MACs asked for, at the first poll
+                       after open or peer_set */
 };
+
+/* The peer at ip (any of them: they share the entry), or -1. */
+static int peer_of(const struct transport *t, uint32_t ip)
+{
+    for (unsigned i = 0; i < t->npeers; i++)
+        if (t->peers[i].ip == ip)
+            return (int)i;
+    return -1;
+}
+
+static void learn(struct transport *t, uint32_t ip, const struct ether_mac *mac)
+{
+    int i = peer_of(t, ip);
+    if (i >= 0)
+        neigh_learn(t->peers[i].nb, mac);
+}
 
 static void tx_flush(struct transport *t)
 {
@@ -548,12 +626,12 @@ static void tx_emit(void *arg, unsigned char *buf, size_t len, const struct sock
     t->pending = NULL;
     (void)buf;
     const struct sockaddr_in *sin = (const struct sockaddr_in *)to;
-    int i = len && tolen >= sizeof(*sin) ? peer_of(t->p, sin->sin_addr.s_addr) : -1;
+    int i = len && tolen >= sizeof(*sin) ? peer_of(t, sin->sin_addr.s_addr) : -1;
     struct ether_mac dst;
-    if (i < 0 || !neighbour(t->p, i, &dst)) {
+    if (i < 0 || !neighbour(t->peers[i].nb, &dst)) {
         /* Not resolved yet: ask (now and then); rel resends the datagram. */
-        if (i >= 0 && t->now - t->arp_asked[i] >= ARP_RETRY_NS) {
-            t->arp_asked[i] = t->now;
+        if (i >= 0 && t->now - t->peers[i].arp_asked >= ARP_RETRY_NS) {
+            t->peers[i].arp_asked = t->now;
             arp_send(t, ETHER_ARP_REQUEST, &ether_broadcast, sin->sin_addr.s_addr);
         }
         rte_pktmbuf_free(m);
@@ -596,14 +674,14 @@ static void frame_in(struct transport *t, struct rte_mbuf *m, bool forwarded)
         atomic_fetch_add_explicit(&p->malformed, 1, memory_order_relaxed);
     } else if (e.kind == ETHER_ARP) {
         atomic_fetch_add_explicit(&p->arp_in, 1, memory_order_relaxed);
-        learn(p, e.arp_spa, &e.arp_sha);
+        learn(t, e.arp_spa, &e.arp_sha);
         if (e.arp_op == ETHER_ARP_REQUEST && e.arp_tpa == p->ip)
             arp_send(t, ETHER_ARP_REPLY, &e.arp_sha, e.arp_spa);
     } else if (e.kind == ETHER_UDP && e.dst_ip == p->ip && e.dst_port >= p->base_port &&
                e.dst_port - p->base_port < (int)p->nq) {
         unsigned q = e.dst_port - p->base_port;
         if (!forwarded)
-            learn(p, e.src_ip, &e.src_mac);
+            learn(t, e.src_ip, &e.src_mac);
         if (q != t->q) {
             if (ptrq_push(p->inbox[q], m)) {
                 atomic_fetch_add_explicit(&p->forwarded, 1, memory_order_relaxed);
@@ -619,19 +697,20 @@ static void frame_in(struct transport *t, struct rte_mbuf *m, bool forwarded)
     rte_pktmbuf_free(m);
 }
 
-/* Shard 0 asks for every peer's MAC as soon as it runs, so that the
- * first datagram to a peer is not dropped for want of it (and resent a
- * retransmission timeout later). Answers teach every shard. */
+/* Shard 0 asks for every peer's MAC as soon as it runs (and after a peer
+ * is set), so that the first datagram to a peer is not dropped for want of
+ * it (and resent a retransmission timeout later). Answers teach every
+ * shard. */
 static void arp_all(struct transport *t)
 {
     t->asked_all = true;
-    for (unsigned i = 0; t->q == 0 && i < t->p->npeers; i++) {
+    for (unsigned i = 0; t->q == 0 && i < t->npeers; i++) {
+        struct dpeer *d = &t->peers[i];
         struct ether_mac mac;
-        if (neighbour(t->p, (int)i, &mac))
+        if (neighbour(d->nb, &mac) || (d->arp_asked && t->now - d->arp_asked < ARP_RETRY_NS))
             continue;
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)&t->p->peers[i].addr;
-        t->arp_asked[i] = t->now;
-        arp_send(t, ETHER_ARP_REQUEST, &ether_broadcast, sin->sin_addr.s_addr);
+        d->arp_asked = t->now;
+        arp_send(t, ETHER_ARP_REQUEST, &ether_broadcast, d->ip);
     }
 }
 
@@ -669,10 +748,12 @@ static void dpdk_close(struct transport *t)
         void *m;
         while (ptrq_pop(t->p->inbox[t->q], &m, 1))
             rte_pktmbuf_free(m);
+        for (unsigned i = 0; i < t->npeers; i++)
+            neigh_put(t->p, t->peers[i].nb);
         port_put(t->p);
     }
     rel_close(t->rel);
-    free(t->arp_asked);
+    free(t->peers);
     free(t);
 }
 
@@ -702,6 +783,25 @@ static int check_config(const struct transport_config *cfg)
     return 0;
 }
 
+/* Appends peer to the instance's table (room made already, or made now). */
+static int dpeer_add(struct transport *t, const struct transport_peer *peer)
+{
+    if (t->npeers == t->cappeers) {
+        struct dpeer *d = realloc(t->peers, 2 * t->cappeers * sizeof(*d));
+        if (!d)
+            return err_set(-ENOMEM, "out of memory adding node %u", peer->node);
+        t->peers = d;
+        t->cappeers *= 2;
+    }
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)&peer->addr;
+    struct neigh *nb = neigh_get(t->p, sin->sin_addr.s_addr);
+    if (!nb)
+        return err_set(-ENOMEM, "out of memory adding node %u", peer->node);
+    t->peers[t->npeers++] = (struct dpeer){.ip = sin->sin_addr.s_addr, .port = sin->sin_port,
+                                           .node = peer->node, .nb = nb};
+    return 0;
+}
+
 static int dpdk_open(const struct transport_config *cfg_in, struct transport **out)
 {
     struct transport_config cfg = *cfg_in;
@@ -710,11 +810,14 @@ static int dpdk_open(const struct transport_config *cfg_in, struct transport **o
     if (rc < 0)
         return rc;
     struct transport *t = calloc(1, sizeof(*t));
-    if (!t || !(t->arp_asked = calloc(cfg.npeers ? cfg.npeers : 1, sizeof(uint64_t)))) {
+    if (t)
+        t->cappeers = cfg.npeers > 4 ? cfg.npeers : 4;
+    if (!t || !(t->peers = calloc(t->cappeers, sizeof(*t->peers)))) {
         free(t);
         return err_set(-ENOMEM, "out of memory");
     }
     t->cfg = cfg;
+    t->cfg.peers = NULL; /* copied (rel's and ours): the caller's may go */
     t->q = cfg.shard;
     t->dgram = cfg.dgram_max ? cfg.dgram_max : ETHER_UDP_PAYLOAD(MTU);
     if (t->dgram > ETHER_UDP_PAYLOAD(MTU))
@@ -730,6 +833,8 @@ static int dpdk_open(const struct transport_config *cfg_in, struct transport **o
                              .deliver = cfg.deliver, .event = cfg.event, .arg = cfg.arg};
     if (rc == 0)
         rc = rel_open(&rcf, &t->rel);
+    for (unsigned i = 0; rc == 0 && i < cfg.npeers; i++)
+        rc = dpeer_add(t, &cfg.peers[i]);
     if (rc < 0) {
         dpdk_close(t);
         return rc;
@@ -777,6 +882,69 @@ static unsigned dpdk_device_stats(struct transport *t, struct transport_device_s
     return 1;
 }
 
+/* ---- the peer table at runtime ----------------------------------------- */
+
+static int node_of(const struct transport *t, uint16_t node)
+{
+    for (unsigned i = 0; i < t->npeers; i++)
+        if (t->peers[i].node == node)
+            return (int)i;
+    return -1;
+}
+
+/* rel's table first (it refuses from inside a callback), then ours; what
+ * ours needs is had before, so a failure leaves both as they were. */
+static int dpdk_peer_set(struct transport *t, const struct transport_peer *peer)
+{
+    int rc = transport_peer_check(peer, AF_INET, "dpdk");
+    if (rc < 0)
+        return rc;
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)&peer->addr;
+    int i = node_of(t, peer->node);
+    if (i >= 0 && t->peers[i].ip == sin->sin_addr.s_addr && t->peers[i].port == sin->sin_port)
+        return rel_peer_set(t->rel, peer); /* the same address: nothing changes (or -EBUSY) */
+    struct neigh *nb = neigh_get(t->p, sin->sin_addr.s_addr);
+    if (!nb)
+        return err_set(-ENOMEM, "out of memory adding node %u", peer->node);
+    if (i < 0 && t->npeers == t->cappeers) {
+        struct dpeer *d = realloc(t->peers, 2 * t->cappeers * sizeof(*d));
+        if (!d) {
+            neigh_put(t->p, nb);
+            return err_set(-ENOMEM, "out of memory adding node %u", peer->node);
+        }
+        t->peers = d;
+        t->cappeers *= 2;
+    }
+    if ((rc = rel_peer_set(t->rel, peer)) < 0) {
+        neigh_put(t->p, nb);
+        return rc;
+    }
+    if (i < 0) {
+        i = (int)t->npeers++;
+    } else {
+        /* Moved (a restarted member, maybe another host or device): the
+         * MAC learned for the new address may be stale, so it is asked
+         * again. */
+        neigh_put(t->p, t->peers[i].nb);
+        atomic_store_explicit(&nb->mac, 0, memory_order_relaxed);
+    }
+    t->peers[i] = (struct dpeer){.ip = sin->sin_addr.s_addr, .port = sin->sin_port,
+                                 .node = peer->node, .nb = nb};
+    t->asked_all = false; /* shard 0 asks at the next poll */
+    return 0;
+}
+
+static int dpdk_peer_del(struct transport *t, uint16_t node)
+{
+    int rc = rel_peer_del(t->rel, node);
+    int i = node_of(t, node);
+    if (rc >= 0 && i >= 0) {
+        neigh_put(t->p, t->peers[i].nb);
+        t->peers[i] = t->peers[--t->npeers];
+    }
+    return rc;
+}
+
 const struct transport_ops transport_dpdk = {
     .name = "dpdk",
     .open = dpdk_open,
@@ -786,4 +954,6 @@ const struct transport_ops transport_dpdk = {
     .stats = dpdk_stats,
     .local = dpdk_local,
     .device_stats = dpdk_device_stats,
+    .peer_set = dpdk_peer_set,
+    .peer_del = dpdk_peer_del,
 };

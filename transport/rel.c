@@ -38,6 +38,7 @@ struct ent {
 
 struct outlink {
     struct transport_peer peer;
+    uint64_t epoch; /* this link's incarnation, in its HELLOs (rel_peer_set) */
     uint64_t base; /* oldest frame not acknowledged */
     uint64_t next; /* next frame never sent */
     uint64_t end;  /* next sequence to assign */
@@ -65,7 +66,7 @@ struct stashed {
 struct inlink {
     uint16_t node;
     uint8_t shard;
-    unsigned link; /* the peer's outlink, for its figures */
+    unsigned link; /* the peer's outlink (its index), for its figures */
     uint64_t epoch;
     uint64_t cum; /* every frame up to it consumed */
     struct stashed **stash; /* rxwin slots, by seq */
@@ -81,10 +82,13 @@ struct inlink {
 
 struct rel {
     struct rel_config cfg;
-    struct outlink *links;
+    struct outlink *links; /* the peer table: moves when it grows; */
+    unsigned nlinks, caplinks; /* an inlink names its outlink by index */
     struct inlink *in;
     unsigned nin, capin, rxwin;
     uint64_t stray, stray_at;
+    uint64_t epoch_hi; /* the largest epoch a link was given */
+    bool busy;         /* in rel_input or rel_output: the table stays as it is */
 };
 
 static void event(struct rel *r, uint16_t node, enum transport_event ev, int err)
@@ -95,10 +99,16 @@ static void event(struct rel *r, uint16_t node, enum transport_event ev, int err
 
 static int link_of(const struct rel *r, uint16_t node)
 {
-    for (unsigned i = 0; i < r->cfg.npeers; i++)
+    for (unsigned i = 0; i < r->nlinks; i++)
         if (r->links[i].peer.node == node)
             return (int)i;
     return -1;
+}
+
+static struct outlink outlink_new(const struct transport_peer *peer, uint64_t epoch)
+{
+    return (struct outlink){.peer = *peer, .epoch = epoch, .base = 1, .next = 1, .end = 1,
+                            .rto = RTO_INIT, .st.node = peer->node};
 }
 
 int rel_open(const struct rel_config *cfg, struct rel **out)
@@ -107,24 +117,28 @@ int rel_open(const struct rel_config *cfg, struct rel **out)
         return err_set(-EINVAL, "datagram size %zu is not from %u to 65535", cfg->dgram_max,
                        2 * FRAME_HDR + 64);
     struct rel *r = calloc(1, sizeof(*r));
-    struct outlink *links = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*links));
+    unsigned cap = cfg->npeers > 4 ? cfg->npeers : 4;
+    struct outlink *links = calloc(cap, sizeof(*links));
     if (!r || !links) {
         free(r);
         free(links);
         return err_set(-ENOMEM, "out of memory");
     }
     r->cfg = *cfg;
+    r->cfg.peers = NULL; /* copied below: the caller's may go */
     if (!r->cfg.window)
         r->cfg.window = 1024;
     if (!r->cfg.epoch)
         r->cfg.epoch = frame_epoch();
+    r->epoch_hi = r->cfg.epoch;
     r->rxwin = RXWIN_MIN;
     while (r->rxwin < 2 * r->cfg.window)
         r->rxwin *= 2;
     r->links = links;
+    r->caplinks = cap;
+    r->nlinks = cfg->npeers;
     for (unsigned i = 0; i < cfg->npeers; i++)
-        links[i] = (struct outlink){.peer = cfg->peers[i], .base = 1, .next = 1, .end = 1,
-                                    .rto = RTO_INIT, .st.node = cfg->peers[i].node};
+        links[i] = outlink_new(&cfg->peers[i], r->cfg.epoch);
     *out = r;
     return 0;
 }
@@ -150,22 +164,29 @@ static void inlink_reset(struct rel *r, struct inlink *in)
     in->skip = false;
 }
 
+static void outlink_fini(struct outlink *l)
+{
+    free_chunks(l->ck_head);
+    free_chunks(l->ck_free);
+    free(l->ents);
+    free(l->rq);
+}
+
+static void inlink_fini(struct rel *r, struct inlink *in)
+{
+    inlink_reset(r, in);
+    free(in->stash);
+    free(in->asm_buf);
+}
+
 void rel_close(struct rel *r)
 {
     if (!r)
         return;
-    for (unsigned i = 0; i < r->cfg.npeers; i++) {
-        struct outlink *l = &r->links[i];
-        free_chunks(l->ck_head);
-        free_chunks(l->ck_free);
-        free(l->ents);
-        free(l->rq);
-    }
-    for (unsigned i = 0; i < r->nin; i++) {
-        inlink_reset(r, &r->in[i]);
-        free(r->in[i].stash);
-        free(r->in[i].asm_buf);
-    }
+    for (unsigned i = 0; i < r->nlinks; i++)
+        outlink_fini(&r->links[i]);
+    for (unsigned i = 0; i < r->nin; i++)
+        inlink_fini(r, &r->in[i]);
     free(r->in);
     free(r->links);
     free(r);
@@ -435,7 +456,7 @@ static size_t fill(struct rel *r, struct outlink *l, uint64_t now, unsigned char
     }
     if (off == FRAME_HDR)
         return 0;
-    put_hello(r, b, FRAME_HELLO, r->cfg.epoch, l->base, l->base_more ? FRAME_F_MORE : 0, 0);
+    put_hello(r, b, FRAME_HELLO, l->epoch, l->base, l->base_more ? FRAME_F_MORE : 0, 0);
     if (!l->timer_at)
         l->timer_at = now + l->rto;
     l->st.bytes_out += off;
@@ -460,7 +481,7 @@ static size_t put_ack(struct rel *r, struct inlink *in, unsigned char *b)
     return FRAME_HDR + n;
 }
 
-int rel_output(struct rel *r, uint64_t now, rel_buf_fn buf, rel_emit_fn emit, void *arg)
+static int output(struct rel *r, uint64_t now, rel_buf_fn buf, rel_emit_fn emit, void *arg)
 {
     int k = 0;
     for (unsigned i = 0; i < r->nin; i++) {
@@ -474,7 +495,7 @@ int rel_output(struct rel *r, uint64_t now, rel_buf_fn buf, rel_emit_fn emit, vo
         in->ack_owed = false;
         k++;
     }
-    for (unsigned i = 0; i < r->cfg.npeers; i++) {
+    for (unsigned i = 0; i < r->nlinks; i++) {
         struct outlink *l = &r->links[i];
         if (l->timer_at && now >= l->timer_at)
             expire(r, l, now);
@@ -494,13 +515,21 @@ int rel_output(struct rel *r, uint64_t now, rel_buf_fn buf, rel_emit_fn emit, vo
     return k;
 }
 
+int rel_output(struct rel *r, uint64_t now, rel_buf_fn buf, rel_emit_fn emit, void *arg)
+{
+    r->busy = true; /* event may be called: the table holds still meanwhile */
+    int k = output(r, now, buf, emit, arg);
+    r->busy = false;
+    return k;
+}
+
 uint64_t rel_deadline(const struct rel *r)
 {
     uint64_t d = UINT64_MAX;
     for (unsigned i = 0; i < r->nin; i++)
         if (r->in[i].ack_owed)
             return 0;
-    for (unsigned i = 0; i < r->cfg.npeers; i++) {
+    for (unsigned i = 0; i < r->nlinks; i++) {
         const struct outlink *l = &r->links[i];
         if (l->rq_n || (l->next < l->end && l->next < l->base + r->cfg.window))
             return 0;
@@ -512,9 +541,9 @@ uint64_t rel_deadline(const struct rel *r)
 
 unsigned rel_stats(const struct rel *r, struct transport_link_stats *out, unsigned max)
 {
-    for (unsigned i = 0; i < r->cfg.npeers && i < max; i++)
+    for (unsigned i = 0; i < r->nlinks && i < max; i++)
         out[i] = r->links[i].st;
-    return r->cfg.npeers;
+    return r->nlinks;
 }
 
 /* ---- receiving ---------------------------------------------------------- */
@@ -668,8 +697,8 @@ static int check_frames(const unsigned char *p, size_t len, const struct frame_h
     return 0;
 }
 
-int rel_input(struct rel *r, uint64_t now, const void *dgram, size_t len,
-              const struct sockaddr *from, socklen_t fromlen)
+static int input(struct rel *r, uint64_t now, const void *dgram, size_t len,
+                 const struct sockaddr *from, socklen_t fromlen)
 {
     const unsigned char *p = dgram;
     size_t max = r->cfg.dgram_max - FRAME_HDR;
@@ -693,7 +722,7 @@ int rel_input(struct rel *r, uint64_t now, const void *dgram, size_t len,
     if (ack) {
         for (size_t off = 0; off < len; off += FRAME_HDR + h.len) {
             frame_decode(p + off, len - off, REL_SACK_BYTES, &h);
-            if (h.type == r->cfg.epoch) /* else for an instance before a restart */
+            if (h.type == l->epoch) /* else for the link before a restart or re-adding */
                 on_ack(r, l, now, h.seq, p + off + FRAME_HDR, h.len);
         }
         return 0;
@@ -719,4 +748,99 @@ int rel_input(struct rel *r, uint64_t now, const void *dgram, size_t len,
         on_data(r, in, &h, p + off + FRAME_HDR);
     }
     return 0;
+}
+
+int rel_input(struct rel *r, uint64_t now, const void *dgram, size_t len,
+              const struct sockaddr *from, socklen_t fromlen)
+{
+    r->busy = true; /* deliver and event may be called: the table holds still */
+    int rc = input(r, now, dgram, len, from, fromlen);
+    r->busy = false;
+    return rc;
+}
+
+/* ---- the peer table at runtime ----------------------------------------- */
+
+/* The link goes to a new address: everything in flight goes again at once,
+ * in order, and the round trip is measured afresh. */
+static void relink(struct outlink *l, const struct transport_peer *peer)
+{
+    l->peer = *peer;
+    l->rq_n = l->rq_head = 0;
+    for (uint64_t s = l->base; s < l->end; s++) {
+        struct ent *e = &l->ents[s & (l->cap - 1)];
+        e->sacked = e->queued = 0;
+    }
+    for (uint64_t s = l->base; s < l->next; s++)
+        rq_push(l, s);
+    l->srtt = l->rttvar = 0;
+    l->rto = RTO_INIT;
+    l->timer_at = 0;
+    l->expiries = 0;
+    if (l->up) { /* until the new address acknowledges */
+        l->up = false;
+        l->st.up = 0;
+        l->reported_down = true;
+    }
+}
+
+int rel_peer_set(struct rel *r, const struct transport_peer *peer)
+{
+    if (r->busy)
+        return err_set(-EBUSY, "the peer table cannot change from inside deliver or event");
+    if (!peer->addrlen || peer->addrlen > sizeof(peer->addr))
+        return err_set(-EINVAL, "node %u's address is %u bytes long", peer->node,
+                       (unsigned)peer->addrlen);
+    int li = link_of(r, peer->node);
+    if (li >= 0) {
+        if (!transport_peer_same(&r->links[li].peer, peer))
+            relink(&r->links[li], peer);
+        return 0;
+    }
+    if (r->nlinks == r->caplinks) {
+        unsigned cap = 2 * r->caplinks;
+        struct outlink *links = realloc(r->links, cap * sizeof(*links));
+        if (!links)
+            return err_set(-ENOMEM, "out of memory adding node %u", peer->node);
+        r->links = links;
+        r->caplinks = cap;
+    }
+    /* A new epoch, above every one this instance gave: a peer that still
+     * holds the numbering of an earlier link from here (deleted, added
+     * again) starts afresh at 1, as it does for a restarted sender. */
+    uint64_t epoch = frame_epoch();
+    r->epoch_hi = epoch > r->epoch_hi ? epoch : r->epoch_hi + 1;
+    r->links[r->nlinks++] = outlink_new(peer, r->epoch_hi);
+    return 0;
+}
+
+int rel_peer_del(struct rel *r, uint16_t node)
+{
+    if (r->busy)
+        return err_set(-EBUSY, "the peer table cannot change from inside deliver or event");
+    int li = link_of(r, node);
+    if (li < 0)
+        return err_set(-ENOENT, "node %u is not in the peer table", node);
+    struct outlink *l = &r->links[li];
+    int dropped = 0; /* messages: each one's last frame is not MORE */
+    for (uint64_t s = l->base; s < l->end; s++)
+        dropped += !l->ents[s & (l->cap - 1)].more;
+    outlink_fini(l);
+    /* What it sent: forgotten, so that it starts afresh if it comes back. */
+    for (unsigned k = 0; k < r->nin;) {
+        if (r->in[k].node == node) {
+            inlink_fini(r, &r->in[k]);
+            r->in[k] = r->in[--r->nin];
+        } else {
+            k++;
+        }
+    }
+    unsigned last = --r->nlinks;
+    if ((unsigned)li != last) {
+        r->links[li] = r->links[last];
+        for (unsigned k = 0; k < r->nin; k++)
+            if (r->in[k].link == last)
+                r->in[k].link = (unsigned)li;
+    }
+    return dropped;
 }

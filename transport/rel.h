@@ -27,6 +27,12 @@
  * after a round trip, resends everything unacknowledged when its timer
  * (RTO from measured round trips, doubling on each expiry) runs out, and
  * keeps at most `window` frames in flight.
+ *
+ * The peer table changes at runtime (rel_peer_set, rel_peer_del): a link
+ * added after open has an epoch of its own, above every one the instance
+ * gave before, so a peer that still numbers an earlier link from here (the
+ * node deleted and added again) starts afresh; a link moved to a new
+ * address sends everything unacknowledged there again at once.
  */
 #ifndef TS_TRANSPORT_REL_H
 #define TS_TRANSPORT_REL_H
@@ -44,7 +50,7 @@ struct rel;
 struct rel_config {
     uint16_t node;
     uint8_t shard;
-    const struct transport_peer *peers; /* where each peer node's datagrams go */
+    const struct transport_peer *peers; /* where each peer node's datagrams go (copied) */
     unsigned npeers;
     size_t dgram_max;   /* bytes of one datagram's payload, >= 2 frame headers + 64 */
     size_t max_msg;     /* payload limit of a message */
@@ -84,6 +90,14 @@ int rel_output(struct rel *r, uint64_t now, rel_buf_fn buf, rel_emit_fn emit, vo
 /* When rel_output next has something to do with no datagram arriving
  * meanwhile: 0 now, UINT64_MAX never (nothing in flight). */
 uint64_t rel_deadline(const struct rel *r);
+
+/* transport_ops.peer_set and peer_del (transport.h), for the datagram
+ * backends: peer_set checks only the address's length (the backend checks
+ * its family); -EBUSY from inside rel_input or rel_output (a deliver or
+ * event callback). peer_del counts the messages whose last frame is not
+ * acknowledged, and forgets what the node sent too. */
+int rel_peer_set(struct rel *r, const struct transport_peer *peer);
+int rel_peer_del(struct rel *r, uint16_t node);
 
 /* transport_ops.stats: one entry per peer node. */
 unsigned rel_stats(const struct rel *r, struct transport_link_stats *out, unsigned max);

@@ -12,6 +12,13 @@
  * acknowledged; the receiver drops what it already delivered by sequence
  * number. Nothing is lost, duplicated or reordered across a reconnection.
  * One send is in flight per connection: bytes go out in order.
+ *
+ * The peer table grows and shrinks at runtime (peer_set, peer_del): links
+ * is an array that moves when it grows, and connections name their link by
+ * index, so nothing holds a pointer to a link across a call. A link added
+ * after open says an epoch of its own in its HELLO (above every one this
+ * instance gave), so the peer numbers it afresh even if it still knows an
+ * earlier link from here.
  */
 #include <errno.h>
 #include <liburing.h>
@@ -121,6 +128,7 @@ static void bq_free(struct bq *q)
 /* What this node sends one peer, and what it received from it. */
 struct link {
     struct transport_peer peer;
+    uint64_t epoch;        /* this link's incarnation, in its HELLOs */
     int conn;              /* its outbound connection, or -1 */
     struct bq out;         /* frames not yet acknowledged, oldest first */
     uint64_t sent;         /* stream offset sent on the current connection */
@@ -137,8 +145,7 @@ struct link {
 struct inlink {
     uint16_t node;
     uint8_t shard;
-    uint64_t epoch;      /* its instance's (frame_epoch) */
-    int link;            /* the peer's entry, for its figures */
+    uint64_t epoch;      /* its link's (frame_epoch) */
     int conn;            /* the connection its frames arrive on (for ACKs), or -1 */
     uint64_t recv_seq;   /* the last frame delivered from it */
     uint64_t acked_back; /* the last one acknowledged to it */
@@ -156,23 +163,24 @@ struct conn {
     uint64_t ctl_sent; /* offset of ctl sent */
     uint64_t send_at;  /* where the send in flight starts (in ctl or the link's out) */
     bool send_ctl;     /* whether it was taken from ctl */
+    struct bq orphan;  /* a deleted link's queue, kept while a send of it is in flight */
 };
 
 struct transport {
     struct transport_config cfg;
-    struct transport_peer *peers;
     struct io_uring ring;
     struct uring_bufs bufs;
     int lfd;
     bool accepting;
-    struct link *links;
-    unsigned nlinks;
+    bool busy;       /* in poll: the peer table holds still (deliver, event) */
+    struct link *links; /* the peer table: moves when it grows */
+    unsigned nlinks, caplinks;
     struct inlink *in;
     unsigned nin, capin;
     struct conn conns[MAX_CONNS];
     unsigned conns_hi; /* every used connection is below it: what poll walks */
     unsigned events;
-    uint64_t epoch; /* this instance's, in every HELLO */
+    uint64_t epoch_hi; /* the largest epoch a link was given */
 };
 
 #define now_ns transport_now_ns
@@ -262,15 +270,17 @@ static void conn_reap(struct transport *t, unsigned i)
         close(c->fd);
         frame_reader_fini(&c->rd);
         bq_free(&c->ctl);
+        bq_free(&c->orphan);
         uint16_t gen = c->gen;
         *c = (struct conn){.gen = gen};
     }
 }
 
-static void put_ctl(struct transport *t, unsigned i, uint8_t kind, uint64_t seq)
+/* A control frame: HELLO {epoch, seq} or ACK {seq} (epoch 0). */
+static void put_ctl(struct transport *t, unsigned i, uint8_t kind, uint64_t epoch, uint64_t seq)
 {
     struct frame_hdr h = {.kind = kind, .src_node = t->cfg.node, .shard = t->cfg.shard,
-                          .type = kind == FRAME_HELLO ? t->epoch : 0, .seq = seq};
+                          .type = epoch, .seq = seq};
     unsigned char b[FRAME_HDR];
     frame_encode(b, &h);
     bq_put(&t->conns[i].ctl, b, sizeof(b));
@@ -296,7 +306,8 @@ static void connect_link(struct transport *t, unsigned li)
     io_uring_sqe_set_data64(s, ud_make(OP_CONNECT, (unsigned)i, t->conns[i].gen));
     t->conns[i].inflight++;
     /* HELLO names the first frame this connection carries. */
-    put_ctl(t, (unsigned)i, FRAME_HELLO, l->bhead < l->btail ? l->bounds[l->bhead].seq : l->next_seq + 1);
+    put_ctl(t, (unsigned)i, FRAME_HELLO, l->epoch,
+            l->bhead < l->btail ? l->bounds[l->bhead].seq : l->next_seq + 1);
 }
 
 /* Sends the next piece a connection has: control frames, then data. */
@@ -336,6 +347,7 @@ static void kick_send(struct transport *t, unsigned i)
 struct rx {
     struct transport *t;
     unsigned conn;
+    uint16_t node; /* who its HELLO said it is, for an event about it */
 };
 
 /* The peer acknowledged everything up to seq: its frames are dropped. */
@@ -361,6 +373,7 @@ static int on_frame(void *arg, const struct frame_hdr *h, const void *payload)
     struct transport *t = rx->t;
     struct conn *c = &t->conns[rx->conn];
     if (h->kind == FRAME_HELLO && !c->outbound && c->link < 0) {
+        rx->node = h->src_node;
         int li = link_of(t, h->src_node);
         if (li < 0)
             return -EPERM; /* a node this one does not know */
@@ -378,7 +391,7 @@ static int on_frame(void *arg, const struct frame_hdr *h, const void *payload)
                 t->in = in;
                 t->capin = cap;
             }
-            t->in[t->nin++] = (struct inlink){.node = h->src_node, .shard = h->shard, .link = li};
+            t->in[t->nin++] = (struct inlink){.node = h->src_node, .shard = h->shard};
         }
         struct inlink *in = &t->in[k];
         if (h->type < in->epoch)
@@ -421,11 +434,11 @@ static void on_recv(struct transport *t, unsigned i, struct io_uring_cqe *cqe)
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         if (cqe->res > 0 && !c->closing) {
-            struct rx rx = {t, i};
+            struct rx rx = {t, i, 0};
             int rc = frame_reader_feed(&c->rd, uring_buf(&t->bufs, bid), (size_t)cqe->res,
                                        on_frame, &rx);
             if (rc < 0) {
-                uint16_t node = c->link >= 0 ? t->links[c->link].peer.node : 0;
+                uint16_t node = c->link >= 0 ? t->links[c->link].peer.node : rx.node;
                 if (c->link >= 0)
                     t->links[c->link].st.malformed++;
                 event(t, node, TRANSPORT_MALFORMED, rc);
@@ -514,6 +527,7 @@ static int tcp_poll(struct transport *t)
     int n = 0;
     struct io_uring_cqe *cqe;
     unsigned head;
+    t->busy = true;
     io_uring_submit(&t->ring);
     for (;;) {
         unsigned k = 0;
@@ -529,7 +543,7 @@ static int tcp_poll(struct transport *t)
     for (unsigned k = 0; k < t->nin; k++) {
         struct inlink *in = &t->in[k];
         if (in->recv_seq > in->acked_back && in->conn >= 0) {
-            put_ctl(t, (unsigned)in->conn, FRAME_ACK, in->recv_seq);
+            put_ctl(t, (unsigned)in->conn, FRAME_ACK, 0, in->recv_seq);
             in->acked_back = in->recv_seq;
         }
     }
@@ -555,6 +569,7 @@ static int tcp_poll(struct transport *t)
         }
     }
     io_uring_submit(&t->ring);
+    t->busy = false;
     return n;
 }
 
@@ -624,6 +639,7 @@ static void tcp_close(struct transport *t)
             close(t->conns[i].fd);
             frame_reader_fini(&t->conns[i].rd);
             bq_free(&t->conns[i].ctl);
+            bq_free(&t->conns[i].orphan);
         }
     }
     if (t->lfd >= 0)
@@ -645,8 +661,9 @@ static int tcp_open(const struct transport_config *cfg, struct transport **out)
         return err_set(-ENOMEM, "out of memory");
     t->cfg = *cfg;
     t->lfd = -1;
-    t->epoch = frame_epoch();
-    t->links = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*t->links));
+    t->epoch_hi = frame_epoch();
+    t->caplinks = cfg->npeers > 4 ? cfg->npeers : 4;
+    t->links = calloc(t->caplinks, sizeof(*t->links));
     int rc = t->links ? io_uring_queue_init(RING_ENTRIES, &t->ring, 0) : -ENOMEM;
     if (rc < 0) {
         free(t->links);
@@ -654,8 +671,9 @@ static int tcp_open(const struct transport_config *cfg, struct transport **out)
         return err_set(rc, "cannot set up io_uring: %s", strerror(-rc));
     }
     t->nlinks = cfg->npeers;
+    t->cfg.peers = NULL; /* copied: the caller's may go */
     for (unsigned i = 0; i < cfg->npeers; i++)
-        t->links[i] = (struct link){.peer = cfg->peers[i], .conn = -1,
+        t->links[i] = (struct link){.peer = cfg->peers[i], .epoch = t->epoch_hi, .conn = -1,
                                     .st = {.node = cfg->peers[i].node}};
     if ((rc = uring_bufs_init(&t->ring, &t->bufs, NBUFS, BUF_SIZE, BGID)) < 0) {
         tcp_close(t);
@@ -697,6 +715,117 @@ static int tcp_local(struct transport *t, struct sockaddr_storage *ss, socklen_t
     return getsockname(t->lfd, (struct sockaddr *)ss, len) < 0 ? -errno : 0;
 }
 
+/* ---- the peer table at runtime ----------------------------------------- */
+
+/* The link goes to a new address: its connection is closed (no LINK_DOWN:
+ * the caller asked) and a new one opened at the next poll, which sends
+ * everything not acknowledged again, from a HELLO naming the first of it.
+ * Connections from the peer stay: a restarted peer may be on one already. */
+static void relink(struct transport *t, unsigned li, const struct transport_peer *peer)
+{
+    struct link *l = &t->links[li];
+    l->peer = *peer;
+    l->was_up = false;
+    if (l->conn >= 0)
+        conn_close(t, (unsigned)l->conn, -ECONNABORTED);
+    l->st.up = 0;
+    l->retry_at = 0;
+    l->backoff_ms = 0;
+}
+
+static int tcp_peer_set(struct transport *t, const struct transport_peer *peer)
+{
+    if (t->busy)
+        return err_set(-EBUSY, "the peer table cannot change from inside deliver or event");
+    int rc = transport_peer_check(peer, AF_UNSPEC, "tcp");
+    if (rc < 0)
+        return rc;
+    int li = link_of(t, peer->node);
+    if (li >= 0) {
+        if (!transport_peer_same(&t->links[li].peer, peer))
+            relink(t, (unsigned)li, peer);
+        return 0;
+    }
+    if (t->nlinks == t->caplinks) {
+        struct link *links = realloc(t->links, 2 * t->caplinks * sizeof(*links));
+        if (!links)
+            return err_set(-ENOMEM, "out of memory adding node %u", peer->node);
+        t->links = links;
+        t->caplinks *= 2;
+    }
+    /* A new epoch (see the top of the file). */
+    uint64_t epoch = frame_epoch();
+    t->epoch_hi = epoch > t->epoch_hi ? epoch : t->epoch_hi + 1;
+    t->links[t->nlinks++] = (struct link){.peer = *peer, .epoch = t->epoch_hi, .conn = -1,
+                                          .st = {.node = peer->node}};
+    return 0;
+}
+
+/* Closes every connection of link li, both ways, and unties them from it
+ * and from their inlinks (which go next). A send in flight on the outbound
+ * one may still point into the link's queue: the socket is shut down first,
+ * so the kernel fails it without reading, but the queue's blocks stay with
+ * the connection until its requests are done, all the same. */
+static void close_link_conns(struct transport *t, unsigned li)
+{
+    struct link *l = &t->links[li];
+    for (unsigned i = 0; i < t->conns_hi; i++) {
+        struct conn *c = &t->conns[i];
+        if (!c->used || c->link != (int)li)
+            continue;
+        if (l->conn == (int)i && c->send_busy && !c->send_ctl) {
+            c->orphan = l->out;
+            l->out = (struct bq){0};
+        }
+        if (l->conn == (int)i)
+            l->conn = -1;
+        c->link = -1; /* conn_close leaves the link alone */
+        conn_close(t, i, -ECONNABORTED);
+        c->in = -1;
+    }
+}
+
+/* Removes inlink k (swapping the last into its place). */
+static void inlink_remove(struct transport *t, unsigned k)
+{
+    unsigned last = --t->nin;
+    if (k == last)
+        return;
+    t->in[k] = t->in[last];
+    for (unsigned i = 0; i < t->conns_hi; i++)
+        if (t->conns[i].used && t->conns[i].in == (int)last)
+            t->conns[i].in = (int)k;
+}
+
+static int tcp_peer_del(struct transport *t, uint16_t node)
+{
+    if (t->busy)
+        return err_set(-EBUSY, "the peer table cannot change from inside deliver or event");
+    int li = link_of(t, node);
+    if (li < 0)
+        return err_set(-ENOENT, "node %u is not in the peer table", node);
+    struct link *l = &t->links[li];
+    int dropped = (int)(l->btail - l->bhead); /* a frame a message */
+    close_link_conns(t, (unsigned)li);
+    /* What it sent: forgotten, so that it starts afresh if it comes back. */
+    for (unsigned k = 0; k < t->nin;) {
+        if (t->in[k].node == node)
+            inlink_remove(t, k);
+        else
+            k++;
+    }
+    bq_free(&l->out);
+    free(l->bounds);
+    unsigned last = --t->nlinks;
+    if ((unsigned)li != last) {
+        t->links[li] = t->links[last];
+        for (unsigned i = 0; i < t->conns_hi; i++)
+            if (t->conns[i].used && t->conns[i].link == (int)last)
+                t->conns[i].link = li;
+    }
+    return dropped;
+}
+
 const struct transport_ops transport_tcp = {
     .name = "tcp",
     .open = tcp_open,
@@ -705,4 +834,6 @@ const struct transport_ops transport_tcp = {
     .close = tcp_close,
     .stats = tcp_stats,
     .local = tcp_local,
+    .peer_set = tcp_peer_set,
+    .peer_del = tcp_peer_del,
 };

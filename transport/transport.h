@@ -10,6 +10,7 @@
 #ifndef TS_TRANSPORT_TRANSPORT_H
 #define TS_TRANSPORT_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -44,8 +45,8 @@ struct transport_config {
                                        sequence per sending (node, shard) */
     const struct sockaddr *listen;  /* NULL: accept nothing */
     socklen_t listen_len;
-    const struct transport_peer *peers;
-    unsigned npeers;
+    const struct transport_peer *peers; /* the peer table at open (copied); */
+    unsigned npeers;                    /* peer_set, peer_del change it later */
     size_t max_msg;     /* payload limit: a longer frame is malformed */
     size_t queue_limit; /* bytes a link holds unacknowledged before send says -EAGAIN */
     size_t dgram_max;   /* datagram backends: bytes of one datagram (0: 1472, an
@@ -114,7 +115,8 @@ struct transport_ops {
     int (*poll)(struct transport *t);
     /* Closes every link and frees the instance; queued messages are dropped. */
     void (*close)(struct transport *t);
-    /* Fills up to max links' figures; returns how many links there are. */
+    /* Fills up to max links' figures, one per peer node (each names its
+     * node; peer_del changes their order); returns how many there are. */
     unsigned (*stats)(struct transport *t, struct transport_link_stats *out, unsigned max);
     /* The address it receives on (to learn a port the kernel picked). 0 or
      * -errno (-ENOTCONN: it accepts nothing). */
@@ -124,6 +126,31 @@ struct transport_ops {
      * returns 0 when it has none. Does not block; called by the thread that
      * drives t. */
     unsigned (*device_stats)(struct transport *t, struct transport_device_stats *out);
+    /* The peer table at runtime (a convention's members joining, leaving,
+     * restarting), after the one open was given. Optional (NULL: the table
+     * is fixed at open; every backend here has them). Called by the thread
+     * that drives t, between polls: never from inside deliver or event
+     * (-EBUSY, nothing changed). They call neither; they block on nothing
+     * but a lock the node's shards share (dpdk), and copy *peer.
+     *
+     * peer_set adds a peer, or changes the address of one already known:
+     * its link is closed and opened again to the new address, and what was
+     * queued to it stays queued and goes there, in order (a receiver that
+     * has not seen the link starts at its first frame not acknowledged;
+     * epochs, docs/protocol.md). The same address again changes nothing.
+     * A node added after open, also one deleted before, gets a link of a
+     * new epoch, so the peer numbers it afresh from 1. Returns 0, -EINVAL
+     * (an address of a family the backend cannot reach: not IPv4 or IPv6
+     * for tcp, not the socket's for udp, not IPv4 for dpdk; or a bad
+     * length), -ENOMEM, -EBUSY; ts_last_error says why. */
+    int (*peer_set)(struct transport *t, const struct transport_peer *peer);
+    /* Forgets a peer: its links closed (both directions), what was queued
+     * to it dropped. Returns how many messages were dropped (queued and not
+     * yet acknowledged as delivered), -ENOENT for a node not in the table,
+     * -EBUSY. Afterwards send to it says -EHOSTUNREACH and what arrives
+     * from it is refused as from any unknown node (TRANSPORT_MALFORMED,
+     * -EPERM). */
+    int (*peer_del)(struct transport *t, uint16_t node);
 };
 
 extern const struct transport_ops transport_tcp;
@@ -131,6 +158,14 @@ extern const struct transport_ops transport_udp;
 /* The DPDK backend: in the build only with DPDK (meson option dpdk);
  * transport_find("dpdk") says NULL otherwise. */
 extern const struct transport_ops transport_dpdk;
+
+/* For backends' peer_set: 0 when peer's address is of `family` (AF_UNSPEC:
+ * IPv4 or IPv6) and has its length, else -EINVAL saying why (backend names
+ * the transport). */
+int transport_peer_check(const struct transport_peer *peer, int family, const char *backend);
+/* Whether two peers' addresses are the same (IPv4, IPv6: address and port;
+ * other families: the same bytes). */
+bool transport_peer_same(const struct transport_peer *a, const struct transport_peer *b);
 
 /* The backend named `name` ("tcp", "udp", "dpdk"), or NULL (also for
  * "dpdk" in a build without DPDK). */

@@ -11,7 +11,9 @@
  *
  * Shard 0 binds the node's listen address, the one peers name; other shards
  * bind an ephemeral port and send from it, and acknowledgements come back to
- * the address a datagram came from.
+ * the address a datagram came from. The socket's family is the listen
+ * address's, else the first peer's, else IPv4: a peer set at runtime must
+ * be of it.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -47,6 +49,7 @@ struct transport {
     struct io_uring ring;
     struct uring_bufs bufs;
     int fd;
+    int family; /* the socket's: every peer's address is of it */
     bool receiving;
     struct msghdr recv_mh; /* the multishot recvmsg's template: lives as long as it */
     struct slot slots[NSLOTS];
@@ -164,10 +167,15 @@ static void udp_close(struct transport *t)
     free(t);
 }
 
+static int socket_family(const struct transport_config *cfg)
+{
+    return cfg->listen ? cfg->listen->sa_family
+           : cfg->npeers ? cfg->peers[0].addr.ss_family : AF_INET;
+}
+
 static int open_socket(const struct transport_config *cfg)
 {
-    int family = cfg->listen ? cfg->listen->sa_family
-                 : cfg->npeers ? cfg->peers[0].addr.ss_family : AF_INET;
+    int family = socket_family(cfg);
     int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return err_set(-errno, "cannot open a udp socket: %s", strerror(errno));
@@ -223,6 +231,7 @@ static int udp_open(const struct transport_config *cfg, struct transport **out)
         return rc_;
     }
     t->fd = rc_;
+    t->family = socket_family(cfg);
     t->slot_mem = malloc((size_t)NSLOTS * dgram);
     if (!t->slot_mem) {
         udp_close(t);
@@ -250,6 +259,17 @@ static int udp_local(struct transport *t, struct sockaddr_storage *ss, socklen_t
     return getsockname(t->fd, (struct sockaddr *)ss, len) < 0 ? -errno : 0;
 }
 
+static int udp_peer_set(struct transport *t, const struct transport_peer *peer)
+{
+    int rc = transport_peer_check(peer, t->family, "udp");
+    return rc < 0 ? rc : rel_peer_set(t->rel, peer);
+}
+
+static int udp_peer_del(struct transport *t, uint16_t node)
+{
+    return rel_peer_del(t->rel, node);
+}
+
 const struct transport_ops transport_udp = {
     .name = "udp",
     .open = udp_open,
@@ -258,4 +278,6 @@ const struct transport_ops transport_udp = {
     .close = udp_close,
     .stats = udp_stats,
     .local = udp_local,
+    .peer_set = udp_peer_set,
+    .peer_del = udp_peer_del,
 };

@@ -546,6 +546,176 @@ TEST(Rel, MalformedDatagramsAreCountedAndChangeNothing)
     ExpectExactly(b, 20, 8, 10);
 }
 
+// ---- the peer table at runtime (rel_peer_set, rel_peer_del) ---------------
+
+transport_peer PeerAt(uint16_t node, uint8_t shard)
+{
+    transport_peer p{};
+    p.node = node;
+    p.addr = AddrOf(node, shard);
+    p.addrlen = sizeof(sockaddr_in);
+    return p;
+}
+
+void SendNumbered(End *a, uint16_t to, uint64_t from, uint64_t n, size_t len = 8)
+{
+    for (uint64_t i = from; i < from + n; i++) {
+        std::string s = Numbered(i, len);
+        transport_msg m = Msg(s);
+        ASSERT_EQ(rel_send(a->r, to, &m, 1), 1) << i;
+    }
+}
+
+// Peers added after open, under loss: both ways, in order.
+TEST(RelPeers, AddedAtRuntimeUnderLoss)
+{
+    Net net(21);
+    net.f = {0.1, 0.05, 8, 100000, 200000};
+    End *a = net.Open(1, 0, {});
+    End *b = net.Open(2, 0, {});
+    transport_peer pa = PeerAt(1, 0), pb = PeerAt(2, 0);
+    ASSERT_EQ(rel_peer_set(a->r, &pb), 0);
+    ASSERT_EQ(rel_peer_set(b->r, &pa), 0);
+    ASSERT_EQ(rel_peer_set(b->r, &pa), 0) << "the same address again";
+    Stream(net, a, b, 5000);
+    ExpectExactly(b, 5000, 8, 21);
+    Stream(net, b, a, 5000);
+    ExpectExactly(a, 5000, 8, 21);
+    transport_link_stats st[2];
+    EXPECT_EQ(rel_stats(a->r, st, 2), 1u);
+}
+
+// Node 2 restarts at another address (here: its shard 1's) while node 1
+// has frames for it in flight and more queued: they all go there, in order,
+// under loss, duplication and reordering.
+TEST(RelPeers, AChangedAddressTakesEverythingUnacknowledgedThere)
+{
+    Net net(22);
+    net.f = {0.1, 0.05, 8, 100000, 200000};
+    End *a = net.Open(1, 0, {2});
+    End *b = net.Open(2, 0, {1});
+    Stream(net, a, b, 100);
+    ExpectExactly(b, 100, 8, 22);
+    transport_link_stats st{};
+    for (int i = 0; i < 20000 && (rel_stats(a->r, &st, 1), st.queued_bytes); i++)
+        net.Step();
+    ASSERT_EQ(st.queued_bytes, 0u) << "all acknowledged";
+    net.Close(b);
+    ASSERT_NO_FATAL_FAILURE(SendNumbered(a, 2, 100, 300));
+    for (int i = 0; i < 50; i++) // sent into the void
+        net.Step();
+    End *b2 = net.Open(2, 1, {1});
+    transport_peer moved = PeerAt(2, 1);
+    ASSERT_EQ(rel_peer_set(a->r, &moved), 0);
+    ASSERT_NO_FATAL_FAILURE(SendNumbered(a, 2, 400, 100));
+    for (int i = 0; i < 200000 && b2->got.size() < 400; i++)
+        net.Step();
+    ASSERT_EQ(b2->got.size(), 400u);
+    for (uint64_t i = 0; i < 400; i++)
+        ASSERT_EQ(b2->got[i].second, Numbered(100 + i)) << i;
+}
+
+// Deleted: the messages not acknowledged are counted (a message of many
+// fragments once, also when some of them were acknowledged), what the node
+// sends is stray, and added again both directions number afresh.
+TEST(RelPeers, DeletedThenAddedAgain)
+{
+    Net net(23);
+    net.dgram = 256;
+    net.window = 4;
+    End *a = net.Open(1, 0, {2});
+    End *b = net.Open(2, 0, {1});
+    Stream(net, a, b, 10);
+    Stream(net, b, a, 10);
+    ASSERT_EQ(b->got.size(), 10u);
+    ASSERT_EQ(a->got.size(), 10u);
+    for (int i = 0; i < 100 && !net.Idle(); i++)
+        net.Step();
+    ASSERT_NO_FATAL_FAILURE(SendNumbered(a, 2, 10, 1, 2000)); // 13 fragments
+    net.Step();
+    net.Step(); // the window's first fragments acknowledged, not the last
+    transport_link_stats st{};
+    rel_stats(a->r, &st, 1);
+    ASSERT_GT(st.frames_out, 10u) << "some fragments went out";
+    ASSERT_EQ(b->got.size(), 10u) << "the message is not whole yet";
+    ASSERT_NO_FATAL_FAILURE(SendNumbered(a, 2, 11, 4));
+    EXPECT_EQ(rel_peer_del(a->r, 2), 5);
+    EXPECT_EQ(rel_peer_del(a->r, 2), -ENOENT);
+    std::string x = "x";
+    transport_msg m = Msg(x);
+    EXPECT_EQ(rel_send(a->r, 2, &m, 1), -EHOSTUNREACH);
+    EXPECT_EQ(rel_stats(a->r, &st, 1), 0u);
+    uint64_t stray = rel_stray(a->r);
+    ASSERT_NO_FATAL_FAILURE(SendNumbered(b, 1, 10, 5));
+    for (int i = 0; i < 100; i++)
+        net.Step();
+    EXPECT_GT(rel_stray(a->r), stray);
+    EXPECT_EQ(a->got.size(), 10u) << "delivered from a deleted node";
+    transport_peer pb = PeerAt(2, 0);
+    ASSERT_EQ(rel_peer_set(a->r, &pb), 0);
+    ASSERT_NO_FATAL_FAILURE(SendNumbered(a, 2, 100, 5));
+    for (int i = 0; i < 20000 && (a->got.size() < 15 || b->got.size() < 15); i++)
+        net.Step();
+    ASSERT_EQ(a->got.size(), 15u);
+    ASSERT_EQ(b->got.size(), 15u) << "the re-added link's frames were taken for old ones";
+    for (uint64_t i = 0; i < 5; i++) {
+        EXPECT_EQ(a->got[10 + i].second, Numbered(10 + i));
+        EXPECT_EQ(b->got[10 + i].second, Numbered(100 + i));
+    }
+}
+
+// Many peers added one at a time, some deleted in between (the table
+// closes up behind each): every link left carries its streams whole, both
+// ways, under loss.
+TEST(RelPeers, GrowAndShrink)
+{
+    Net net(24);
+    net.f = {0.05, 0.02, 4, 0, 100000};
+    End *hub = net.Open(1, 0, {});
+    std::vector<End *> left;
+    for (uint16_t i = 0; i < 40; i++) {
+        left.push_back(net.Open((uint16_t)(10 + i), 0, {1}));
+        transport_peer p = PeerAt((uint16_t)(10 + i), 0);
+        ASSERT_EQ(rel_peer_set(hub->r, &p), 0);
+        ASSERT_NO_FATAL_FAILURE(SendNumbered(left.back(), 1, 0, 1)); // its first message
+        size_t want = hub->got.size() + 1;
+        for (int k = 0; k < 20000 && hub->got.size() < want; k++)
+            net.Step();
+        ASSERT_EQ(hub->got.size(), want);
+        if (i % 4 == 3) { // the one added two before goes
+            End *gone = left[left.size() - 3];
+            ASSERT_EQ(rel_peer_del(hub->r, gone->node), 0);
+            left.erase(left.end() - 3);
+        }
+    }
+    transport_link_stats st[64];
+    ASSERT_EQ(rel_stats(hub->r, st, 64), left.size());
+    const uint64_t n = 20;
+    for (End *s : left) {
+        ASSERT_NO_FATAL_FAILURE(SendNumbered(hub, s->node, 0, n));
+        ASSERT_NO_FATAL_FAILURE(SendNumbered(s, 1, 1, n - 1));
+    }
+    for (int i = 0; i < 200000 && hub->got.size() < 40 + (n - 1) * left.size(); i++)
+        net.Step();
+    ASSERT_EQ(hub->got.size(), 40 + (n - 1) * left.size());
+    for (End *s : left) {
+        for (int i = 0; i < 20000 && s->got.size() < n; i++)
+            net.Step();
+        ExpectExactly(s, n, 8, 24);
+        uint64_t k = 0;
+        for (auto &g : hub->got) {
+            if (g.first == s->node) {
+                ASSERT_EQ(g.second, Numbered(k)) << "from node " << s->node;
+                k++;
+            }
+        }
+        EXPECT_EQ(k, n) << "from node " << s->node;
+    }
+    ASSERT_EQ(rel_stats(hub->r, st, 64), left.size());
+    for (size_t i = 0; i < left.size(); i++)
+        EXPECT_GE(st[i].frames_in, n) << "node " << st[i].node << "'s frames counted elsewhere";
+}
+
 TEST(Rel, BadConfigIsRefused)
 {
     rel_config c{};

@@ -1,6 +1,8 @@
 // Unit tests: the io_uring TCP backend (transport/tcp.c) through its ops,
 // two instances in this thread on loopback: order, sizes, bad peers, and
-// links cut under load that recover with nothing lost or repeated.
+// links cut under load that recover with nothing lost or repeated. Then the
+// peer table at runtime (peer_set, peer_del), written once and run on tcp
+// and udp (transport/udp.c) alike.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -564,5 +566,396 @@ TEST(TcpCut, LinkCutUnderLoadRecoversWithNothingLostOrRepeated)
     transport_tcp.stats(a.t, st, 2);
     EXPECT_GE(st[0].reconnects, 1u);
 }
+
+} // namespace
+
+namespace {
+
+// ---- the peer table at runtime: tcp and udp ---------------------------------
+
+// One instance of the backend under test, on a loopback port of its own,
+// opened with no peers.
+struct Inst {
+    const transport_ops *ops;
+    uint16_t id;
+    uint16_t port = 0;
+    transport *t = nullptr;
+    std::vector<Got> got;
+    struct Ev {
+        uint16_t node;
+        transport_event ev;
+        int err;
+    };
+    std::vector<Ev> events;
+    std::function<void()> on_deliver; // called from deliver, after the message is noted
+
+    Inst(const transport_ops *o, uint16_t node) : ops(o), id(node) {}
+    Inst(const Inst &) = delete;
+    Inst &operator=(const Inst &) = delete;
+    ~Inst() { Close(); }
+
+    static void Deliver(void *arg, const frame_hdr *h, const void *p)
+    {
+        auto *n = static_cast<Inst *>(arg);
+        auto *b = static_cast<const unsigned char *>(p);
+        n->got.push_back({h->src_node, h->seq, h->type, h->dst, h->src,
+                          std::vector<unsigned char>(b, b + h->len)});
+        if (n->on_deliver)
+            n->on_deliver();
+    }
+    static void Event(void *arg, uint16_t node, transport_event ev, int err)
+    {
+        static_cast<Inst *>(arg)->events.push_back({node, ev, err});
+    }
+    // Opens on a free port (another is tried while one is taken).
+    int Open()
+    {
+        int rc = -EADDRINUSE;
+        for (int attempt = 0; attempt < 20 && rc == -EADDRINUSE; attempt++) {
+            port = PickPorts(1)[0];
+            sockaddr_in l = Loopback(port);
+            transport_config c{};
+            c.node = id;
+            c.listen = (sockaddr *)&l;
+            c.listen_len = sizeof l;
+            c.max_msg = 1u << 20;
+            c.queue_limit = 16u << 20;
+            c.deliver = Deliver;
+            c.event = Event;
+            c.arg = this;
+            rc = ops->open(&c, &t);
+        }
+        return rc;
+    }
+    void Close()
+    {
+        if (t)
+            ops->close(t);
+        t = nullptr;
+    }
+    int Set(uint16_t node, uint16_t at_port)
+    {
+        transport_peer p{};
+        p.node = node;
+        sockaddr_in a = Loopback(at_port);
+        std::memcpy(&p.addr, &a, sizeof a);
+        p.addrlen = sizeof a;
+        return ops->peer_set(t, &p);
+    }
+    std::vector<transport_link_stats> Stats() const
+    {
+        std::vector<transport_link_stats> v(64);
+        v.resize(std::min<size_t>(ops->stats(t, v.data(), (unsigned)v.size()), v.size()));
+        return v;
+    }
+    // The link to node, or a zeroed one when there is none.
+    transport_link_stats Link(uint16_t node) const
+    {
+        for (auto &s : Stats())
+            if (s.node == node)
+                return s;
+        return transport_link_stats{};
+    }
+    // Connections or datagrams from node refused as from an unknown node.
+    size_t Refused(uint16_t node) const
+    {
+        size_t n = 0;
+        for (auto &e : events)
+            n += e.ev == TRANSPORT_MALFORMED && e.err == -EPERM && e.node == node;
+        return n;
+    }
+    // The numbers received from node, in the order delivered.
+    std::vector<uint64_t> From(uint16_t node) const
+    {
+        std::vector<uint64_t> v;
+        for (auto &g : got) {
+            uint64_t x = 0;
+            if (g.node == node && g.payload.size() >= sizeof x) {
+                std::memcpy(&x, g.payload.data(), sizeof x);
+                v.push_back(x);
+            }
+        }
+        return v;
+    }
+};
+
+bool PumpAll(const std::vector<Inst *> &all, const std::function<bool()> &done, int seconds = 30)
+{
+    auto end = Clock::now() + std::chrono::seconds(seconds);
+    while (Clock::now() < end) {
+        for (Inst *n : all)
+            if (n->t)
+                n->ops->poll(n->t);
+        if (done())
+            return true;
+    }
+    return false;
+}
+
+// Sends the numbers [from, from + count) from a to node, each in a message
+// of len bytes, polling all while the link's queue is full.
+void SendNums(Inst &a, uint16_t node, const std::vector<Inst *> &all, uint64_t from, uint64_t count,
+              size_t len = 8)
+{
+    std::vector<unsigned char> p(std::max<size_t>(len, 8));
+    for (uint64_t i = from; i < from + count;) {
+        std::memcpy(p.data(), &i, sizeof i);
+        transport_msg m = Msg(0x0002000001000002, 7, p.data(), (uint32_t)p.size());
+        int rc = a.ops->send(a.t, node, &m, 1);
+        if (rc == 1) {
+            i++;
+            continue;
+        }
+        ASSERT_EQ(rc, -EAGAIN) << ts_last_error();
+        for (Inst *n : all)
+            n->ops->poll(n->t);
+    }
+}
+
+std::vector<uint64_t> Iota(uint64_t from, uint64_t count)
+{
+    std::vector<uint64_t> v(count);
+    for (uint64_t i = 0; i < count; i++)
+        v[i] = from + i;
+    return v;
+}
+
+class RuntimePeers : public ::testing::TestWithParam<const transport_ops *> {
+  protected:
+    std::unique_ptr<Inst> Make(uint16_t node)
+    {
+        auto n = std::make_unique<Inst>(GetParam(), node);
+        int rc = n->Open();
+        EXPECT_EQ(rc, 0) << ts_last_error();
+        return rc == 0 ? std::move(n) : nullptr;
+    }
+};
+
+// Two instances opened with no peer learn of each other at runtime; then
+// messages flow both ways, in order. The same address again changes nothing.
+TEST_P(RuntimePeers, OpenedWithNoneThenSetBothWays)
+{
+    auto a = Make(1), b = Make(2);
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(a->ops->peer_set && a->ops->peer_del);
+    EXPECT_EQ(a->Stats().size(), 0u);
+    transport_msg m = Msg(1, 1, nullptr, 0);
+    EXPECT_EQ(a->ops->send(a->t, 2, &m, 1), -EHOSTUNREACH);
+    ASSERT_EQ(a->Set(2, b->port), 0) << ts_last_error();
+    ASSERT_EQ(b->Set(1, a->port), 0) << ts_last_error();
+    const uint64_t n = 3000;
+    ASSERT_NO_FATAL_FAILURE(SendNums(*a, 2, {a.get(), b.get()}, 0, n));
+    ASSERT_NO_FATAL_FAILURE(SendNums(*b, 1, {a.get(), b.get()}, 0, n));
+    ASSERT_TRUE(PumpAll({a.get(), b.get()}, [&] {
+        return a->got.size() >= n && b->got.size() >= n && a->Link(2).queued_bytes == 0 &&
+               b->Link(1).queued_bytes == 0 && a->Link(2).up && b->Link(1).up;
+    }));
+    EXPECT_EQ(b->From(1), Iota(0, n));
+    EXPECT_EQ(a->From(2), Iota(0, n));
+    ASSERT_EQ(a->Stats().size(), 1u);
+    transport_link_stats before = a->Link(2);
+    ASSERT_EQ(a->Set(2, b->port), 0);
+    EXPECT_EQ(a->Link(2).up, 1) << "the same address again moved the link";
+    SendNums(*a, 2, {a.get(), b.get()}, n, 10);
+    ASSERT_TRUE(PumpAll({a.get(), b.get()}, [&] { return b->got.size() >= n + 10; }));
+    EXPECT_EQ(b->From(1), Iota(0, n + 10));
+    EXPECT_EQ(a->Link(2).reconnects, before.reconnects);
+}
+
+// Node 2 restarts on another port (a third instance): node 1's link moves
+// there, and what was queued to node 2 meanwhile arrives there, in order,
+// numbered on from what the old one acknowledged.
+TEST_P(RuntimePeers, AChangedAddressMovesTheLinkAndItsQueue)
+{
+    auto a = Make(1), b = Make(2);
+    ASSERT_TRUE(a && b);
+    ASSERT_EQ(a->Set(2, b->port), 0);
+    ASSERT_EQ(b->Set(1, a->port), 0);
+    ASSERT_NO_FATAL_FAILURE(SendNums(*a, 2, {a.get(), b.get()}, 0, 100));
+    ASSERT_TRUE(PumpAll({a.get(), b.get()}, [&] {
+        return b->got.size() >= 100 && a->Link(2).queued_bytes == 0;
+    }));
+    EXPECT_EQ(b->From(1), Iota(0, 100));
+    b->Close(); // node 2 is gone
+    ASSERT_NO_FATAL_FAILURE(SendNums(*a, 2, {a.get()}, 100, 100)); // queued: nobody acknowledges
+    ASSERT_TRUE(PumpAll({a.get()}, [&] { return true; }));
+    EXPECT_GT(a->Link(2).queued_bytes, 0u);
+    auto c = Make(2); // node 2 again, elsewhere
+    ASSERT_TRUE(c);
+    ASSERT_EQ(c->Set(1, a->port), 0);
+    ASSERT_EQ(a->Set(2, c->port), 0) << ts_last_error();
+    EXPECT_EQ(a->Link(2).up, 0) << "the link is being moved";
+    ASSERT_EQ(a->Stats().size(), 1u);
+    ASSERT_TRUE(PumpAll({a.get(), c.get()}, [&] {
+        return c->got.size() >= 100 && a->Link(2).queued_bytes == 0;
+    }));
+    EXPECT_EQ(c->From(1), Iota(100, 100));
+    ASSERT_FALSE(c->got.empty());
+    EXPECT_EQ(c->got.front().seq, 101u) << "numbered on from the link's first frame not acknowledged";
+    // And back from the new one.
+    ASSERT_NO_FATAL_FAILURE(SendNums(*c, 1, {a.get(), c.get()}, 0, 50));
+    ASSERT_TRUE(PumpAll({a.get(), c.get()}, [&] { return a->got.size() >= 50 && a->Link(2).up; }));
+    EXPECT_EQ(a->From(2), Iota(0, 50));
+    // Moved again while the old one is alive and polled: what is sent after
+    // goes to the new one only.
+    auto d = Make(2);
+    ASSERT_TRUE(d);
+    ASSERT_EQ(d->Set(1, a->port), 0);
+    ASSERT_EQ(a->Set(2, d->port), 0);
+    ASSERT_NO_FATAL_FAILURE(SendNums(*a, 2, {a.get(), c.get(), d.get()}, 200, 50));
+    ASSERT_TRUE(PumpAll({a.get(), c.get(), d.get()}, [&] {
+        return d->got.size() >= 50 && a->Link(2).queued_bytes == 0;
+    }));
+    EXPECT_EQ(d->From(1), Iota(200, 50));
+    EXPECT_EQ(c->got.size(), 100u) << "sent to the old address after the change";
+}
+
+// A peer deleted: what was queued to it is dropped and counted (messages,
+// not fragments), sends to it are refused, what it sends is refused as from
+// an unknown node. Added again, both directions number afresh from 1.
+TEST_P(RuntimePeers, ADeletedPeerIsForgottenAndRefused)
+{
+    auto a = Make(1), b = Make(2);
+    ASSERT_TRUE(a && b);
+    ASSERT_EQ(a->Set(2, b->port), 0);
+    ASSERT_EQ(b->Set(1, a->port), 0);
+    ASSERT_NO_FATAL_FAILURE(SendNums(*a, 2, {a.get(), b.get()}, 0, 10));
+    ASSERT_NO_FATAL_FAILURE(SendNums(*b, 1, {a.get(), b.get()}, 0, 10));
+    ASSERT_TRUE(PumpAll({a.get(), b.get()}, [&] {
+        return a->got.size() >= 10 && b->got.size() >= 10 && a->Link(2).queued_bytes == 0;
+    }));
+    // Queued with no poll of a in between, so none is acknowledged: three
+    // messages of several datagrams each and 34 small ones.
+    ASSERT_NO_FATAL_FAILURE(SendNums(*a, 2, {}, 1000, 3, 5000));
+    ASSERT_NO_FATAL_FAILURE(SendNums(*a, 2, {}, 1003, 34));
+    EXPECT_EQ(a->ops->peer_del(a->t, 2), 37);
+    EXPECT_EQ(a->ops->peer_del(a->t, 2), -ENOENT);
+    transport_msg m = Msg(1, 1, nullptr, 0);
+    EXPECT_EQ(a->ops->send(a->t, 2, &m, 1), -EHOSTUNREACH);
+    EXPECT_EQ(a->Stats().size(), 0u);
+    // Node 2 still knows node 1 and sends: refused.
+    ASSERT_NO_FATAL_FAILURE(SendNums(*b, 1, {}, 10, 5));
+    ASSERT_TRUE(PumpAll({a.get(), b.get()}, [&] { return a->Refused(2) > 0; }))
+        << "node 2 was not refused";
+    EXPECT_EQ(a->got.size(), 10u) << "delivered from a deleted peer";
+    EXPECT_EQ(b->got.size(), 10u) << "what was dropped went out all the same";
+    // Added again: node 1's new link numbers from 1, and node 2's pending
+    // messages come in.
+    ASSERT_EQ(a->Set(2, b->port), 0);
+    ASSERT_NO_FATAL_FAILURE(SendNums(*a, 2, {a.get(), b.get()}, 100, 5));
+    ASSERT_TRUE(PumpAll({a.get(), b.get()}, [&] { return a->got.size() >= 15 && b->got.size() >= 15; }));
+    std::vector<uint64_t> want = Iota(0, 10), more = Iota(100, 5);
+    want.insert(want.end(), more.begin(), more.end());
+    EXPECT_EQ(b->From(1), want);
+    for (size_t i = 10; i < b->got.size(); i++)
+        EXPECT_EQ(b->got[i].seq, i - 9) << "the re-added link numbers afresh";
+    EXPECT_EQ(a->From(2), Iota(0, 15));
+}
+
+// From 0 to 40 peers one at a time: after each is added, every earlier link
+// still carries a message, and the new one both ways.
+TEST_P(RuntimePeers, GrowingOneByOneKeepsEarlierLinks)
+{
+    const unsigned kPeers = 40;
+    auto hub = Make(1);
+    ASSERT_TRUE(hub);
+    std::vector<std::unique_ptr<Inst>> spokes;
+    std::vector<Inst *> all = {hub.get()};
+    for (unsigned i = 0; i < kPeers; i++) {
+        spokes.push_back(Make((uint16_t)(10 + i)));
+        ASSERT_TRUE(spokes.back());
+        Inst *s = spokes.back().get();
+        all.push_back(s);
+        ASSERT_EQ(s->Set(1, hub->port), 0);
+        ASSERT_EQ(hub->Set(s->id, s->port), 0) << ts_last_error();
+        for (unsigned j = 0; j <= i; j++)
+            ASSERT_NO_FATAL_FAILURE(SendNums(*hub, spokes[j]->id, all, i, 1));
+        ASSERT_NO_FATAL_FAILURE(SendNums(*s, 1, all, i, 1));
+        ASSERT_TRUE(PumpAll(all, [&] {
+            for (unsigned j = 0; j <= i; j++)
+                if (spokes[j]->got.size() < i - j + 1)
+                    return false;
+            return hub->got.size() >= i + 1;
+        })) << "after adding peer " << i;
+    }
+    for (unsigned j = 0; j < kPeers; j++) {
+        EXPECT_EQ(spokes[j]->From(1), Iota(j, kPeers - j)) << "spoke " << j;
+        EXPECT_EQ(hub->From(spokes[j]->id), Iota(j, 1)) << "spoke " << j;
+    }
+    ASSERT_TRUE(PumpAll(all, [&] {
+        auto st = hub->Stats();
+        return st.size() == kPeers &&
+               std::all_of(st.begin(), st.end(), [](auto &l) { return l.up && !l.queued_bytes; });
+    }));
+    // Every third deleted (the table closes up behind each): the others
+    // still carry a message each way.
+    std::vector<Inst *> left = {hub.get()};
+    for (unsigned j = 0; j < kPeers; j++) {
+        if (j % 3 == 1)
+            ASSERT_EQ(hub->ops->peer_del(hub->t, spokes[j]->id), 0) << "nothing was queued";
+        else
+            left.push_back(spokes[j].get());
+    }
+    ASSERT_EQ(hub->Stats().size(), left.size() - 1);
+    std::vector<uint64_t> in_before(left.size());
+    for (size_t k = 1; k < left.size(); k++)
+        in_before[k] = hub->Link(left[k]->id).frames_in;
+    for (size_t k = 1; k < left.size(); k++) {
+        ASSERT_NO_FATAL_FAILURE(SendNums(*hub, left[k]->id, left, 1000, 1));
+        ASSERT_NO_FATAL_FAILURE(SendNums(*left[k], 1, left, 1000, 1));
+    }
+    ASSERT_TRUE(PumpAll(left, [&] {
+        for (size_t k = 1; k < left.size(); k++)
+            if (left[k]->From(1).back() != 1000 || hub->From(left[k]->id).back() != 1000)
+                return false;
+        return true;
+    }));
+    for (size_t k = 1; k < left.size(); k++)
+        EXPECT_GT(hub->Link(left[k]->id).frames_in, in_before[k]) << "counted on another link";
+}
+
+// Addresses the backend cannot reach are refused; so is changing the table
+// from inside a callback of poll.
+TEST_P(RuntimePeers, BadAddressesAndCallsFromCallbacksAreRefused)
+{
+    auto a = Make(1), b = Make(2);
+    ASSERT_TRUE(a && b);
+    transport_peer p{};
+    p.node = 5;
+    p.addr.ss_family = AF_UNIX;
+    p.addrlen = sizeof(sockaddr_in);
+    EXPECT_EQ(a->ops->peer_set(a->t, &p), -EINVAL);
+    sockaddr_in6 six{};
+    six.sin6_family = AF_INET6;
+    six.sin6_port = htons(9);
+    six.sin6_addr = in6addr_loopback;
+    std::memcpy(&p.addr, &six, sizeof six);
+    p.addrlen = sizeof six;
+    // tcp opens a socket per link, of its address's family; udp has one.
+    EXPECT_EQ(a->ops->peer_set(a->t, &p), a->ops == &transport_udp ? -EINVAL : 0);
+    sockaddr_in four = Loopback(9);
+    std::memcpy(&p.addr, &four, sizeof four);
+    p.addrlen = 4;
+    EXPECT_EQ(a->ops->peer_set(a->t, &p), -EINVAL) << "too short";
+    EXPECT_EQ(a->ops->peer_del(a->t, 99), -ENOENT);
+    ASSERT_EQ(a->Set(2, b->port), 0);
+    ASSERT_EQ(b->Set(1, a->port), 0);
+    int set_rc = 1, del_rc = 1;
+    b->on_deliver = [&] {
+        set_rc = b->Set(3, 9);
+        del_rc = b->ops->peer_del(b->t, 1);
+    };
+    ASSERT_NO_FATAL_FAILURE(SendNums(*a, 2, {a.get(), b.get()}, 0, 1));
+    ASSERT_TRUE(PumpAll({a.get(), b.get()}, [&] { return b->got.size() == 1; }));
+    EXPECT_EQ(set_rc, -EBUSY);
+    EXPECT_EQ(del_rc, -EBUSY);
+    b->on_deliver = nullptr;
+    EXPECT_EQ(b->Stats().size(), 1u) << "the table changed from inside deliver";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RuntimePeers, ::testing::Values(&transport_tcp, &transport_udp),
+                         [](const ::testing::TestParamInfo<const transport_ops *> &i) {
+                             return std::string(i.param->name);
+                         });
 
 } // namespace
