@@ -68,6 +68,7 @@ static int simple_loop(struct ts_system *sys, uint64_t deadline, stop_fn stop)
             break;
         }
         shard_caps_poll(sh);
+        shard_conv_poll(sh);
         ts_msg *m = mailq_peek(&sh->runq);
         if (m) {
             shard_dispatch(sh, m);

@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include <thespis/node.h>
+
+#include "../placement/conv_wire.h"
 #include "err.h"
 #include "system.h"
 
@@ -69,4 +72,18 @@ int ts_update_capability(ts_system *sys, const char *key, const char *value)
     if (rc == 0 && sys->ops->caps_changed)
         sys->ops->caps_changed(sys);
     return rc;
+}
+
+int ts_notify_on_convention(ts_ctx *ctx, bool start)
+{
+    if (!ctx || !ctx->sh)
+        return err_set(-EINVAL, "ts_notify_on_convention: NULL context");
+    return shard_conv_watch(ctx->sh, ctx->self, start);
+}
+
+int ts_convention_keygen(const char *path)
+{
+    if (!path || !*path)
+        return err_set(-EINVAL, "ts_convention_keygen: NULL or empty path");
+    return conv_key_generate(path);
 }

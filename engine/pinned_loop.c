@@ -344,6 +344,7 @@ static unsigned poll_once(struct pshard *ps)
     struct shard *sh = &ps->sh;
     struct pinned *p = ps->p;
     shard_caps_poll(sh);
+    shard_conv_poll(sh);
     unsigned n = drain_runq(sh), k;
     if (n)
         flush(ps);
@@ -378,8 +379,7 @@ static bool has_input(struct pshard *ps)
     struct pinned *p = ps->p;
     if (ps->sh.runq.count)
         return true;
-    /* seq_cst: pairs with the update's (nodecaps.c), then its wake */
-    if (atomic_load_explicit(&p->sys->caps->gen, memory_order_seq_cst) != ps->sh.caps_gen)
+    if (shard_news(&ps->sh))
         return true;
     for (unsigned i = 0; i < p->n; i++)
         if (ps->in[i] && !ring_empty(ps->in[i]))

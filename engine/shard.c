@@ -80,6 +80,10 @@ void shard_fini(struct shard *sh)
     sh->pools = NULL;
     mailq_fini(&sh->runq);
     th_fini(&sh->timers);
+    if (sh->conv)
+        addrset_fini(&sh->conv->watchers);
+    free(sh->conv);
+    sh->conv = NULL;
 }
 
 struct actor *shard_lookup(const struct shard *sh, ts_addr addr)
@@ -397,8 +401,22 @@ static int create_by_caps(struct shard *sh, const struct type_rec *t, ts_placeme
     for (unsigned i = 0; i < sh->nshards; i++)
         load[i] = (uint32_t)atomic_load_explicit(&sh->sys->shards[i]->stats->resident,
                                                  memory_order_relaxed);
-    struct place_member self = {.node = sh->node, .caps = shard_caps(sh), .nshards = sh->nshards,
-                                .load = load, .cores = sh->sys->shard_cpu, .reachable = true};
+    /* This node, then the convention's other members (their load is theirs
+     * to weigh: unknown here, so that node picks its shard). A member is
+     * reachable when this node has a link to it. */
+    struct place_member m[MEMBERS_MAX + 1];
+    unsigned nm = 1;
+    m[0] = (struct place_member){.node = sh->node, .caps = shard_caps(sh), .nshards = sh->nshards,
+                                 .load = load, .cores = sh->sys->shard_cpu, .reachable = true};
+    shard_conv_poll(sh);
+    for (unsigned i = 0; sh->conv && i < sh->conv->n; i++) {
+        const struct member_rec *r = &sh->conv->v[i];
+        if (r->self || r->node == sh->node)
+            continue;
+        m[nm++] = (struct place_member){
+            .node = r->node, .caps = &sh->conv->caps[i], .nshards = 1,
+            .reachable = sh->net && net_config_peer(sh->net->cfg, r->node) >= 0};
+    }
     struct check_arg ca = {.t = t, .create_text = create_text};
     struct place_request rq = {.type_reqs = &t->reqs, .create_reqs = &cr,
                                .check = t->type->capability_check ? type_check : NULL,
@@ -408,7 +426,7 @@ static int create_by_caps(struct shard *sh, const struct type_rec *t, ts_placeme
                                .core = how == TS_PLACE_CORE ? opts->core : -1};
     struct place_choice ch;
     char why[384];
-    rc = place_decide(&rq, &self, 1, &ch, why, sizeof(why));
+    rc = place_decide(&rq, m, nm, &ch, why, sizeof(why));
     if (rc == -ENOENT)
         return create_nowhere(sh, t, opts, parent, creator, why, out);
     if (rc < 0)
@@ -521,6 +539,8 @@ void actor_finish(struct shard *sh, struct actor *a, int32_t status)
     }
     ts_addr expect = self;
     atomic_compare_exchange_strong(sh->sys->dead_letter_handler, &expect, TS_ADDR_NONE);
+    if (sh->conv)
+        addrset_remove(&sh->conv->watchers, self);
     ts_addr parent = a->parent;
     uint16_t gen = a->gen;
     bool born_dead = a->state == ACTOR_PENDING;
@@ -690,4 +710,112 @@ void shard_caps_poll(struct shard *sh)
         free(why);
         shard_enqueue(sh, self, TS_ADDR_NONE, TS_MSG_EXIT_REQUEST, NULL, 0, 0);
     }
+}
+
+/* ---- the convention --------------------------------------------------- */
+
+struct conv_note {
+    struct shard *sh;
+    const struct member_rec *r;
+    ts_convention_event ev;
+};
+
+static void note_one(ts_addr watcher, void *arg)
+{
+    const struct conv_note *c = arg;
+    size_t len = conv_update_size(strlen(c->r->name), strlen(c->r->caps));
+    ts_msg *m = shard_reserve(c->sh, watcher, len);
+    if (!m) {
+        system_log(c->sh->sys, TS_LOG_ERROR, "TS-NOMEM", watcher, "",
+                   "out of memory: a ConventionUpdate about node %u is lost", c->r->node);
+        return;
+    }
+    m->src = TS_ADDR_NONE;
+    m->type = TS_MSG_CONVENTION_UPDATE;
+    m->flags = 0;
+    conv_update_write(m + 1, c->r->node, c->ev, c->r->name, c->r->caps);
+}
+
+static void note(struct shard *sh, ts_convention_event ev, const struct member_rec *r)
+{
+    if (r->self || !sh->conv->watchers.n)
+        return;
+    struct conv_note c = {.sh = sh, .r = r, .ev = ev};
+    addrset_foreach(&sh->conv->watchers, note_one, &c);
+}
+
+static const struct member_rec *find_member(const struct member_rec *v, unsigned n, uint16_t node)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (v[i].node == node)
+            return &v[i];
+    return NULL;
+}
+
+void shard_conv_poll(struct shard *sh)
+{
+    struct node_members *nm = sh->sys->members;
+    if (!nm || members_gen(nm) == (sh->conv ? sh->conv->gen : 0))
+        return;
+    if (!sh->conv && !(sh->conv = calloc(1, sizeof(*sh->conv))))
+        return; /* tried again next turn */
+    struct member_rec *next = malloc(MEMBERS_MAX * sizeof(*next));
+    if (!next)
+        return;
+    unsigned n;
+    uint64_t gen = members_read(nm, next, &n);
+    struct shard_conv *c = sh->conv;
+    for (unsigned i = 0; i < c->n; i++) { /* gone, or back as a new instance */
+        const struct member_rec *now = find_member(next, n, c->v[i].node);
+        if (!now || now->instance != c->v[i].instance)
+            note(sh, TS_CONV_LEFT, &c->v[i]);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        const struct member_rec *was = find_member(c->v, c->n, next[i].node);
+        if (!was || was->instance != next[i].instance)
+            note(sh, TS_CONV_JOINED, &next[i]);
+        else if (strcmp(was->caps, next[i].caps) != 0)
+            note(sh, TS_CONV_CAPS, &next[i]);
+    }
+    memcpy(c->v, next, n * sizeof(*next));
+    c->n = n;
+    c->gen = gen;
+    for (unsigned i = 0; i < n; i++)
+        if (caps_parse(c->v[i].caps, &c->caps[i]) < 0)
+            memset(&c->caps[i], 0, sizeof(c->caps[i])); /* a member's that this node cannot read: none */
+    free(next);
+}
+
+int shard_conv_watch(struct shard *sh, ts_addr self, bool start)
+{
+    if (!sh->sys->members)
+        return err_set(-ENOTCONN, "ts_notify_on_convention: this node is in no convention "
+                       "(ts_config.convention)");
+    shard_conv_poll(sh);
+    if (!sh->conv)
+        return err_set(-ENOMEM, "out of memory");
+    if (!start) {
+        addrset_remove(&sh->conv->watchers, self);
+        return 0;
+    }
+    if (addrset_has(&sh->conv->watchers, self))
+        return 0;
+    if (addrset_add(&sh->conv->watchers, self) < 0)
+        return err_set(-ENOMEM, "out of memory");
+    for (unsigned i = 0; i < sh->conv->n; i++) { /* who is there already */
+        const struct member_rec *r = &sh->conv->v[i];
+        struct conv_note c = {.sh = sh, .r = r, .ev = TS_CONV_JOINED};
+        if (!r->self)
+            note_one(self, &c);
+    }
+    return 0;
+}
+
+bool shard_news(const struct shard *sh)
+{
+    /* seq_cst: pairs with the writers' (nodecaps.c, members.c), then their wake */
+    if (atomic_load_explicit(&sh->sys->caps->gen, memory_order_seq_cst) != sh->caps_gen)
+        return true;
+    const struct node_members *nm = sh->sys->members;
+    return nm && atomic_load_explicit(&nm->gen, memory_order_seq_cst) != (sh->conv ? sh->conv->gen : 0);
 }

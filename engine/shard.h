@@ -14,6 +14,7 @@
 
 #include "addrset.h"
 #include "mailq.h"
+#include "members.h"
 #include "../placement/caps.h"
 #include "registry.h"
 #include "timer_heap.h"
@@ -85,6 +86,17 @@ struct parked {
     struct mailq q;
 };
 
+/* A shard's copy of the convention's member table (members.h), the caps
+ * of each parsed for placement, and the actors of this shard that watch it
+ * (ts_notify_on_convention). */
+struct shard_conv {
+    uint64_t gen;
+    unsigned n;
+    struct member_rec v[MEMBERS_MAX];
+    struct caps caps[MEMBERS_MAX];
+    struct addrset watchers;
+};
+
 /* Single-writer counters: the shard stores, anyone may load (relaxed). */
 struct shard_stats {
     _Atomic uint64_t delivered, created, exited, restarts, poisoned, dead_letters, dead_dropped;
@@ -127,6 +139,7 @@ struct shard {
     struct shard_net *net;           /* links to other nodes (net.h); NULL: none */
     uint64_t caps_gen;               /* the node's capabilities' generation ... */
     struct caps caps;                /* ... and this copy of them */
+    struct shard_conv *conv;         /* the convention as it saw it last (NULL: none yet) */
 };
 
 /* The context handed to handlers. */
@@ -183,6 +196,14 @@ bool shard_fire_timer(struct shard *sh, uint64_t now);
  * every actor here whose requirements they no longer meet to exit. Called
  * by the shard's loop: one atomic load when nothing changed. */
 void shard_caps_poll(struct shard *sh);
+/* Copies the convention's member table again if it changed since, and
+ * tells this shard's watchers what did (ConventionUpdate). */
+void shard_conv_poll(struct shard *sh);
+/* ts_notify_on_convention for actor self of this shard. */
+int shard_conv_watch(struct shard *sh, ts_addr self, bool start);
+/* Whether the node's capabilities or its convention changed since the
+ * shard last looked (a sleeping shard's re-check). */
+bool shard_news(const struct shard *sh);
 
 /* Sends ExitRequest to every top-level actor of this shard. */
 void shard_exit_all(struct shard *sh, ts_addr from);

@@ -64,6 +64,32 @@ void dead_letter_write(void *p, const ts_msg *orig)
     memcpy(b + DEAD_LETTER_HDR, ts_msg_data(orig), orig->len);
 }
 
+static void put16(unsigned char *p, uint16_t v)
+{
+    v = htole16(v);
+    memcpy(p, &v, 2);
+}
+static uint16_t get16(const unsigned char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return le16toh(v);
+}
+
+void conv_update_write(void *p, uint16_t node, ts_convention_event ev, const char *name,
+                       const char *caps)
+{
+    unsigned char *b = p;
+    size_t nl = strlen(name), cl = strlen(caps);
+    put16(b, node);
+    b[2] = (unsigned char)ev;
+    b[3] = 0;
+    put16(b + 4, (uint16_t)nl);
+    put16(b + 6, (uint16_t)cl);
+    memcpy(b + CONV_UPDATE_HDR, name, nl + 1);
+    memcpy(b + CONV_UPDATE_HDR + nl + 1, caps, cl + 1);
+}
+
 static int check(const ts_msg *m, const void *out, uint64_t type)
 {
     if (!m || !out || m->type != type)
@@ -122,6 +148,29 @@ int ts_dead_letter_decode(const ts_msg *m, ts_dead_letter *out)
     return 0;
 }
 
+int ts_convention_update_decode(const ts_msg *m, ts_convention_update *out)
+{
+    if (check(m, out, TS_MSG_CONVENTION_UPDATE))
+        return -EINVAL;
+    const unsigned char *b = ts_msg_data(m);
+    if (m->len < CONV_UPDATE_HDR)
+        return -EBADMSG;
+    size_t nl = get16(b + 4), cl = get16(b + 6);
+    if (b[3] || b[2] < TS_CONV_JOINED || b[2] > TS_CONV_CAPS ||
+        m->len != conv_update_size(nl, cl))
+        return -EBADMSG;
+    const char *name = (const char *)b + CONV_UPDATE_HDR, *caps = name + nl + 1;
+    if (memchr(name, 0, nl + 1) != name + nl || memchr(caps, 0, cl + 1) != caps + cl)
+        return -EBADMSG;
+    out->node = get16(b);
+    out->event = (ts_convention_event)b[2];
+    out->name = name;
+    out->name_len = nl;
+    out->caps = caps;
+    out->caps_len = cl;
+    return 0;
+}
+
 const char *ts_sysmsg_name(uint64_t type)
 {
     switch (type) {
@@ -130,6 +179,7 @@ const char *ts_sysmsg_name(uint64_t type)
     case TS_MSG_POISON: return "ts.Poison";
     case TS_MSG_WAKEUP: return "ts.Wakeup";
     case TS_MSG_DEAD_LETTER: return "ts.DeadLetter";
+    case TS_MSG_CONVENTION_UPDATE: return "ts.ConventionUpdate";
     default: return NULL;
     }
 }

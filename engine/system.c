@@ -78,6 +78,9 @@ static int check_config(const ts_config *cfg)
     if (cfg->max_msg_size > UINT32_MAX - 4096)
         return err_set(-EINVAL, "max_msg_size %zu is above the limit of %u bytes",
                        cfg->max_msg_size, UINT32_MAX - 4096);
+    if (cfg->convention || cfg->convention_leader || cfg->key_file)
+        return err_set(-EOPNOTSUPP, "conventions (ts_config.convention, convention_leader, "
+                       "key_file) are not built yet: the node's links to its leader come next");
     struct node_caps nc; /* typed as placement will read them: a bad one is said now */
     int rc = node_caps_init(&nc, cfg->caps, false);
     node_caps_fini(&nc, false);

@@ -11,6 +11,7 @@
 
 #include "logger.h"
 #include "names.h"
+#include "members.h"
 #include "nodecaps.h"
 #include "shard.h"
 #include "typeid.h"
@@ -96,6 +97,8 @@ struct ts_system {
     _Atomic bool shut_down;
     struct node_caps *caps;  /* own_caps, or the node's shared memory */
     struct node_caps own_caps;
+    struct node_members *members; /* the convention's table; NULL: the node is in none */
+    struct node_members own_members;
     void *base; /* the base's own state */
 };
 

@@ -309,6 +309,39 @@ static int cmd_cap(const struct cli_cmd *cmd, const struct cli_args *a)
 }
 
 /* ------------------------------------------------------------------------ */
+/* keygen                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static const char keygen_usage[] =
+    "usage: thespis keygen FILE\n"
+    "Writes a new random convention key to FILE: 64 hex characters, readable and\n"
+    "writable by its owner only (mode 0600). Every node of a convention needs the\n"
+    "same key; a node without it is refused when it joins. An existing FILE is\n"
+    "never overwritten.\n"
+    "\n"
+    "  -h, --help  print this help\n"
+    "\n"
+    "Exit status: 0 written, 1 not written (it exists, or cannot be made), 2 bad\n"
+    "arguments.\n";
+
+static const struct option keygen_options[] = {
+    OPT_HELP,
+    OPT_END,
+};
+
+static int cmd_keygen(const struct cli_cmd *cmd, const struct cli_args *a)
+{
+    if (a->npos != 1)
+        return cli_usage_error(cmd->name, a->npos ? "one FILE only" : "say the FILE to write");
+    if (!*a->pos[0])
+        return cli_usage_error(cmd->name, "empty FILE");
+    if (ts_convention_keygen(a->pos[0]) != 0)
+        return cli_fail(cmd->name, "%s", ts_last_error());
+    printf("wrote a convention key to %s\n", a->pos[0]);
+    return CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* main                                                                      */
 /* ------------------------------------------------------------------------ */
 
@@ -317,6 +350,7 @@ static const struct cli_cmd commands[] = {
     {"status", status_usage, status_options, cmd_status, false},
     {"stop", stop_usage, stop_options, cmd_stop, false},
     {"cap", cap_usage, cap_options, cmd_cap, true},
+    {"keygen", keygen_usage, keygen_options, cmd_keygen, true},
 };
 
 static int usage(FILE *out)
@@ -329,6 +363,7 @@ static int usage(FILE *out)
           "  status  print a running node's status, as text or JSON\n"
           "  stop    stop a running node\n"
           "  cap     change a running node's capabilities\n"
+          "  keygen  write a new convention key\n"
           "\n"
           "'thespis SUBCOMMAND --help' describes its options.\n",
           out);

@@ -115,6 +115,11 @@ TS_API int ts_node_stop(const char *name, uint64_t timeout_ns);
  */
 TS_API int ts_node_set_capability(const char *name, const char *key, const char *value);
 
+/* Writes a new random convention key to path (64 hex characters, mode
+ * 0600); refuses to overwrite a file. 0, -EEXIST, or the errno of making
+ * it. This is `thespis keygen`. */
+TS_API int ts_convention_keygen(const char *path);
+
 /* The symbol an image exports: registers its actor types (with
  * ts_register_actor_type) and returns 0 or -errno. */
 #define TS_IMAGE_INIT_SYMBOL "thespis_image_init"

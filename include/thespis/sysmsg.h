@@ -40,6 +40,28 @@ extern "C" {
  * destination is gone. */
 #define TS_MSG_DEAD_LETTER UINT64_C(0xa27a835eb0f53683)
 
+/* "ts.ConventionUpdate": to each actor that asked with
+ * ts_notify_on_convention, when a node joins the convention, leaves it (it
+ * left, or was lost: its heartbeats stopped), or changes its capabilities.
+ * At the request, one JOINED comes for every node already in it. */
+#define TS_MSG_CONVENTION_UPDATE UINT64_C(0xde1e9a77fab7181f)
+
+typedef enum ts_convention_event {
+    TS_CONV_JOINED = 1,
+    TS_CONV_LEFT = 2,
+    TS_CONV_CAPS = 3, /* its capabilities changed */
+} ts_convention_event;
+
+/* ConventionUpdate's payload, decoded. Pointers point into the message. */
+typedef struct ts_convention_update {
+    uint16_t node;            /* the node's id (the node field of its addresses) */
+    ts_convention_event event;
+    const char *name;         /* its node name, NUL-terminated */
+    size_t name_len;
+    const char *caps;         /* its capabilities now, "KEY=VALUE,...", NUL-terminated */
+    size_t caps_len;
+} ts_convention_update;
+
 /* ChildExited's payload, decoded. */
 typedef struct ts_child_exited {
     ts_addr child;
@@ -71,6 +93,7 @@ typedef struct ts_dead_letter {
 TS_API int ts_child_exited_decode(const ts_msg *m, ts_child_exited *out);
 TS_API int ts_poison_decode(const ts_msg *m, ts_poison *out);
 TS_API int ts_dead_letter_decode(const ts_msg *m, ts_dead_letter *out);
+TS_API int ts_convention_update_decode(const ts_msg *m, ts_convention_update *out);
 
 /* The name of a system message type ("ts.Poison"), or NULL for other ids. */
 TS_API const char *ts_sysmsg_name(uint64_t type);

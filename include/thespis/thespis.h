@@ -295,6 +295,21 @@ typedef struct ts_config {
     const char *dpdk_vdev;
     const char *dpdk_args;
     unsigned dpdk_mbufs;
+    /* The convention (design §8; pinned and multiproc): the "HOST:PORT" of
+     * its leader. The node joins it, and joins again by itself after the
+     * leader or the link comes back; with convention_leader set, this node
+     * is the leader and listens there. NULL: in no convention. */
+    const char *convention;
+    bool convention_leader;
+    /* The convention's shared key: a file of 64 hex characters that only
+     * its owner may read or write (`thespis keygen` makes one). Every
+     * member and the leader need the same one; a join without it is
+     * refused. Required with a convention. */
+    const char *key_file;
+    /* A member (or the leader) silent this long is lost: its addresses
+     * become dead letters and watchers get LEFT. Heartbeats go every fifth
+     * of it. 0: 500 ms. */
+    unsigned convention_lost_ms;
 } ts_config;
 
 /* Fills *cfg with the defaults: simple base, node 0, 64 MiB messages,
@@ -469,6 +484,17 @@ TS_API int ts_wakeup_after(ts_ctx *ctx, uint64_t ns, const void *payload, size_t
  * current handler. Without a handler, dead letters are counted and dropped.
  */
 TS_API int ts_handle_dead_letters(ts_ctx *ctx, bool start);
+
+/*
+ * start = true: the calling actor gets a ts.ConventionUpdate (thespis/
+ * sysmsg.h) whenever another node joins the node's convention, leaves it
+ * (or is lost: its heartbeats stopped) or changes its capabilities, and at
+ * once one JOINED for every node already there (like Thespian's
+ * notifyOnSystemRegistrationChanges). start = false stops them; so does
+ * the actor's exit. Errors: -EINVAL, -ENOTCONN (the node is in no
+ * convention), -ENOMEM.
+ */
+TS_API int ts_notify_on_convention(ts_ctx *ctx, bool start);
 
 /* Asks the calling actor to exit once the current handler returns: the same
  * as receiving ExitRequest, without running its handler. */

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -37,7 +38,7 @@ TEST(CliHelp, TopLevelListsSubcommands)
         Result r = Thespis({flag});
         ASSERT_EQ(r.status, 0) << flag << "\n" << Show(r);
         EXPECT_EQ(r.err, "");
-        for (const char *sub : {"start", "status", "stop", "cap"})
+        for (const char *sub : {"start", "status", "stop", "cap", "keygen"})
             EXPECT_NE(r.out.find(sub), std::string::npos) << sub << "\n" << Show(r);
     }
 }
@@ -56,6 +57,7 @@ TEST(CliHelp, EachSubcommandDescribesItsOptions)
         {"status", {"--name", "--json", "--help"}},
         {"stop", {"--name", "--timeout", "--help"}},
         {"cap", {"--name", "--help", "set", "unset"}},
+        {"keygen", {"FILE", "--help", "0600"}},
     };
     for (const auto &c : cases) {
         for (const char *flag : {"--help", "-h"}) {
@@ -150,6 +152,9 @@ const BadArgs kBadArgs[] = {
     {{"status", "--json=yes"}, "option '--json' takes no value"},
     {{"status", "extra"}, "unexpected argument 'extra'"},
     {{"stop", "--timeout", "0"}, "bad --timeout '0'"},
+    {{"keygen"}, "say the FILE to write"},
+    {{"keygen", "a", "b"}, "one FILE only"},
+    {{"keygen", ""}, "empty FILE"},
     {{"cap"}, "say set KEY=VALUE... or unset KEY..."},
     {{"cap", "frob", "a=1"}, "unknown action 'frob' (set or unset)"},
     {{"cap", "set"}, "set needs at least one KEY=VALUE"},
@@ -240,6 +245,43 @@ TEST(CliStart, ADpdkCommandLineReachesTheEngine)
         << Show(r);
     r = Thespis({"status", "--name", name});
     EXPECT_EQ(r.status, 1) << "a failed start left a node behind\n" << Show(r);
+}
+
+// keygen writes a 64-hex-character key only its owner may read, and never
+// overwrites a file.
+TEST(CliKeygen, WritesAPrivateKeyOnce)
+{
+    char dir[] = "/tmp/clitest-keygen-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string path = std::string(dir) + "/conv.key";
+    Result r = Thespis({"keygen", path});
+    ASSERT_EQ(r.status, 0) << Show(r);
+    EXPECT_EQ(r.out, "wrote a convention key to " + path + "\n");
+    struct stat st {};
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    FILE *f = fopen(path.c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    char key[80] = {};
+    size_t n = fread(key, 1, sizeof key - 1, f);
+    fclose(f);
+    std::string k(key, n);
+    if (!k.empty() && k.back() == '\n')
+        k.pop_back();
+    EXPECT_EQ(k.size(), 64u) << k;
+    EXPECT_EQ(k.find_first_not_of("0123456789abcdef"), std::string::npos) << k;
+
+    Result again = Thespis({"keygen", path});
+    EXPECT_EQ(again.status, 1) << Show(again);
+    EXPECT_NE(again.err.find("thespis: keygen: "), std::string::npos) << Show(again);
+    FILE *g = fopen(path.c_str(), "r");
+    ASSERT_NE(g, nullptr);
+    char same[80] = {};
+    size_t m = fread(same, 1, sizeof same - 1, g);
+    fclose(g);
+    EXPECT_EQ(std::string(same, m), std::string(key, n)) << "the key was overwritten";
+    unlink(path.c_str());
+    rmdir(dir);
 }
 
 } // namespace

@@ -24,7 +24,17 @@ static void check(const ts_msg *m)
     ts_child_exited ce;
     ts_poison ps;
     ts_dead_letter dl;
+    ts_convention_update cu;
     switch (m->type) {
+    case TS_MSG_CONVENTION_UPDATE:
+        if (ts_convention_update_decode(m, &cu) == 0 &&
+            (!inside(cu.name, cu.name_len + 1, lo, m->len) ||
+             !inside(cu.caps, cu.caps_len + 1, lo, m->len) || cu.name[cu.name_len] ||
+             cu.caps[cu.caps_len] || strlen(cu.name) != cu.name_len ||
+             cu.event < TS_CONV_JOINED || cu.event > TS_CONV_CAPS ||
+             m->len != conv_update_size(cu.name_len, cu.caps_len)))
+            __builtin_trap();
+        break;
     case TS_MSG_CHILD_EXITED:
         if (ts_child_exited_decode(m, &ce) == 0 && m->len != 16)
             __builtin_trap();
@@ -45,7 +55,8 @@ static void check(const ts_msg *m)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint64_t types[] = {TS_MSG_CHILD_EXITED, TS_MSG_POISON, TS_MSG_DEAD_LETTER};
+    static const uint64_t types[] = {TS_MSG_CHILD_EXITED, TS_MSG_POISON, TS_MSG_DEAD_LETTER,
+                                     TS_MSG_CONVENTION_UPDATE};
     if (size < 1)
         return 0;
     /* Exactly sized, so ASan sees any read past the payload. */
@@ -53,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!m)
         return 0;
     memset(m, 0, sizeof(*m));
-    m->type = types[data[0] % 3];
+    m->type = types[data[0] % 4];
     m->len = (uint32_t)(size - 1);
     memcpy(m + 1, data + 1, size - 1);
     check(m);
@@ -66,7 +77,7 @@ size_t FuzzValidInput(uint8_t *buf, size_t cap, uint64_t (*rng)(void))
 {
     static _Alignas(8) unsigned char orig_store[sizeof(ts_msg) + 64];
     ts_msg *orig = (ts_msg *)(void *)orig_store;
-    unsigned sel = (unsigned)(rng() % 3);
+    unsigned sel = (unsigned)(rng() % 4);
     orig->dst = rng();
     orig->src = rng();
     orig->type = rng();
@@ -82,6 +93,13 @@ size_t FuzzValidInput(uint8_t *buf, size_t cap, uint64_t (*rng)(void))
     if (sel == 1) {
         poison_write(buf + 1, orig, -EIO, "fuzz reason");
         return 1 + poison_size(orig->len, strlen("fuzz reason"));
+    }
+    if (sel == 3) {
+        static const char *const names[] = {"", "n1", "a-rather-long-node-name"};
+        static const char *const caps[] = {"", "gpu=true", "gpu=true,region=eu,mem_gb=64"};
+        const char *n = names[rng() % 3], *c = caps[rng() % 3];
+        conv_update_write(buf + 1, (uint16_t)rng(), (ts_convention_event)(1 + rng() % 3), n, c);
+        return 1 + conv_update_size(strlen(n), strlen(c));
     }
     dead_letter_write(buf + 1, orig);
     return 1 + DEAD_LETTER_HDR + orig->len;

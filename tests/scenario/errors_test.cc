@@ -39,6 +39,7 @@ enum ProbeOp : int32_t {
     kOpAsk,          // ts_ask from inside a handler
     kOpListen,       // ts_listen from inside a handler
     kOpRun,          // ts_run from inside a handler
+    kOpConvention,   // ts_notify_on_convention on a node in no convention
 };
 struct ProbeReq {
     int32_t op;
@@ -75,6 +76,7 @@ int ProberProbe(ts_ctx *ctx, void *, const ts_msg *m)
         break;
     case kOpListen: r.rc = ts_listen(ts_ctx_system(ctx), tst::kWait, &reply); break;
     case kOpRun: r.rc = ts_run(ts_ctx_system(ctx), tst::kWait); break;
+    case kOpConvention: r.rc = ts_notify_on_convention(ctx, true); break;
     default: return -EINVAL;
     }
     std::snprintf(r.err, sizeof r.err, "%s", ts_last_error());
@@ -255,6 +257,15 @@ TEST_P(ErrorScenario, waiting_inside_a_handler_is_edeadlk)
     ExpectNothingArrives();
 }
 
+TEST_P(ErrorScenario, watching_a_convention_the_node_is_not_in_is_enotconn)
+{
+    ts_addr prober = Create("test.err.Prober");
+    ASSERT_NE(prober, TS_ADDR_NONE);
+    EXPECT_PROBE(Probe(prober, kOpConvention), -ENOTCONN, "convention");
+    EXPECT_EQ(ts_notify_on_convention(nullptr, true), -EINVAL);
+    ExpectNothingArrives();
+}
+
 TEST_P(ErrorScenario, calls_after_shutdown_are_eshutdown)
 {
     ts_addr echo = Create(tst::kEcho);
@@ -321,6 +332,11 @@ TEST_P(ErrorScenario, bad_registrations_and_configurations)
         EXPECT_TS_ERR(ts_system_open(&cfg, &s), -EINVAL, "capabilit");
         EXPECT_EQ(s, nullptr) << bad;
     }
+    // Conventions are not built yet: asking for one is refused, not ignored.
+    cfg = Config();
+    cfg.convention = "127.0.0.1:7000";
+    EXPECT_TS_ERR(ts_system_open(&cfg, &s), -EOPNOTSUPP, "convention");
+    EXPECT_EQ(s, nullptr);
     ts_system_close(s); // NULL is fine
 }
 

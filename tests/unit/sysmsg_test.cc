@@ -110,3 +110,57 @@ TEST(Sysmsg, WrongTypeOrNullIsEinval)
     EXPECT_EQ(ts_poison_decode(nullptr, &ps), -EINVAL);
     EXPECT_EQ(ts_poison_decode(m.m(), nullptr), -EINVAL);
 }
+
+TEST(Sysmsg, ConventionUpdateRoundTrips)
+{
+    EXPECT_EQ(TS_MSG_CONVENTION_UPDATE, ts_type_id("ts.ConventionUpdate"));
+    EXPECT_STREQ(ts_sysmsg_name(TS_MSG_CONVENTION_UPDATE), "ts.ConventionUpdate");
+    const char *name = "member-2", *caps = "gpu=true,region=eu";
+    Msg u(TS_MSG_CONVENTION_UPDATE, conv_update_size(strlen(name), strlen(caps)));
+    conv_update_write(u.data(), 2, TS_CONV_CAPS, name, caps);
+    ts_convention_update cu{};
+    ASSERT_EQ(ts_convention_update_decode(u.m(), &cu), 0);
+    EXPECT_EQ(cu.node, 2);
+    EXPECT_EQ(cu.event, TS_CONV_CAPS);
+    EXPECT_STREQ(cu.name, name);
+    EXPECT_EQ(cu.name_len, strlen(name));
+    EXPECT_STREQ(cu.caps, caps);
+    EXPECT_EQ(cu.caps_len, strlen(caps));
+
+    Msg empty(TS_MSG_CONVENTION_UPDATE, conv_update_size(0, 0));
+    conv_update_write(empty.data(), 7, TS_CONV_LEFT, "", "");
+    ASSERT_EQ(ts_convention_update_decode(empty.m(), &cu), 0);
+    EXPECT_EQ(cu.event, TS_CONV_LEFT);
+    EXPECT_STREQ(cu.caps, "");
+}
+
+TEST(Sysmsg, MalformedConventionUpdateIsRefused)
+{
+    const char *name = "n", *caps = "k=v";
+    size_t size = conv_update_size(strlen(name), strlen(caps));
+    auto good = [&](Msg &u) { conv_update_write(u.data(), 1, TS_CONV_JOINED, name, caps); };
+    ts_convention_update cu;
+    for (size_t len = 0; len < size; len++) { // every truncation
+        Msg u(TS_MSG_CONVENTION_UPDATE, size);
+        good(u);
+        u.m()->len = (uint32_t)len;
+        EXPECT_EQ(ts_convention_update_decode(u.m(), &cu), -EBADMSG) << len;
+    }
+    for (unsigned char ev : {0, 4, 255}) { // an event that is none
+        Msg u(TS_MSG_CONVENTION_UPDATE, size);
+        good(u);
+        u.data()[2] = ev;
+        EXPECT_EQ(ts_convention_update_decode(u.m(), &cu), -EBADMSG) << unsigned(ev);
+    }
+    Msg z(TS_MSG_CONVENTION_UPDATE, size); // the reserved byte
+    good(z);
+    z.data()[3] = 1;
+    EXPECT_EQ(ts_convention_update_decode(z.m(), &cu), -EBADMSG);
+    Msg nul(TS_MSG_CONVENTION_UPDATE, size); // a NUL inside the name, none at its end
+    good(nul);
+    nul.data()[CONV_UPDATE_HDR + 1] = 'x';
+    EXPECT_EQ(ts_convention_update_decode(nul.m(), &cu), -EBADMSG);
+    Msg other(TS_MSG_POISON, size);
+    EXPECT_EQ(ts_convention_update_decode(other.m(), &cu), -EINVAL);
+    EXPECT_EQ(ts_convention_update_decode(nullptr, &cu), -EINVAL);
+}
