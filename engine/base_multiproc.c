@@ -445,15 +445,6 @@ static size_t layout(struct mp_node *nd, unsigned n, size_t ring_size)
     return off;
 }
 
-static void init_robust(pthread_mutex_t *m)
-{
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    pthread_mutex_init(m, &a);
-    pthread_mutexattr_destroy(&a);
-}
 
 static void publish_type(const ts_actor_type *t, void *arg)
 {
@@ -682,8 +673,8 @@ static int admin_main(struct ts_system *sys, const char *segname)
     atomic_store(&nd->admin_pid, (int32_t)getpid());
     snprintf(nd->name, sizeof(nd->name), "%s", sys->cfg.node_name);
     node_caps_init(&nd->caps, sys->cfg.caps, true); /* checked by ts_system_open */
-    init_robust(&nd->lock);
-    init_robust(&nd->log_lock);
+    mp_mutex_init(&nd->lock, true);
+    mp_mutex_init(&nd->log_lock, true);
     for (unsigned i = 0; i < (unsigned)n; i++) {
         nd->shards[i].core = cpus[i];
         for (unsigned t = 0; t < (unsigned)n; t++)

@@ -10,14 +10,7 @@
 void members_init(struct node_members *m, bool shared)
 {
     memset(m, 0, sizeof(*m));
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    if (shared) {
-        pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-        pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    }
-    pthread_mutex_init(&m->lock, &a);
-    pthread_mutexattr_destroy(&a);
+    mp_mutex_init(&m->lock, shared);
     atomic_store(&m->gen, 1);
 }
 

@@ -146,6 +146,9 @@ static inline struct mp_dirent *mp_dir(struct mp_node *nd, unsigned shard, uint3
 
 /* Locks a robust process-shared mutex, recovering it from a dead holder. */
 int mp_lock(pthread_mutex_t *m);
+/* Makes m, robust and process-shared when shared (it lives in a node's
+ * segment), a plain one otherwise. */
+void mp_mutex_init(pthread_mutex_t *m, bool shared);
 
 /* "thespis.node.<name>" after checking the name; 0 or -EINVAL. */
 int mp_segment_name(const char *name, char out[96]);

@@ -32,6 +32,18 @@ int mp_lock(pthread_mutex_t *m)
     return rc;
 }
 
+void mp_mutex_init(pthread_mutex_t *m, bool shared)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    if (shared) {
+        pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+        pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    }
+    pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
 int mp_segment_name(const char *name, char out[96])
 {
     size_t n = name ? strlen(name) : 0;

@@ -15,14 +15,7 @@ int node_caps_init(struct node_caps *nc, const char *text, bool shared)
     int rc = caps_parse(text, &nc->caps);
     if (rc == 0 && caps_format(&nc->caps, nc->text, sizeof(nc->text)) >= sizeof(nc->text))
         rc = err_set(-ENOSPC, "capabilities take more than %d characters", NODE_CAPS_TEXT - 1);
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    if (shared) {
-        pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-        pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    }
-    pthread_mutex_init(&nc->lock, &a);
-    pthread_mutexattr_destroy(&a);
+    mp_mutex_init(&nc->lock, shared);
     atomic_store(&nc->gen, 1);
     return rc;
 }

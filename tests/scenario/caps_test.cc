@@ -66,11 +66,11 @@ ts_actor_type CheckedType()
 const ts_actor_type kChecked = CheckedType();
 
 // Reopens the system with capabilities caps; leaves the test if that failed.
-#define TS_REOPEN_CAPS(caps)                      \
+#define TS_REOPEN_CAPS(text)                      \
     do {                                          \
-        WithCaps(caps);                           \
-        if (HasFatalFailure() || IsSkipped())     \
-            return;                               \
+        ts_config caps_cfg_ = Config();           \
+        caps_cfg_.caps = (text);                  \
+        TS_REOPEN(caps_cfg_);                     \
     } while (0)
 
 class CapsScenario : public tst::SystemTest {
@@ -82,13 +82,6 @@ class CapsScenario : public tst::SystemTest {
             return;
         TS_REGISTER(kGpu);
         TS_REGISTER(kChecked);
-    }
-    // Reopens with capabilities caps.
-    void WithCaps(const char *caps)
-    {
-        ts_config cfg = Config();
-        cfg.caps = caps;
-        Reopen(cfg);
     }
     ts_addr CreateWith(const char *type, const char *reqs, ts_placement how = TS_PLACE_DEFAULT)
     {
