@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conv_internal.h — what convention.c (the object, its thread, the member
+ * table, connections), conv_leader.c and conv_member.c share. Nothing here
+ * is for the engine: it uses convention.h.
+ */
+#ifndef TS_PLACEMENT_CONV_INTERNAL_H
+#define TS_PLACEMENT_CONV_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "convention.h"
+
+#define CONV_LINKS_MAX 128  /* connections the leader keeps, handshakes included */
+#define CONV_NOTE_SLOTS 16  /* peers whose notes are limited at once */
+#define CONV_NOTE_NS (10ull * 1000000000ull) /* one note per key this often */
+#define CONV_BACKOFF_MIN_MS 50
+#define CONV_BACKOFF_MAX_MS 1000
+#define CONV_NS_PER_MS 1000000ull
+#define CONV_ADDRS_MAX 4    /* addresses of the leader's name a member tries */
+
+/* One TCP connection that speaks conv_wire frames. Only the convention's
+ * thread touches it. */
+struct conv_link {
+    int fd;
+    struct conv_session s;
+    uint64_t heard_ns;    /* when its last good frame came (or it opened) */
+    uint64_t deadline_ns; /* handshake or goodbye not done by then: closed */
+    bool connecting;      /* member: connect() under way */
+    bool joined;          /* leader: in the table as node; member: welcomed, list taken */
+    bool closing;         /* its last frame is queued: once sent, half-close and read to EOF */
+    bool shut;            /* closing, and shutdown(SHUT_WR) done */
+    bool dead;            /* to be closed at the end of this turn, for why */
+    bool quiet;           /* its end was noted already: no TS-CONV-LOST for it */
+    uint16_t node;        /* leader: the member's node id once joined */
+    char peer[64];        /* "192.0.2.1:5555" or "[2001:db8::1]:5555" */
+    char host[48];        /* the peer's address alone: the leader limits notes per host */
+    char why[160];        /* dead: why */
+    uint8_t *out;         /* frames to send: [out_off, out_len) */
+    size_t out_off, out_len, out_cap;
+    size_t in_len;        /* bytes in in */
+    uint8_t in[CONV_FRAME_BYTES];
+};
+
+/* A forwarded log record waiting for the leader. */
+struct conv_logrec {
+    uint8_t level;
+    char id[CONV_LOG_ID_MAX];
+    char text[CONV_LOG_TEXT_MAX];
+};
+
+/* Notes about one key (a kind of note and a peer) at most once per
+ * CONV_NOTE_NS, counting the ones held back. */
+struct conv_note_slot {
+    char key[96];
+    uint64_t at_ns;
+    unsigned held;
+};
+
+struct conv {
+    /* Set by conv_start, then read-only. */
+    bool leader;
+    uint16_t node;
+    uint64_t instance;
+    uint8_t key[CONV_KEY];
+    unsigned heartbeat_ms, lost_ms;
+    char addr[CONV_ENDPOINTS_MAX]; /* as configured */
+    struct sockaddr_storage sa[CONV_ADDRS_MAX]; /* addr resolved: the leader binds the */
+    socklen_t salen[CONV_ADDRS_MAX];            /* first, a member tries each in turn */
+    unsigned nsa;
+    uint16_t port;                 /* leader: bound */
+    int efd;                       /* eventfd: wakes the thread */
+    int lfd;                       /* leader: listening socket */
+    void (*on_member)(void *, enum conv_event, const struct conv_node *);
+    void (*on_log)(void *, uint16_t, int, const char *, const char *);
+    void (*on_state)(void *, int, const char *);
+    void *arg;
+    pthread_t thread;
+    bool started;
+
+    /* Under lock: written by the API (requests) or by the thread (table). */
+    pthread_mutex_t lock;
+    struct conv_node self;  /* this node as it joins; self.caps is conv_set_caps's */
+    bool caps_dirty;        /* self.caps changed since the thread last took them */
+    bool stop, frozen;
+    struct conv_logrec *logq; /* ring of CONV_LOGQ_MAX */
+    unsigned lq_head, lq_n;
+    uint64_t log_dropped, log_dropped_untold;
+    struct conv_member *table; /* [CONV_MEMBERS_MAX], n used, in join order;
+                                  written by the thread only */
+    unsigned n;
+
+    /* The thread's own. */
+    struct conv_link **tlink;       /* leader: [CONV_MEMBERS_MAX], each entry's link (self: NULL) */
+    struct conv_link *links[CONV_LINKS_MAX]; /* leader: every connection */
+    unsigned nlinks;
+    uint64_t next_hb_ns;
+    uint64_t accept_pause_ns;  /* leader: accept nothing before (out of descriptors) */
+    struct conv_note_slot notes[CONV_NOTE_SLOTS];
+    struct {                   /* member */
+        struct conv_link *up;       /* to the leader, or NULL while waiting to retry */
+        unsigned at;           /* the address (sa[at]) it connects to */
+        uint64_t retry_ns;
+        unsigned backoff_ms;
+        int state;
+        char why[CONV_REASON_MAX];
+        unsigned hb_ms;        /* ours, or the leader's when shorter */
+        uint64_t next_hb_ns;
+        char sent_caps[CONV_CAPS_MAX]; /* the caps the leader has from us */
+        bool syncing;          /* WELCOME taken, its MEMBER frames coming */
+        unsigned want, got;
+        uint64_t leader_instance;
+        struct conv_node *list; /* [CONV_MEMBERS_MAX]: the MEMBER frames after WELCOME */
+    } m;
+};
+
+/* ---- convention.c: shared by both sides --------------------------------- */
+
+/* A note from this module to on_log (from = this node). key NULL: always;
+ * else at most once per CONV_NOTE_NS per key, saying how many were held
+ * back. */
+void conv_note(struct conv *c, uint64_t now, const char *key, int level, const char *id,
+               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* The member table: each change fires one on_member, after the table is
+ * written and with no lock held. */
+int conv_table_find(const struct conv *c, uint16_t node);
+void conv_table_add(struct conv *c, const struct conv_node *n, bool leader, bool self,
+                    uint64_t heard_ns, struct conv_link *l);
+void conv_table_remove(struct conv *c, int i);
+/* Takes n's fields (same node and instance); CAPS when any differs. */
+void conv_table_update(struct conv *c, int i, const struct conv_node *n);
+void conv_table_heard(struct conv *c, int i, uint64_t now);
+/* Whether a and b differ in anything a MEMBER carries but id and instance. */
+bool conv_node_differs(const struct conv_node *a, const struct conv_node *b);
+/* A copy of this node as it joins (self.caps as last set). */
+void conv_self_copy(struct conv *c, struct conv_node *out);
+
+/* A forwarded log record (or the count of dropped ones) for the leader,
+ * taken from the queue into *m; false when there is none. */
+bool conv_log_pop(struct conv *c, struct conv_msg *m);
+
+/* Connections. conv_link_new takes fd (non-blocking) to peer with a fresh
+ * session and a handshake deadline of 4 * lost_ms; NULL when out of memory. */
+struct conv_link *conv_link_new(struct conv *c, int fd, bool leader_side,
+                                const struct sockaddr_storage *peer, uint64_t now);
+void conv_link_free(struct conv_link *l);
+/* Encodes m as l's next frame into its output. A full output (more than
+ * CONV_OUT_MAX unsent) kills l with a TS-CONV-SLOW note; 0 or -errno. */
+int conv_link_send(struct conv *c, struct conv_link *l, const struct conv_msg *m, uint64_t now);
+/* Sends what l's output holds until the socket takes no more; then, when
+ * closing, half-closes. Errors kill l. */
+void conv_link_flush(struct conv_link *l);
+/* Marks l to be closed at the end of the turn, saying why (the first
+ * reason stands). */
+void conv_link_kill(struct conv_link *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Reads what l's socket has and hands each whole frame to on_frame (rc:
+ * conv_decode's). EOF, errors and bad lengths kill l (a bad length with a
+ * TS-CONV-MALFORMED note). */
+void conv_link_read(struct conv *c, struct conv_link *l, uint64_t now,
+                    void (*on_frame)(struct conv *, struct conv_link *, int,
+                                     const struct conv_msg *, uint64_t));
+/* "what" a peer is, for notes: "192.0.2.1:5555 (node 3 'b')". */
+void conv_link_peer_name(const struct conv *c, const struct conv_link *l, char *buf, size_t len);
+
+/* Sets a new socket's options (TCP_NODELAY). */
+void conv_sock_tune(int fd);
+
+/* ---- conv_leader.c ------------------------------------------------------- */
+
+/* The leader's turn: heartbeats, silent members, handshake deadlines. */
+void conv_leader_tick(struct conv *c, uint64_t now);
+/* When the leader's next turn is due (monotonic ns; UINT64_MAX: none). */
+uint64_t conv_leader_next(const struct conv *c);
+/* Accepts what is waiting on the listening socket. */
+void conv_leader_accept(struct conv *c, uint64_t now);
+/* Takes this node's new caps (conv_set_caps) into the table and tells every member. */
+void conv_leader_caps(struct conv *c, const char *caps, uint64_t now);
+/* Closes the links killed this turn (their members LEFT). */
+void conv_leader_sweep(struct conv *c, uint64_t now);
+/* Every frame of a leader's link. */
+void conv_leader_frame(struct conv *c, struct conv_link *l, int rc, const struct conv_msg *m,
+                       uint64_t now);
+/* At conv_stop: every connection closed. */
+void conv_leader_close_all(struct conv *c);
+
+/* ---- conv_member.c ------------------------------------------------------- */
+
+/* The thread's first turn: CONNECTING, and a connection at once. */
+void conv_member_begin(struct conv *c, uint64_t now);
+/* The member's turn: connecting, heartbeats, a silent leader, handshake
+ * deadlines, caps changed since the leader last heard them. */
+void conv_member_tick(struct conv *c, uint64_t now);
+/* When the member's next turn is due (monotonic ns; UINT64_MAX: none). */
+uint64_t conv_member_next(const struct conv *c);
+/* The link to the leader is writable while connecting: the connect's outcome. */
+void conv_member_connected(struct conv *c, uint64_t now);
+/* Sends queued log records while the output has room. */
+void conv_member_send_logs(struct conv *c, uint64_t now);
+/* Closes the link to the leader when it died: the leader LEFT when it was
+ * welcomed, and a retry after the backoff. */
+void conv_member_sweep(struct conv *c, uint64_t now);
+/* Every frame from the leader. */
+void conv_member_frame(struct conv *c, struct conv_link *l, int rc, const struct conv_msg *m,
+                       uint64_t now);
+/* At conv_stop: LEAVE when welcomed (and not frozen), then closed. */
+void conv_member_leave(struct conv *c, bool polite);
+
+#endif

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conv_member.c — a member's side of the convention (convention.h): one
+ * connection to the leader, made again with backoff whenever it is lost or
+ * refused; the join handshake; the member table as the leader tells it,
+ * reconciled after every welcome; heartbeats, caps changes and forwarded
+ * log records to the leader; LEAVE at the end.
+ */
+#include "conv_internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thespis/log.h>
+#include <thespis/thespis.h>
+
+#include "../engine/clock.h"
+
+#define LEAVE_WAIT_MAX_MS 1000u
+
+static void set_state(struct conv *c, int st, const char *why)
+{
+    if (c->m.state == st && strcmp(c->m.why, why) == 0)
+        return;
+    c->m.state = st;
+    snprintf(c->m.why, sizeof(c->m.why), "%s", why);
+    if (c->on_state)
+        c->on_state(c->arg, st, c->m.why);
+}
+
+void conv_member_begin(struct conv *c, uint64_t now)
+{
+    c->m.backoff_ms = CONV_BACKOFF_MIN_MS;
+    c->m.retry_ns = now;
+    c->m.hb_ms = c->heartbeat_ms;
+    set_state(c, CONV_ST_CONNECTING, "");
+}
+
+/* A new connection to the leader, or a dead link the sweep retries. */
+static void dial(struct conv *c, uint64_t now)
+{
+    const struct sockaddr_storage *sa = &c->sa[c->m.at];
+    int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct conv_link *l = fd >= 0 ? conv_link_new(c, fd, false, sa, now) : NULL;
+    if (!l) {
+        conv_note(c, now, "TS-CONV-LOST@socket", TS_LOG_WARNING, "TS-CONV-LOST",
+                  "cannot open a connection to the leader at %s: %s", c->addr,
+                  fd < 0 ? strerror(errno) : "out of memory");
+        if (fd >= 0)
+            close(fd);
+        c->m.retry_ns = now + (uint64_t)c->m.backoff_ms * CONV_NS_PER_MS;
+        return;
+    }
+    conv_sock_tune(fd);
+    c->m.up = l;
+    c->m.syncing = false;
+    if (connect(fd, (const struct sockaddr *)sa, c->salen[c->m.at]) == 0)
+        return; /* HELLO is next */
+    if (errno == EINPROGRESS || errno == EINTR)
+        l->connecting = true;
+    else
+        conv_link_kill(l, "connect: %s", strerror(errno));
+}
+
+void conv_member_connected(struct conv *c, uint64_t now)
+{
+    (void)now;
+    struct conv_link *l = c->m.up;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (!l || !l->connecting)
+        return;
+    if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err)
+        conv_link_kill(l, "connect: %s", strerror(err));
+    else
+        l->connecting = false;
+}
+
+/* Sends CAPS when this node's caps changed since the leader last had them. */
+static void sync_caps(struct conv *c, struct conv_link *l, uint64_t now)
+{
+    struct conv_msg m = {.type = CONV_CAPS};
+    pthread_mutex_lock(&c->lock);
+    bool changed = strcmp(c->self.caps, c->m.sent_caps) != 0;
+    if (changed)
+        memcpy(m.u.caps.caps, c->self.caps, sizeof(m.u.caps.caps));
+    pthread_mutex_unlock(&c->lock);
+    if (changed && conv_link_send(c, l, &m, now) == 0)
+        memcpy(c->m.sent_caps, m.u.caps.caps, sizeof(c->m.sent_caps));
+}
+
+void conv_member_tick(struct conv *c, uint64_t now)
+{
+    struct conv_link *l = c->m.up;
+    if (!l) {
+        if (now >= c->m.retry_ns)
+            dial(c, now);
+        return;
+    }
+    if (l->dead || l->closing)
+        return;
+    if (l->s.phase != CONV_SESSION) {
+        if (now >= l->deadline_ns) {
+            if (!l->connecting)
+                conv_note(c, now, "TS-CONV-TIMEOUT@leader", TS_LOG_WARNING, "TS-CONV-TIMEOUT",
+                          "the leader at %s did not finish the handshake in %u ms", c->addr,
+                          4 * c->lost_ms);
+            conv_link_kill(l, "no handshake in %u ms", 4 * c->lost_ms);
+        }
+        return;
+    }
+    if (now - l->heard_ns >= (uint64_t)c->lost_ms * CONV_NS_PER_MS) {
+        conv_link_kill(l, "the leader was silent for %u ms", c->lost_ms);
+        return;
+    }
+    if (now >= c->m.next_hb_ns) {
+        struct conv_msg hb = {.type = CONV_HEARTBEAT};
+        hb.u.heartbeat.sent_ns = now;
+        conv_link_send(c, l, &hb, now);
+        c->m.next_hb_ns = now + (uint64_t)c->m.hb_ms * CONV_NS_PER_MS;
+    }
+    sync_caps(c, l, now);
+}
+
+uint64_t conv_member_next(const struct conv *c)
+{
+    const struct conv_link *l = c->m.up;
+    if (!l)
+        return c->m.retry_ns;
+    if (l->s.phase != CONV_SESSION || l->closing)
+        return l->deadline_ns;
+    uint64_t lost = clock_deadline(l->heard_ns, (uint64_t)c->lost_ms * CONV_NS_PER_MS);
+    return c->m.next_hb_ns < lost ? c->m.next_hb_ns : lost;
+}
+
+void conv_member_send_logs(struct conv *c, uint64_t now)
+{
+    struct conv_link *l = c->m.up;
+    struct conv_msg m;
+    /* Half the output's bound at most: beyond, the records wait in the queue,
+     * and past it they are dropped and counted, not the link. */
+    while (l && l->joined && !l->dead && !l->closing &&
+           l->out_len - l->out_off < CONV_OUT_MAX / 2 && conv_log_pop(c, &m))
+        conv_link_send(c, l, &m, now);
+}
+
+/* The entry of the leader, or -1. */
+static int leader_entry(const struct conv *c)
+{
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->table[i].leader)
+            return (int)i;
+    return -1;
+}
+
+/* The leader is gone: its entry LEFT, the others stay until the next welcome. */
+static void lose_leader(struct conv *c, const char *why, uint64_t now)
+{
+    int i = leader_entry(c);
+    if (i >= 0)
+        conv_table_remove(c, i);
+    set_state(c, CONV_ST_LOST, why);
+    conv_note(c, now, "TS-CONV-LOST@leader", TS_LOG_WARNING, "TS-CONV-LOST",
+              "lost the leader at %s: %s; joining again", c->addr, why);
+}
+
+void conv_member_sweep(struct conv *c, uint64_t now)
+{
+    struct conv_link *l = c->m.up;
+    if (!l || !l->dead)
+        return;
+    c->m.up = NULL;
+    c->m.syncing = false;
+    if (l->joined)
+        lose_leader(c, l->why, now);
+    else /* the next of the leader's addresses, if its name has several */
+        c->m.at = (c->m.at + 1) % c->nsa;
+    conv_link_free(l);
+    c->m.retry_ns = now + (uint64_t)c->m.backoff_ms * CONV_NS_PER_MS;
+    c->m.backoff_ms = c->m.backoff_ms * 2 > CONV_BACKOFF_MAX_MS ? CONV_BACKOFF_MAX_MS
+                                                                : c->m.backoff_ms * 2;
+}
+
+/* n as the leader lists it: JOINED when new, LEFT then JOINED when its
+ * instance changed, CAPS when it changed otherwise. */
+static void take_joined(struct conv *c, const struct conv_node *n, uint64_t now)
+{
+    int i = conv_table_find(c, n->node);
+    bool leader = n->instance == c->m.leader_instance;
+    if (i >= 0 && c->table[i].node.instance != n->instance) {
+        conv_table_remove(c, i);
+        i = -1;
+    }
+    if (i < 0) /* this node is the entry of its id and instance, not of its id alone */
+        conv_table_add(c, n, leader, n->node == c->node && n->instance == c->instance,
+                       leader ? now : 0, NULL);
+    else
+        conv_table_update(c, i, n);
+}
+
+/* The list after WELCOME is complete: the table becomes it. */
+static void synced(struct conv *c, struct conv_link *l, uint64_t now)
+{
+    for (unsigned i = 0; i < c->n;) {
+        bool listed = false;
+        for (unsigned k = 0; k < c->m.got && !listed; k++)
+            listed = c->m.list[k].node == c->table[i].node.node;
+        if (listed)
+            i++;
+        else
+            conv_table_remove(c, (int)i);
+    }
+    for (unsigned k = 0; k < c->m.got; k++)
+        take_joined(c, &c->m.list[k], now);
+    c->m.syncing = false;
+    l->joined = true;
+    c->m.backoff_ms = CONV_BACKOFF_MIN_MS;
+    set_state(c, CONV_ST_JOINED, "");
+}
+
+/* A frame from the leader that breaks the protocol: reconnect. */
+static void bad_leader(struct conv *c, struct conv_link *l, uint64_t now, const char *what)
+{
+    conv_note(c, now, "TS-CONV-MALFORMED@leader", TS_LOG_WARNING, "TS-CONV-MALFORMED",
+              "the leader at %s: %s; connection closed", c->addr, what);
+    conv_link_kill(l, "%s", what);
+}
+
+static void welcomed(struct conv *c, struct conv_link *l, const struct conv_msg *m,
+                     uint64_t now)
+{
+    char what[96];
+    if (m->u.welcome.node != c->node || m->u.welcome.nmembers > CONV_MEMBERS_MAX) {
+        snprintf(what, sizeof(what), "a WELCOME for node %u with %u members (we are %u, at "
+                 "most %d)", m->u.welcome.node, m->u.welcome.nmembers, c->node,
+                 CONV_MEMBERS_MAX);
+        bad_leader(c, l, now, what);
+        return;
+    }
+    c->m.syncing = true;
+    c->m.want = m->u.welcome.nmembers;
+    c->m.got = 0;
+    c->m.leader_instance = m->u.welcome.leader_instance;
+    unsigned hb = m->u.welcome.heartbeat_ms;
+    c->m.hb_ms = hb && hb < c->heartbeat_ms ? hb : c->heartbeat_ms;
+    c->m.next_hb_ns = now;
+    l->deadline_ns = UINT64_MAX;
+    if (c->m.want == 0)
+        synced(c, l, now);
+}
+
+static void member_event(struct conv *c, struct conv_link *l, const struct conv_msg *m,
+                         uint64_t now)
+{
+    const struct conv_node *n = &m->u.member.node;
+    if (c->m.syncing) {
+        if (m->u.member.event != CONV_EV_JOINED) {
+            bad_leader(c, l, now, "a MEMBER other than JOINED in the list after WELCOME");
+            return;
+        }
+        c->m.list[c->m.got++] = *n;
+        if (c->m.got == c->m.want)
+            synced(c, l, now);
+        return;
+    }
+    int i = conv_table_find(c, n->node);
+    bool same = i >= 0 && c->table[i].node.instance == n->instance;
+    switch (m->u.member.event) {
+    case CONV_EV_JOINED:
+        take_joined(c, n, now);
+        break;
+    case CONV_EV_LEFT:
+        if (same)
+            conv_table_remove(c, i);
+        break;
+    case CONV_EV_CAPS:
+        if (same)
+            conv_table_update(c, i, n);
+        break;
+    default:
+        break;
+    }
+}
+
+void conv_member_frame(struct conv *c, struct conv_link *l, int rc, const struct conv_msg *m,
+                       uint64_t now)
+{
+    if (rc < 0) {
+        bad_leader(c, l, now, ts_last_error());
+        return;
+    }
+    int i = l->joined ? leader_entry(c) : -1;
+    if (i >= 0)
+        conv_table_heard(c, i, now);
+    switch (m->type) {
+    case CONV_HELLO: {
+        struct conv_msg j = {.type = CONV_JOIN};
+        conv_self_copy(c, &j.u.join.node);
+        if (conv_link_send(c, l, &j, now) == 0)
+            memcpy(c->m.sent_caps, j.u.join.node.caps, sizeof(c->m.sent_caps));
+        break;
+    }
+    case CONV_REFUSE:
+        set_state(c, CONV_ST_REFUSED, m->u.refuse.reason);
+        conv_note(c, now, "TS-CONV-REFUSED@leader", TS_LOG_WARNING, "TS-CONV-REFUSED",
+                  "the leader at %s refused this node: %s", c->addr, m->u.refuse.reason);
+        conv_link_kill(l, "refused: %s", m->u.refuse.reason);
+        break;
+    case CONV_WELCOME:
+        welcomed(c, l, m, now);
+        break;
+    case CONV_MEMBER:
+        member_event(c, l, m, now);
+        break;
+    default: /* HEARTBEAT, NAME_REPLY: being heard is all */
+        break;
+    }
+}
+
+/* Sends what l holds, half-closes, and reads until the leader closes or
+ * wait_ms pass. */
+static void goodbye(struct conv_link *l, unsigned wait_ms)
+{
+    uint64_t end = clock_deadline(clock_now_ns(), (uint64_t)wait_ms * CONV_NS_PER_MS);
+    for (;;) {
+        conv_link_flush(l);
+        uint64_t now = clock_now_ns();
+        if (l->dead || now >= end)
+            return;
+        struct pollfd p = {.fd = l->fd, .events = POLLIN};
+        if (l->out_len > l->out_off)
+            p.events |= POLLOUT;
+        int r = poll(&p, 1, (int)((end - now + CONV_NS_PER_MS - 1) / CONV_NS_PER_MS));
+        if (r < 0 && errno != EINTR)
+            return;
+        if (r > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
+            uint8_t buf[4096];
+            ssize_t n = recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                return; /* the leader closed: LEAVE was taken */
+        }
+    }
+}
+
+void conv_member_leave(struct conv *c, bool polite)
+{
+    struct conv_link *l = c->m.up;
+    if (!l)
+        return;
+    if (polite && !l->dead && !l->closing && l->s.phase == CONV_SESSION) {
+        struct conv_msg m = {.type = CONV_LEAVE};
+        if (conv_link_send(c, l, &m, clock_now_ns()) == 0) {
+            l->closing = true;
+            goodbye(l, c->lost_ms < LEAVE_WAIT_MAX_MS ? c->lost_ms : LEAVE_WAIT_MAX_MS);
+        }
+    }
+    conv_link_free(l);
+    c->m.up = NULL;
+}
