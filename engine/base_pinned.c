@@ -137,7 +137,8 @@ int pinned_create(struct ts_system *sys, const char *type_name, const ts_create_
     }
     if (rc < 0)
         return rc;
-    if (!registry_find(type_name) && !(p->type_known && p->type_known(p, type_name)))
+    const struct type_rec *t = registry_find(type_name);
+    if (!t && !(p->type_known && p->type_known(p, type_name)))
         return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
     const char *name = opts ? opts->global_name : NULL;
     const char *reqs = opts && opts->requirements && *opts->requirements ? opts->requirements
@@ -146,7 +147,6 @@ int pinned_create(struct ts_system *sys, const char *type_name, const ts_create_
         return err_set(-EINVAL, "ts_system_create: requirements of 64 KiB or more");
     /* Another node, spread, or by requirements and load: shard 0 holds
      * leases and decides. */
-    const struct type_rec *t = registry_find(type_name);
     bool decide = where.shard < 0 || reqs || (t && type_rec_demands(t));
     struct create_req q = {.arg_len = opts ? (uint32_t)opts->arg_len : 0,
                            .type_len = (uint16_t)(strlen(type_name) + 1),

@@ -271,12 +271,11 @@ static int spawn_at(struct shard *sh, ts_addr addr, const char *type_name,
     return 0;
 }
 
-/* On shard `target` of this node, in a slot of this shard's pool. */
+/* On shard `target` of this node, in a slot of this shard's pool (the
+ * type is registered: shard_create looked). */
 static int shard_spawn(struct shard *sh, uint8_t target, const char *type_name,
                        const ts_create_opts *opts, ts_addr parent, ts_addr creator, ts_addr *out)
 {
-    if (!registry_find(type_name))
-        return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
     uint32_t slot = 0;
     uint16_t gen = 0;
     int rc = pool_take(sh, target, &slot, &gen);
@@ -294,8 +293,6 @@ static int shard_spawn(struct shard *sh, uint8_t target, const char *type_name,
 static int spawn_remote(struct shard *sh, uint16_t node, const char *type_name,
                         const ts_create_opts *opts, ts_addr parent, ts_addr creator, ts_addr *out)
 {
-    if (!registry_find(type_name))
-        return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
     ts_addr addr;
     uint64_t epoch;
     int rc = net_lease_take(sh->net, node, &addr, &epoch);
@@ -455,6 +452,8 @@ int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *
     int rc = place_actor(sh->sys, &in, opts, &where);
     if (rc < 0)
         return rc;
+    if (!t)
+        return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
     if (where.node != sh->node)
         return spawn_remote(sh, where.node, type_name, opts, parent, creator, out);
     return shard_spawn(sh, (uint8_t)where.shard, type_name, opts, parent, creator, out);

@@ -438,6 +438,14 @@ ssize_t conv_frame_len(const void *buf, size_t have)
     return have < 4 + (size_t)len ? 0 : (ssize_t)(4 + len);
 }
 
+/* WELCOME sent or taken: both sides hold the session key, numbering from 1. */
+static void session_begin(struct conv_session *s)
+{
+    session_key(s, s->skey);
+    s->tx = s->rx = 0;
+    s->phase = CONV_SESSION;
+}
+
 ssize_t conv_encode(struct conv_session *s, const struct conv_msg *m, void *buf, size_t cap)
 {
     if (!s || !m || (!buf && cap))
@@ -487,11 +495,7 @@ ssize_t conv_encode(struct conv_session *s, const struct conv_msg *m, void *buf,
     switch (m->type) {
     case CONV_HELLO: s->phase = CONV_WAIT_JOIN; break;
     case CONV_JOIN: s->phase = CONV_WAIT_WELCOME; break;
-    case CONV_WELCOME:
-        session_key(s, s->skey);
-        s->tx = s->rx = 0;
-        s->phase = CONV_SESSION;
-        break;
+    case CONV_WELCOME: session_begin(s); break;
     case CONV_REFUSE: s->phase = CONV_CLOSED; break;
     case CONV_LEAVE: s->tx++; s->phase = CONV_CLOSED; break;
     default: s->tx++; break;
@@ -576,11 +580,7 @@ int conv_decode(struct conv_session *s, const void *frame, size_t len, struct co
         memcpy(s->nonce_m, out->u.join.nonce, CONV_NONCE);
         s->phase = CONV_JOINED;
         break;
-    case CONV_WELCOME:
-        session_key(s, s->skey);
-        s->tx = s->rx = 0;
-        s->phase = CONV_SESSION;
-        break;
+    case CONV_WELCOME: session_begin(s); break;
     case CONV_REFUSE: s->phase = CONV_CLOSED; break;
     case CONV_LEAVE: s->rx++; s->phase = CONV_CLOSED; break;
     default: s->rx++; break;
