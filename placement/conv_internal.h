@@ -21,6 +21,7 @@
 #define CONV_BACKOFF_MAX_MS 1000
 #define CONV_NS_PER_MS 1000000ull
 #define CONV_ADDRS_MAX 4    /* addresses of the leader's name a member tries */
+#define CONV_NAMES_BUCKETS (2 * CONV_NAMES_MAX) /* a names table's chains: a power of two */
 
 /* One TCP connection that speaks conv_wire frames. Only the convention's
  * thread touches it. */
@@ -60,6 +61,45 @@ struct conv_note_slot {
     unsigned held;
 };
 
+/* One global name of a names table. */
+struct conv_gname {
+    char name[CONV_GNAME_MAX];
+    uint64_t addr;  /* its holder */
+    uint16_t node;  /* leader: the node that claimed it (this node's id on a member) */
+    bool used;
+    bool reclaim;   /* member: re-claimed on this link (req reclaim_base + slot), the
+                       reply awaited */
+    uint32_t next;  /* 1 + the next slot of its chain, or of the free list; 0: none */
+};
+
+/* The leader's table of the convention's global names, or a member's list
+ * of the names granted to it: CONV_NAMES_MAX fixed slots (an index stays
+ * an entry's until it is deleted), chained by XXH3 of the name. The slots
+ * are calloc'ed and taken in order, so the pages of a table never used are
+ * never touched. Under the convention's lock. */
+struct conv_names {
+    struct conv_gname *slot; /* [CONV_NAMES_MAX] */
+    uint32_t *bucket;        /* [CONV_NAMES_BUCKETS]: 1 + a chain's first slot; 0: empty */
+    uint32_t free;           /* 1 + the first slot of the free list; 0: none */
+    unsigned hwm;            /* slots ever taken: [0, hwm) */
+    unsigned n;              /* entries */
+};
+
+/* A member's name message to the leader: a claim (its caller waits for the
+ * reply) or a release, in the order they were made. */
+struct conv_nameop {
+    struct conv_nameop *prev, *next;
+    bool release;   /* NAME_RELEASE; else NAME_CLAIM */
+    bool sent;      /* claim: sent on the current link as req, the reply awaited */
+    bool abandoned; /* claim: its caller timed out after it was sent; the list owns it */
+    bool done;      /* claim: answered (rc, holder) and taken off the list */
+    uint32_t req;
+    int rc;
+    uint64_t addr;
+    uint64_t holder;
+    char name[CONV_GNAME_MAX];
+};
+
 struct conv {
     /* Set by conv_start, then read-only. */
     bool leader;
@@ -77,6 +117,7 @@ struct conv {
     void (*on_member)(void *, enum conv_event, const struct conv_node *);
     void (*on_log)(void *, uint16_t, int, const char *, const char *);
     void (*on_state)(void *, int, const char *);
+    void (*on_name_lost)(void *, const char *, uint64_t, uint64_t);
     void *arg;
     pthread_t thread;
     bool started;
@@ -92,6 +133,12 @@ struct conv {
     struct conv_member *table; /* [CONV_MEMBERS_MAX], n used, in join order;
                                   written by the thread only */
     unsigned n;
+    struct conv_names names;  /* leader: the convention's global names; member: those
+                                 granted to it and not released */
+    pthread_cond_t names_cv;  /* (CLOCK_MONOTONIC) a claim answered, or stop */
+    struct conv_nameop *ops_head, *ops_tail; /* member: to send, or sent and unanswered */
+    unsigned nreleases;       /* member: releases among the ops */
+    unsigned claimers;        /* threads waiting in conv_name_claim */
 
     /* The thread's own. */
     struct conv_link **tlink;       /* leader: [CONV_MEMBERS_MAX], each entry's link (self: NULL) */
@@ -114,6 +161,10 @@ struct conv {
         unsigned want, got;
         uint64_t leader_instance;
         struct conv_node *list; /* [CONV_MEMBERS_MAX]: the MEMBER frames after WELCOME */
+        uint32_t next_req;     /* the req of the next NAME_CLAIM */
+        uint32_t reclaim_base; /* the re-claim of slot s is req reclaim_base + s */
+        unsigned reclaim_at;   /* the next slot to re-claim */
+        bool reclaiming;       /* welcomed, and not every re-claim sent yet */
     } m;
 };
 
@@ -170,6 +221,19 @@ void conv_link_peer_name(const struct conv *c, const struct conv_link *l, char *
 /* Sets a new socket's options (TCP_NODELAY). */
 void conv_sock_tune(int fd);
 
+/* Wakes the thread (the eventfd). */
+void conv_wake(struct conv *c);
+
+/* Names tables (struct conv_names), under the lock. init allocates (0 or
+ * -ENOMEM), fini frees (NULL-safe fields). find: name's slot, or -1. add:
+ * a new entry's slot, or -ENOSPC when CONV_NAMES_MAX are in. del frees a
+ * slot in use. */
+int conv_names_init(struct conv_names *t);
+void conv_names_fini(struct conv_names *t);
+int conv_names_find(const struct conv_names *t, const char *name);
+int conv_names_add(struct conv_names *t, const char *name, uint64_t addr, uint16_t node);
+void conv_names_del(struct conv_names *t, int slot);
+
 /* ---- conv_leader.c ------------------------------------------------------- */
 
 /* The leader's turn: heartbeats, silent members, handshake deadlines. */
@@ -187,6 +251,14 @@ void conv_leader_frame(struct conv *c, struct conv_link *l, int rc, const struct
                        uint64_t now);
 /* At conv_stop: every connection closed. */
 void conv_leader_close_all(struct conv *c);
+/* A claim of name (1 .. CONV_GNAME_MAX - 1 characters) for addr by node,
+ * from a member's NAME_CLAIM or this node's conv_name_claim: granted when
+ * free, else *holder is who holds it. 0, -EINVAL (an empty name), -ENOSPC
+ * (CONV_NAMES_MAX held). Takes the lock. */
+int conv_leader_claim(struct conv *c, const char *name, uint64_t addr, uint16_t node,
+                      uint64_t *holder);
+/* Frees name if addr of node holds it: 0, else -ENOENT. Takes the lock. */
+int conv_leader_release(struct conv *c, const char *name, uint64_t addr, uint16_t node);
 
 /* ---- conv_member.c ------------------------------------------------------- */
 
@@ -209,5 +281,12 @@ void conv_member_frame(struct conv *c, struct conv_link *l, int rc, const struct
                        uint64_t now);
 /* At conv_stop: LEAVE when welcomed (and not frozen), then closed. */
 void conv_member_leave(struct conv *c, bool polite);
+/* Sends the re-claims after a WELCOME, then (once joined) the claims and
+ * releases callers made, in order, while the output has room. */
+void conv_member_send_names(struct conv *c, uint64_t now);
+/* conv_name_claim and conv_name_release on a member (arguments checked). */
+int conv_member_claim(struct conv *c, const char *name, uint64_t addr, unsigned timeout_ms,
+                      uint64_t *holder);
+int conv_member_release(struct conv *c, const char *name, uint64_t addr);
 
 #endif

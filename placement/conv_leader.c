@@ -2,7 +2,8 @@
 /*
  * conv_leader.c — the leader's side of the convention (convention.h):
  * accepting connections, the join handshake and its refusals, the member
- * table's changes broadcast to every member, heartbeats and silent members.
+ * table's changes broadcast to every member, heartbeats and silent members,
+ * and the table of the convention's global names.
  */
 #include "conv_internal.h"
 
@@ -41,10 +42,24 @@ static void broadcast(struct conv *c, enum conv_event ev, const struct conv_node
     }
 }
 
-/* Removes entry i (LEFT here and to every member). */
+/* Frees every global name node holds (under the lock). Deleting a slot
+ * moves no other: one pass. */
+static void drop_names(struct conv *c, uint16_t node)
+{
+    struct conv_names *t = &c->names;
+    for (unsigned s = 0; s < t->hwm && t->n; s++)
+        if (t->slot[s].used && t->slot[s].node == node)
+            conv_names_del(t, (int)s);
+}
+
+/* Removes entry i (LEFT here and to every member). Its names go first: a
+ * watcher told of the LEFT finds them free. */
 static void remove_member(struct conv *c, int i, uint64_t now)
 {
     struct conv_node gone = c->table[i].node;
+    pthread_mutex_lock(&c->lock);
+    drop_names(c, gone.node);
+    pthread_mutex_unlock(&c->lock);
     conv_table_remove(c, i);
     broadcast(c, CONV_EV_LEFT, &gone, now);
 }
@@ -213,18 +228,25 @@ void conv_leader_frame(struct conv *c, struct conv_link *l, int rc, const struct
         if (c->on_log && i >= 0)
             c->on_log(c->arg, l->node, m->u.log.level, m->u.log.id, m->u.log.text);
         break;
-    case CONV_NAME_CLAIM: { /* global names are not kept here yet: said so, not left hanging */
+    case CONV_NAME_CLAIM: {
+        if (i < 0) /* a link replaced or closed: its frames count for nothing */
+            break;
         struct conv_msg r = {.type = CONV_NAME_REPLY};
         r.u.name_reply.req = m->u.name_claim.req;
-        r.u.name_reply.rc = -EOPNOTSUPP;
+        r.u.name_reply.rc = conv_leader_claim(c, m->u.name_claim.name, m->u.name_claim.addr,
+                                              l->node, &r.u.name_reply.holder);
         conv_link_send(c, l, &r, now);
         break;
     }
+    case CONV_NAME_RELEASE:
+        if (i >= 0)
+            conv_leader_release(c, m->u.name_release.name, m->u.name_release.addr, l->node);
+        break;
     case CONV_LEAVE:
         l->quiet = true;
         conv_link_kill(l, "it left");
         break;
-    default: /* HEARTBEAT, NAME_RELEASE: being heard is all */
+    default: /* HEARTBEAT: being heard is all */
         break;
     }
 }
@@ -324,6 +346,39 @@ void conv_leader_sweep(struct conv *c, uint64_t now)
         conv_link_free(l);
         i = 0; /* the array moved: look again from the start */
     }
+}
+
+int conv_leader_claim(struct conv *c, const char *name, uint64_t addr, uint16_t node,
+                      uint64_t *holder)
+{
+    if (!name[0]) /* the decoder took the rest: at most CONV_GNAME_MAX - 1, no NUL */
+        return -EINVAL;
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    int s = conv_names_find(&c->names, name);
+    if (s >= 0)
+        *holder = c->names.slot[s].addr;
+    else if (conv_names_add(&c->names, name, addr, node) >= 0)
+        *holder = addr;
+    else
+        rc = -ENOSPC;
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int conv_leader_release(struct conv *c, const char *name, uint64_t addr, uint16_t node)
+{
+    int rc = -ENOENT;
+    pthread_mutex_lock(&c->lock);
+    int s = conv_names_find(&c->names, name);
+    /* Only the holder frees it: a stale release (a name lost, then taken by
+     * another) changes nothing. */
+    if (s >= 0 && c->names.slot[s].addr == addr && c->names.slot[s].node == node) {
+        conv_names_del(&c->names, s);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
 }
 
 void conv_leader_close_all(struct conv *c)

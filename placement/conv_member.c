@@ -4,23 +4,29 @@
  * connection to the leader, made again with backoff whenever it is lost or
  * refused; the join handshake; the member table as the leader tells it,
  * reconciled after every welcome; heartbeats, caps changes and forwarded
- * log records to the leader; LEAVE at the end.
+ * log records to the leader; global names claimed and released for the
+ * engine's threads, and the ones granted re-claimed after every welcome;
+ * LEAVE at the end.
  */
 #include "conv_internal.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <thespis/log.h>
 #include <thespis/thespis.h>
 
 #include "../engine/clock.h"
+#include "../engine/err.h"
 
 #define LEAVE_WAIT_MAX_MS 1000u
+#define ERRNO_MAX 4095 /* a NAME_REPLY's rc is 0 or -1 .. -ERRNO_MAX */
 
 static void set_state(struct conv *c, int st, const char *why)
 {
@@ -159,6 +165,352 @@ static int leader_entry(const struct conv *c)
     return -1;
 }
 
+/* ---- global names --------------------------------------------------------
+ *
+ * Callers' claims and releases are ops on one list, in the order they were
+ * made; the thread sends them in that order once joined, after the
+ * re-claims of the names this node holds (c->names) that every WELCOME
+ * starts. A claim stays on the list until its reply; a release goes when
+ * sent. The list and c->names are under the lock; which claim a reply
+ * answers is its req: a re-claim's is reclaim_base + its slot (a block
+ * taken at the WELCOME), a caller's the next after it. */
+
+static void ops_append(struct conv *c, struct conv_nameop *op)
+{
+    op->next = NULL;
+    op->prev = c->ops_tail;
+    if (c->ops_tail)
+        c->ops_tail->next = op;
+    else
+        c->ops_head = op;
+    c->ops_tail = op;
+    if (op->release)
+        c->nreleases++;
+}
+
+static void ops_unlink(struct conv *c, struct conv_nameop *op)
+{
+    if (op->prev)
+        op->prev->next = op->next;
+    else
+        c->ops_head = op->next;
+    if (op->next)
+        op->next->prev = op->prev;
+    else
+        c->ops_tail = op->prev;
+    op->prev = op->next = NULL;
+    if (op->release)
+        c->nreleases--;
+}
+
+/* A release of name for addr after everything queued (under the lock). Out
+ * of memory it is not sent: the leader frees the name when this node leaves. */
+static void queue_release(struct conv *c, const char *name, uint64_t addr)
+{
+    struct conv_nameop *op = calloc(1, sizeof(*op));
+    if (!op)
+        return;
+    op->release = true;
+    op->addr = addr;
+    snprintf(op->name, sizeof(op->name), "%s", name);
+    ops_append(c, op);
+}
+
+/* The link to the leader is gone. The claims sent on it go again on the
+ * next one, except those their callers gave up: the leader may have
+ * granted them, so each becomes a release (unless addr holds the name as
+ * this node knows it). The re-claims start over at the next WELCOME. */
+static void names_link_lost(struct conv *c)
+{
+    pthread_mutex_lock(&c->lock);
+    for (struct conv_nameop *op = c->ops_head, *next; op; op = next) {
+        next = op->next;
+        if (!op->sent)
+            continue;
+        op->sent = false;
+        if (!op->abandoned)
+            continue;
+        int s = conv_names_find(&c->names, op->name);
+        if (s >= 0 && c->names.slot[s].addr == op->addr) {
+            ops_unlink(c, op);
+            free(op);
+        } else { /* in its place: after what came before it */
+            op->release = true;
+            op->abandoned = false;
+            c->nreleases++;
+        }
+    }
+    for (unsigned s = 0; s < c->names.hwm; s++)
+        c->names.slot[s].reclaim = false;
+    pthread_mutex_unlock(&c->lock);
+    c->m.reclaiming = false;
+}
+
+/* The next re-claim into *m (under the lock); false when all are sent. */
+static bool next_reclaim(struct conv *c, struct conv_msg *m)
+{
+    struct conv_names *t = &c->names;
+    while (c->m.reclaim_at < t->hwm && !t->slot[c->m.reclaim_at].used)
+        c->m.reclaim_at++;
+    if (c->m.reclaim_at >= t->hwm) {
+        c->m.reclaiming = false;
+        return false;
+    }
+    unsigned s = c->m.reclaim_at++;
+    t->slot[s].reclaim = true;
+    m->type = CONV_NAME_CLAIM;
+    m->u.name_claim.req = c->m.reclaim_base + s;
+    m->u.name_claim.addr = t->slot[s].addr;
+    memcpy(m->u.name_claim.name, t->slot[s].name, sizeof(m->u.name_claim.name));
+    return true;
+}
+
+/* The first op not sent yet into *m (under the lock): a claim is marked
+ * sent, a release is done with. False when there is none. */
+static bool next_op(struct conv *c, struct conv_msg *m)
+{
+    struct conv_nameop *op = c->ops_head;
+    while (op && op->sent)
+        op = op->next;
+    if (!op)
+        return false;
+    if (op->release) {
+        m->type = CONV_NAME_RELEASE;
+        m->u.name_release.addr = op->addr;
+        memcpy(m->u.name_release.name, op->name, sizeof(m->u.name_release.name));
+        ops_unlink(c, op);
+        free(op);
+        return true;
+    }
+    op->sent = true;
+    op->req = c->m.next_req++;
+    m->type = CONV_NAME_CLAIM;
+    m->u.name_claim.req = op->req;
+    m->u.name_claim.addr = op->addr;
+    memcpy(m->u.name_claim.name, op->name, sizeof(m->u.name_claim.name));
+    return true;
+}
+
+/* The next name message for the leader: re-claims first, then, once the
+ * list after WELCOME is taken, the callers' ops. */
+static bool next_name_msg(struct conv *c, const struct conv_link *l, struct conv_msg *m)
+{
+    bool have = false;
+    pthread_mutex_lock(&c->lock);
+    if (c->m.reclaiming)
+        have = next_reclaim(c, m);
+    if (!have && !c->m.reclaiming && l->joined)
+        have = next_op(c, m);
+    pthread_mutex_unlock(&c->lock);
+    return have;
+}
+
+void conv_member_send_names(struct conv *c, uint64_t now)
+{
+    struct conv_link *l = c->m.up;
+    struct conv_msg m;
+    /* Half the output's bound at most, as for log records: 4096 re-claims
+     * at once would overflow it. The rest goes as it drains. */
+    while (l && !l->dead && !l->closing && l->s.phase == CONV_SESSION &&
+           l->out_len - l->out_off < CONV_OUT_MAX / 2 && next_name_msg(c, l, &m))
+        conv_link_send(c, l, &m, now);
+}
+
+/* A WELCOME: every name this node holds is claimed again, first. */
+static void start_reclaims(struct conv *c)
+{
+    c->m.reclaim_base = c->m.next_req;
+    c->m.next_req += CONV_NAMES_MAX;
+    c->m.reclaim_at = 0;
+    c->m.reclaiming = true;
+}
+
+/* The answer to a caller's claim op (under the lock): off the list, and
+ * the caller woken, or freed when its caller gave up. */
+static void claim_answered(struct conv *c, struct conv_nameop *op, int rc, uint64_t holder)
+{
+    ops_unlink(c, op);
+    int s = conv_names_find(&c->names, op->name);
+    bool held = s >= 0 && c->names.slot[s].addr == op->addr;
+    if (rc == 0 && holder == op->addr && !held) {
+        if (!op->abandoned && s >= 0) {
+            c->names.slot[s].addr = op->addr; /* the leader's word over a stale entry */
+        } else if (op->abandoned || conv_names_add(&c->names, op->name, op->addr, c->node) < 0) {
+            /* Nobody will use it (its caller was told -ETIMEDOUT), or this
+             * node cannot remember it to re-claim it: given back. */
+            queue_release(c, op->name, op->addr);
+            rc = -ENOSPC;
+        }
+    }
+    if (op->abandoned) {
+        free(op);
+        return;
+    }
+    op->rc = rc;
+    op->holder = holder;
+    op->done = true;
+    pthread_cond_broadcast(&c->names_cv);
+}
+
+/* A name this node held is gone: told once, through on_log and on_name_lost. */
+static void name_lost(struct conv *c, const char *name, uint64_t addr, uint64_t holder, int rc,
+                      uint64_t now)
+{
+    if (rc)
+        conv_note(c, now, "TS-CONV-NAME-LOST@leader", TS_LOG_WARNING, "TS-CONV-NAME-LOST",
+                  "the leader at %s refused the re-claim of global name '%s' (%#llx): %s; "
+                  "dropped", c->addr, name, (unsigned long long)addr, strerror(-rc));
+    else
+        conv_note(c, now, "TS-CONV-NAME-LOST@leader", TS_LOG_WARNING, "TS-CONV-NAME-LOST",
+                  "global name '%s' is %#llx's, no longer %#llx's: claimed while this node "
+                  "was away from the leader", name, (unsigned long long)holder,
+                  (unsigned long long)addr);
+    if (c->on_name_lost)
+        c->on_name_lost(c->arg, name, addr, holder);
+}
+
+static void name_reply(struct conv *c, const struct conv_msg *m, uint64_t now)
+{
+    uint32_t req = m->u.name_reply.req;
+    uint64_t holder = m->u.name_reply.holder;
+    int rc = m->u.name_reply.rc;
+    if (rc > 0 || rc < -ERRNO_MAX)
+        rc = -EPROTO;
+    char name[CONV_GNAME_MAX];
+    uint64_t addr = 0;
+    bool lost = false;
+    pthread_mutex_lock(&c->lock);
+    struct conv_names *t = &c->names;
+    uint32_t k = req - c->m.reclaim_base;
+    if (k < t->hwm && t->slot[k].reclaim) {
+        struct conv_gname *g = &t->slot[k];
+        g->reclaim = false;
+        if (rc != 0 || holder != g->addr) {
+            lost = true;
+            addr = g->addr;
+            memcpy(name, g->name, sizeof(name));
+            conv_names_del(t, (int)k);
+        }
+    } else {
+        /* A reply to nothing waiting (a re-claim whose name was released
+         * meanwhile) is dropped. */
+        struct conv_nameop *op = c->ops_head;
+        while (op && !(op->sent && !op->release && op->req == req))
+            op = op->next;
+        if (op)
+            claim_answered(c, op, rc, holder);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (lost)
+        name_lost(c, name, addr, rc ? 0 : holder, rc, now);
+}
+
+/* The deadline timeout_ms from now on the monotonic clock (names_cv's). */
+static struct timespec deadline_in(unsigned timeout_ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += (time_t)(timeout_ms / 1000u);
+    t.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+/* Waits (under the lock) until op is answered, conv_stop or end; then
+ * takes op off the list unless the list keeps it (a claim sent, given up),
+ * and says how it went. */
+static int claim_wait(struct conv *c, struct conv_nameop **opp, const struct timespec *end)
+{
+    struct conv_nameop *op = *opp;
+    while (!op->done && !c->stop)
+        if (pthread_cond_timedwait(&c->names_cv, &c->lock, end) == ETIMEDOUT)
+            break;
+    if (op->done)
+        return op->rc;
+    if (op->sent && !c->stop) {
+        op->abandoned = true; /* the thread releases it if the leader grants it */
+        *opp = NULL;
+    } else {
+        ops_unlink(c, op);
+    }
+    return c->stop ? -ENOTCONN : -ETIMEDOUT;
+}
+
+int conv_member_claim(struct conv *c, const char *name, uint64_t addr, unsigned timeout_ms,
+                      uint64_t *holder)
+{
+    struct conv_nameop *op = calloc(1, sizeof(*op));
+    if (!op)
+        return err_set(-ENOMEM, "conv_name_claim: out of memory");
+    op->addr = addr;
+    snprintf(op->name, sizeof(op->name), "%s", name);
+    struct timespec end = deadline_in(timeout_ms);
+    int rc = -ENOTCONN;
+    pthread_mutex_lock(&c->lock);
+    if (!c->stop) {
+        ops_append(c, op);
+        c->claimers++;
+        conv_wake(c);
+        rc = claim_wait(c, &op, &end);
+        c->claimers--;
+        if (c->stop) /* conv_stop waits until no claimer is left */
+            pthread_cond_broadcast(&c->names_cv);
+    }
+    if (rc == 0)
+        *holder = op->holder;
+    pthread_mutex_unlock(&c->lock);
+    free(op);
+    switch (rc) {
+    case 0: return 0;
+    case -ETIMEDOUT:
+        return err_set(rc, "conv_name_claim '%s': no answer from the leader at %s in %u ms",
+                       name, c->addr, timeout_ms);
+    case -ENOTCONN: return err_set(rc, "conv_name_claim '%s': the convention stopped", name);
+    case -ENOSPC:
+        return err_set(rc, "conv_name_claim '%s': the convention holds %d global names already",
+                       name, CONV_NAMES_MAX);
+    case -EINVAL: return err_set(rc, "conv_name_claim '%s': the leader refused the name", name);
+    case -EPROTO:
+        return err_set(rc, "conv_name_claim '%s': the leader answered neither 0 nor -errno",
+                       name);
+    default:
+        return err_set(rc, "conv_name_claim '%s': the leader answered: %s", name, strerror(-rc));
+    }
+}
+
+int conv_member_release(struct conv *c, const char *name, uint64_t addr)
+{
+    struct conv_nameop *op = calloc(1, sizeof(*op));
+    if (!op)
+        return err_set(-ENOMEM, "conv_name_release: out of memory");
+    op->release = true;
+    op->addr = addr;
+    snprintf(op->name, sizeof(op->name), "%s", name);
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    int s = conv_names_find(&c->names, name);
+    if (s < 0 || c->names.slot[s].addr != addr) {
+        rc = -ENOENT;
+    } else if (c->nreleases >= CONV_NAMES_MAX) {
+        rc = -ENOBUFS;
+    } else { /* forgotten now: not re-claimed, whatever the link does */
+        conv_names_del(&c->names, s);
+        ops_append(c, op);
+        op = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    free(op);
+    if (rc == 0)
+        conv_wake(c);
+    if (rc == -ENOBUFS)
+        return err_set(rc, "conv_name_release '%s': %d releases wait for the leader already",
+                       name, CONV_NAMES_MAX);
+    return rc;
+}
+
 /* The leader is gone: its entry LEFT, the others stay until the next welcome. */
 static void lose_leader(struct conv *c, const char *why, uint64_t now)
 {
@@ -177,6 +529,7 @@ void conv_member_sweep(struct conv *c, uint64_t now)
         return;
     c->m.up = NULL;
     c->m.syncing = false;
+    names_link_lost(c);
     if (l->joined)
         lose_leader(c, l->why, now);
     else /* the next of the leader's addresses, if its name has several */
@@ -251,8 +604,10 @@ static void welcomed(struct conv *c, struct conv_link *l, const struct conv_msg 
     c->m.hb_ms = hb && hb < c->heartbeat_ms ? hb : c->heartbeat_ms;
     c->m.next_hb_ns = now;
     l->deadline_ns = UINT64_MAX;
+    start_reclaims(c);
     if (c->m.want == 0)
         synced(c, l, now);
+    conv_member_send_names(c, now); /* the re-claims go before anything else */
 }
 
 static void member_event(struct conv *c, struct conv_link *l, const struct conv_msg *m,
@@ -318,7 +673,10 @@ void conv_member_frame(struct conv *c, struct conv_link *l, int rc, const struct
     case CONV_MEMBER:
         member_event(c, l, m, now);
         break;
-    default: /* HEARTBEAT, NAME_REPLY: being heard is all */
+    case CONV_NAME_REPLY:
+        name_reply(c, m, now);
+        break;
+    default: /* HEARTBEAT: being heard is all */
         break;
     }
 }

@@ -6,9 +6,11 @@
  * does is in conv_leader.c and conv_member.c.
  *
  * The thread is the only writer of the table and the only user of the
- * sockets. Other threads hand it requests (caps, log records, stop, freeze)
- * under the lock and wake it with the eventfd; it copies the table out
- * under the same lock. Callbacks run on the thread with no lock held.
+ * sockets. Other threads hand it requests (caps, log records, name claims
+ * and releases, stop, freeze) under the lock and wake it with the eventfd;
+ * it copies the table out under the same lock. Callbacks run on the thread
+ * with no lock held. The global names table is the one thing other threads
+ * write too (the leader's own claims and releases), always under the lock.
  */
 #include "conv_internal.h"
 
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <xxhash.h>
 
 #include <thespis/log.h>
 #include <thespis/thespis.h>
@@ -162,6 +165,71 @@ void conv_self_copy(struct conv *c, struct conv_node *out)
     pthread_mutex_lock(&c->lock);
     *out = c->self;
     pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- global names tables -------------------------------------------------- */
+
+int conv_names_init(struct conv_names *t)
+{
+    *t = (struct conv_names){0};
+    t->slot = calloc(CONV_NAMES_MAX, sizeof(t->slot[0]));
+    t->bucket = calloc(CONV_NAMES_BUCKETS, sizeof(t->bucket[0]));
+    return t->slot && t->bucket ? 0 : -ENOMEM;
+}
+
+void conv_names_fini(struct conv_names *t)
+{
+    free(t->slot);
+    free(t->bucket);
+    *t = (struct conv_names){0};
+}
+
+static uint32_t *names_chain(const struct conv_names *t, const char *name)
+{
+    _Static_assert((CONV_NAMES_BUCKETS & (CONV_NAMES_BUCKETS - 1)) == 0,
+                   "CONV_NAMES_BUCKETS is a power of two");
+    return &t->bucket[XXH3_64bits(name, strlen(name)) & (CONV_NAMES_BUCKETS - 1)];
+}
+
+int conv_names_find(const struct conv_names *t, const char *name)
+{
+    for (uint32_t k = *names_chain(t, name); k; k = t->slot[k - 1].next)
+        if (strcmp(t->slot[k - 1].name, name) == 0)
+            return (int)k - 1;
+    return -1;
+}
+
+int conv_names_add(struct conv_names *t, const char *name, uint64_t addr, uint16_t node)
+{
+    uint32_t k;
+    if (t->free) {
+        k = t->free;
+        t->free = t->slot[k - 1].next;
+    } else if (t->hwm < CONV_NAMES_MAX) {
+        k = ++t->hwm;
+    } else {
+        return -ENOSPC;
+    }
+    struct conv_gname *g = &t->slot[k - 1];
+    uint32_t *chain = names_chain(t, name);
+    *g = (struct conv_gname){.addr = addr, .node = node, .used = true, .next = *chain};
+    snprintf(g->name, sizeof(g->name), "%s", name);
+    *chain = k;
+    t->n++;
+    return (int)k - 1;
+}
+
+void conv_names_del(struct conv_names *t, int slot)
+{
+    struct conv_gname *g = &t->slot[slot];
+    uint32_t *p = names_chain(t, g->name);
+    while (*p && *p != (uint32_t)slot + 1)
+        p = &t->slot[*p - 1].next;
+    if (*p) /* always: slot is in its chain */
+        *p = g->next;
+    *g = (struct conv_gname){.next = t->free};
+    t->free = (uint32_t)slot + 1;
+    t->n--;
 }
 
 /* ---- connections --------------------------------------------------------- */
@@ -379,7 +447,7 @@ void conv_link_read(struct conv *c, struct conv_link *l, uint64_t now,
 
 /* ---- the thread ---------------------------------------------------------- */
 
-static void wake(struct conv *c)
+void conv_wake(struct conv *c)
 {
     uint64_t one = 1;
     /* Fails only when the counter is full, and then the thread is awake. */
@@ -480,10 +548,16 @@ static void wait_and_handle(struct conv *c, uint64_t now, uint64_t next)
     }
 }
 
+/* The convention whose thread this is (NULL on any other thread): a claim
+ * made from its callbacks would wait for itself. Set by the thread, so no
+ * other thread's write races with it. */
+static _Thread_local const struct conv *conv_of_thread;
+
 static void *conv_main(void *arg)
 {
     struct conv *c = arg;
     char caps[CONV_CAPS_MAX];
+    conv_of_thread = c;
     if (c->leader)
         fire(c, CONV_EV_JOINED, &c->table[0].node);
     else
@@ -510,6 +584,7 @@ static void *conv_main(void *arg)
             conv_leader_tick(c, now);
         } else {
             conv_member_tick(c, now);
+            conv_member_send_names(c, now);
             conv_member_send_logs(c, now);
         }
         settle(c, now);
@@ -652,6 +727,13 @@ static void conv_free(struct conv *c)
     free(c->tlink);
     free(c->m.list);
     free(c->logq);
+    /* What is left on the list is the list's: no claimer waits any more. */
+    for (struct conv_nameop *op = c->ops_head, *next; op; op = next) {
+        next = op->next;
+        free(op);
+    }
+    conv_names_fini(&c->names);
+    pthread_cond_destroy(&c->names_cv);
     pthread_mutex_destroy(&c->lock);
     sodium_memzero(c->key, sizeof(c->key));
     free(c);
@@ -669,6 +751,7 @@ static void take_config(struct conv *c, const struct conv_config *cfg)
     c->on_member = cfg->on_member;
     c->on_log = cfg->on_log;
     c->on_state = cfg->on_state;
+    c->on_name_lost = cfg->on_name_lost;
     c->arg = cfg->arg;
     c->self.node = cfg->node;
     snprintf(c->self.name, sizeof(c->self.name), "%s", cfg->name);
@@ -712,6 +795,11 @@ int conv_start(const struct conv_config *cfg, struct conv **out)
         return err_set(-ENOMEM, "convention: out of memory");
     c->efd = c->lfd = -1;
     pthread_mutex_init(&c->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* claims wait by the monotonic clock */
+    pthread_cond_init(&c->names_cv, &ca);
+    pthread_condattr_destroy(&ca);
     take_config(c, cfg);
     do
         randombytes_buf(&c->instance, sizeof(c->instance));
@@ -721,7 +809,8 @@ int conv_start(const struct conv_config *cfg, struct conv **out)
     c->tlink = c->leader ? calloc(CONV_MEMBERS_MAX, sizeof(c->tlink[0])) : NULL;
     c->m.list = c->leader ? NULL : calloc(CONV_MEMBERS_MAX, sizeof(c->m.list[0]));
     c->logq = c->leader ? NULL : calloc(CONV_LOGQ_MAX, sizeof(c->logq[0]));
-    if (!c->table || (c->leader ? !c->tlink : !c->m.list || !c->logq)) {
+    if (!c->table || (c->leader ? !c->tlink : !c->m.list || !c->logq) ||
+        conv_names_init(&c->names) < 0) {
         rc = err_set(-ENOMEM, "convention: out of memory");
         goto fail;
     }
@@ -755,10 +844,16 @@ void conv_stop(struct conv *c)
     if (c->started) {
         pthread_mutex_lock(&c->lock);
         c->stop = true;
+        pthread_cond_broadcast(&c->names_cv);
         pthread_mutex_unlock(&c->lock);
-        wake(c);
+        conv_wake(c);
         pthread_join(c->thread, NULL);
     }
+    /* Claims woken by the stop leave before c goes: each says so. */
+    pthread_mutex_lock(&c->lock);
+    while (c->claimers)
+        pthread_cond_wait(&c->names_cv, &c->lock);
+    pthread_mutex_unlock(&c->lock);
     conv_free(c);
 }
 
@@ -794,7 +889,7 @@ int conv_set_caps(struct conv *c, const char *caps)
     }
     pthread_mutex_unlock(&c->lock);
     if (changed)
-        wake(c);
+        conv_wake(c);
     return 0;
 }
 
@@ -824,7 +919,7 @@ int conv_forward_log(struct conv *c, int level, const char *id, const char *text
     snprintf(r->text, sizeof(r->text), "%s", text);
     c->lq_n++;
     pthread_mutex_unlock(&c->lock);
-    wake(c);
+    conv_wake(c);
     return 0;
 }
 
@@ -883,7 +978,54 @@ void conv_freeze(struct conv *c, bool frozen)
     pthread_mutex_lock(&c->lock);
     c->frozen = frozen;
     pthread_mutex_unlock(&c->lock);
-    wake(c);
+    conv_wake(c);
+}
+
+/* name as a global name: 0, or -EINVAL saying why, for the call fn. */
+static int check_gname(const char *fn, const char *name)
+{
+    size_t len = strnlen(name, CONV_GNAME_MAX);
+    if (len == 0)
+        return err_set(-EINVAL, "%s: an empty global name", fn);
+    if (len == CONV_GNAME_MAX)
+        return err_set(-EINVAL, "%s: global name '%.40s...' longer than %d characters", fn,
+                       name, CONV_GNAME_MAX - 1);
+    return 0;
+}
+
+int conv_name_claim(struct conv *c, const char *name, uint64_t addr, unsigned timeout_ms,
+                    uint64_t *holder)
+{
+    if (!c || !name || !holder)
+        return err_set(-EINVAL, "conv_name_claim: NULL argument");
+    int rc = check_gname("conv_name_claim", name);
+    if (rc < 0)
+        return rc;
+    /* The thread answers a member's claims: it must not be the one waiting. */
+    if (conv_of_thread == c)
+        return err_set(-EDEADLK, "conv_name_claim: called from a convention callback");
+    if (!c->leader)
+        return conv_member_claim(c, name, addr, timeout_ms, holder);
+    rc = conv_leader_claim(c, name, addr, c->node, holder);
+    if (rc == -ENOSPC)
+        return err_set(rc, "conv_name_claim '%s': the convention holds %d global names "
+                       "already", name, CONV_NAMES_MAX);
+    return rc;
+}
+
+int conv_name_release(struct conv *c, const char *name, uint64_t addr)
+{
+    if (!c || !name)
+        return err_set(-EINVAL, "conv_name_release: NULL argument");
+    int rc = check_gname("conv_name_release", name);
+    if (rc < 0)
+        return rc;
+    rc = c->leader ? conv_leader_release(c, name, addr, c->node)
+                   : conv_member_release(c, name, addr);
+    if (rc == -ENOENT)
+        return err_set(rc, "conv_name_release: this node does not hold global name '%s' "
+                       "for %#llx", name, (unsigned long long)addr);
+    return rc;
 }
 
 const char *conv_state_name(int state)

@@ -37,9 +37,22 @@
  * A member's own caps change (conv_set_caps) goes to the leader, and its
  * own entry changes when the leader's MEMBER CAPS comes back.
  *
+ * Global names (conv_name_claim): the leader keeps the convention's table,
+ * name -> the address (an opaque uint64, an engine ts_addr) that holds it
+ * and the node that claimed it. The first claim of a free name is granted;
+ * every later one is answered with the holder, so two concurrent creations
+ * of one name agree on one actor. A name goes when its holder's node
+ * releases it or leaves the table (LEFT: its actors are gone or out of
+ * reach). A member remembers the names granted to it and claims them again
+ * after every WELCOME, before any other name message, so a restarted
+ * leader (whose table starts empty) learns them back; one that someone
+ * else claimed meanwhile is the other's (on_name_lost).
+ *
  * Threads: conv_start and conv_stop from one thread (the owner); the
- * others from any thread, callbacks included. A callback must not call
- * conv_stop.
+ * others from any thread, callbacks included, but conv_name_claim, which
+ * waits for the thread, never from a callback. A callback must not call
+ * conv_stop. No call may start once conv_stop has begun; claims already
+ * waiting are woken by it (-ENOTCONN) before it frees anything.
  */
 #ifndef TS_PLACEMENT_CONVENTION_H
 #define TS_PLACEMENT_CONVENTION_H
@@ -54,6 +67,7 @@
 #define CONV_LOGQ_MAX 64             /* LOG records a member holds before dropping */
 #define CONV_HEARTBEAT_MS 100        /* conv_config.heartbeat_ms when 0 */
 #define CONV_LOST_MS 500             /* conv_config.lost_ms when 0 */
+#define CONV_NAMES_MAX 4096          /* global names the leader keeps (and a member holds) */
 
 /* A member's standing, as on_state reports it. */
 enum conv_state {
@@ -109,6 +123,8 @@ struct conv_config {
      *   TS-CONV-SLOW       a peer that read too slowly: its connection closed
      *   TS-CONV-TIMEOUT    a handshake not finished in 4 * lost_ms: closed
      *   TS-CONV-FULL       the leader out of connections (128) or descriptors
+ *   TS-CONV-NAME-LOST  (member) a global name it held is another's, or
+ *                      the leader refused its re-claim (see on_name_lost)
      * Each kind of note about one peer host (leader) or about the leader
      * (member) goes at most once per 10 s, saying how many were held back
      * meanwhile: a misconfigured member retrying every second is one note
@@ -119,6 +135,12 @@ struct conv_config {
      * leader's reason (REFUSED), what broke (LOST), or "". Reported when
      * the state or the reason changes, not for every retry. */
     void (*on_state)(void *arg, int state, const char *why);
+    /* Member: a global name granted to addr is no longer this node's: its
+     * re-claim after a WELCOME found holder there (someone claimed it while
+     * this node was away from the leader), or the leader refused it (holder
+     * 0: its table was full). Once per name lost; addr should give the name
+     * up (it is not released: it was never this node's at the leader). */
+    void (*on_name_lost)(void *arg, const char *name, uint64_t addr, uint64_t holder);
     void *arg;
 };
 
@@ -187,6 +209,46 @@ uint64_t conv_logs_dropped(struct conv *c);
  * how many entries the table has, which may exceed max.
  */
 unsigned conv_members(struct conv *c, struct conv_member *out, unsigned max);
+
+/*
+ * Claims the global name (1 .. CONV_GNAME_MAX - 1 characters) for addr and
+ * tells who holds it: *holder == addr when it was free and is now addr's,
+ * else the address that had it first (the caller lost the race and should
+ * use that one). Claiming a name addr holds already gives addr again.
+ *
+ * On the leader the table answers at once. On a member the claim goes to
+ * the leader and the caller waits for its reply, or for the (re)join when
+ * the member is not joined, at most timeout_ms; claims from several
+ * threads go together, each with its own answer. A granted name is
+ * remembered and claimed again after every WELCOME (convention.h, top).
+ *
+ * Not from a callback. Returns 0 with *holder set, or
+ *   -EINVAL     a NULL argument, an empty name or one too long; or the
+ *               leader refused the name
+ *   -ENOSPC     the leader holds CONV_NAMES_MAX names already
+ *   -ETIMEDOUT  no answer in timeout_ms (the leader away or slow). A grant
+ *               that comes later is released by the member itself.
+ *   -ENOTCONN   conv_stop was called meanwhile
+ *   -EDEADLK    called on the convention's thread (from a callback)
+ *   -EPROTO     the leader answered with something other than 0 or -errno
+ *   -ENOMEM
+ * with ts_last_error saying which.
+ */
+int conv_name_claim(struct conv *c, const char *name, uint64_t addr, unsigned timeout_ms,
+                    uint64_t *holder);
+
+/*
+ * Gives up the global name that addr holds: this node forgets it and the
+ * leader frees it (a member sends NAME_RELEASE, after what it sent before;
+ * while it is not joined, after its next WELCOME, and it does not re-claim
+ * the name then). Does not wait; callbacks may call it. Returns 0, or
+ *   -ENOENT   this node does not hold name for addr (never granted, released
+ *             already, or lost: on_name_lost)
+ *   -EINVAL   a NULL argument, an empty name or one too long
+ *   -ENOBUFS  (member) CONV_NAMES_MAX releases wait for the leader already
+ *   -ENOMEM
+ */
+int conv_name_release(struct conv *c, const char *name, uint64_t addr);
 
 /* The name of an enum conv_state ("joined"), or "unknown". */
 const char *conv_state_name(int state);

@@ -6,7 +6,9 @@
 // come any more, that it happened exactly as often as it should. Raw TCP
 // clients driven with conv_wire.h play a replaying or babbling peer.
 // Nothing here asserts on time: how fast a loss is seen is the network
-// tests' business.
+// tests' business. Global names are checked through the calls alone: a
+// claim a member makes after another message is a barrier (its stream to
+// the leader is in order), and a raw leader shows what goes on the wire.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,18 +16,22 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -47,7 +53,7 @@ constexpr auto kWait = std::chrono::seconds(30);
 
 // ---- one event log for all the nodes of a test ----------------------------
 
-enum class Kind { Member, Log, State };
+enum class Kind { Member, Log, State, NameLost };
 
 struct Ev {
     explicit Ev(Kind k) : kind(k) {}
@@ -57,7 +63,8 @@ struct Ev {
     uint64_t instance = 0;
     std::string name, caps, endpoints;
     int level = 0;
-    std::string id, text; // Log; State: text is why
+    std::string id, text; // Log; State: text is why; NameLost: text is the name
+    uint64_t addr = 0, holder = 0; // NameLost
 };
 
 struct World {
@@ -99,6 +106,7 @@ class Node {
         cfg.on_member = OnMember;
         cfg.on_log = OnLog;
         cfg.on_state = OnState;
+        cfg.on_name_lost = OnNameLost;
         cfg.arg = this;
     }
     ~Node() { Stop(); }
@@ -176,6 +184,10 @@ class Node {
     conv_config cfg{};
     conv *c = nullptr;
     std::vector<Ev> evs; // under w_.mu
+    // Set after Start: on_member then claims a name from the callback, and
+    // keeps what the claim returned.
+    std::atomic<conv *> claim_in_callback{nullptr};
+    std::atomic<int> callback_claim_rc{1};
 
   private:
     void Push(Ev e)
@@ -186,6 +198,11 @@ class Node {
     }
     static void OnMember(void *arg, conv_event ev, const conv_node *n)
     {
+        Node *self = static_cast<Node *>(arg);
+        if (conv *c = self->claim_in_callback.load()) {
+            uint64_t h = 0;
+            self->callback_claim_rc = conv_name_claim(c, "from-a-callback", 1, 1000, &h);
+        }
         Ev e(Kind::Member);
         e.ev = ev;
         e.node = n->node;
@@ -209,6 +226,14 @@ class Node {
         Ev e(Kind::State);
         e.ev = state;
         e.text = why;
+        static_cast<Node *>(arg)->Push(std::move(e));
+    }
+    static void OnNameLost(void *arg, const char *name, uint64_t addr, uint64_t holder)
+    {
+        Ev e(Kind::NameLost);
+        e.text = name;
+        e.addr = addr;
+        e.holder = holder;
         static_cast<Node *>(arg)->Push(std::move(e));
     }
 
@@ -248,8 +273,14 @@ struct Trio {
 
 // ---- a raw peer, driven by hand with conv_wire ----------------------------
 
+// A connection a RawLeader accepted.
+struct Accepted {
+    int fd;
+};
+
 class Raw {
   public:
+    explicit Raw(Accepted a) : fd_(a.fd), ok_(a.fd >= 0) {}
     explicit Raw(uint16_t port, int rcvbuf = 0)
     {
         fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -362,6 +393,145 @@ bool RawJoin(Raw &r, uint16_t id, const char *name, Bytes *join_bytes, conv_sess
         return false;
     return conv_decode(s, f.data(), f.size(), &m) == 0 && m.type == CONV_WELCOME &&
            m.u.welcome.node == id;
+}
+
+
+// ---- global names ----------------------------------------------------------
+
+// A leader played by hand: it accepts one member at a time, welcomes it
+// with an empty list, and answers (or not) what it sends.
+class RawLeader {
+  public:
+    RawLeader()
+    {
+        lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t al = sizeof(a);
+        if (lfd_ >= 0 && bind(lfd_, reinterpret_cast<sockaddr *>(&a), sizeof(a)) == 0 &&
+            listen(lfd_, 4) == 0 && getsockname(lfd_, reinterpret_cast<sockaddr *>(&a), &al) == 0)
+            port_ = ntohs(a.sin_port);
+    }
+    ~RawLeader()
+    {
+        if (lfd_ >= 0)
+            close(lfd_);
+    }
+    uint16_t port() const { return port_; }
+
+    // Accepts the member id and welcomes it: true when it was.
+    bool Welcome(uint16_t id)
+    {
+        pollfd p{lfd_, POLLIN, 0};
+        if (poll(&p, 1, int(std::chrono::milliseconds(kWait).count())) != 1)
+            return false;
+        up_ = std::make_unique<Raw>(Accepted{accept4(lfd_, nullptr, nullptr, SOCK_CLOEXEC)});
+        conv_msg m{};
+        Bytes f;
+        if (!up_->ok() || conv_session_init(&s_, kKey, true) != 0)
+            return false;
+        m.type = CONV_HELLO;
+        if (!up_->Send(Encode(s_, m)) || !up_->Frame(f) ||
+            conv_decode(&s_, f.data(), f.size(), &m) != 0 || m.type != CONV_JOIN ||
+            m.u.join.node.node != id)
+            return false;
+        m = conv_msg{};
+        m.type = CONV_WELCOME;
+        m.u.welcome.node = id;
+        m.u.welcome.leader_instance = 0x1eade4;
+        m.u.welcome.heartbeat_ms = 50;
+        return up_->Send(Encode(s_, m));
+    }
+    // The member's next frame, heartbeats included (any: true) or not.
+    bool Next(conv_msg *m, bool any = false)
+    {
+        Bytes f;
+        do {
+            if (!up_ || !up_->Frame(f) || conv_decode(&s_, f.data(), f.size(), m) != 0)
+                return false;
+        } while (!any && m->type == CONV_HEARTBEAT);
+        return true;
+    }
+    bool Reply(uint32_t req, uint64_t holder, int32_t rc)
+    {
+        conv_msg m{};
+        m.type = CONV_NAME_REPLY;
+        m.u.name_reply.req = req;
+        m.u.name_reply.holder = holder;
+        m.u.name_reply.rc = rc;
+        return up_->Send(Encode(s_, m));
+    }
+    // The connection closes under the member, as a crashed leader's would.
+    void Drop() { up_.reset(); }
+
+  private:
+    int lfd_ = -1;
+    uint16_t port_ = 0;
+    conv_session s_{};
+    std::unique_ptr<Raw> up_;
+};
+
+// A claim that must be answered: the holder it was told (0, and a failure
+// of the test, when it returns an error).
+uint64_t Holder(Node &n, const std::string &name, uint64_t addr)
+{
+    uint64_t h = 0;
+    int rc = conv_name_claim(n.c, name.c_str(), addr, 30000, &h);
+    EXPECT_EQ(rc, 0) << "node " << n.cfg.node << " claiming '" << name << "': " << ts_last_error();
+    return rc == 0 ? h : 0;
+}
+
+// A claim made on another thread: its rc and holder, once answered.
+std::future<std::pair<int, uint64_t>> ClaimAsync(Node &n, std::string name, uint64_t addr,
+                                                 unsigned ms = 30000)
+{
+    conv *c = n.c;
+    return std::async(std::launch::async, [c, name, addr, ms] {
+        uint64_t h = 0;
+        int rc = conv_name_claim(c, name.c_str(), addr, ms, &h);
+        return std::make_pair(rc, h);
+    });
+}
+
+bool Ready(std::future<std::pair<int, uint64_t>> &f)
+{
+    return f.wait_for(kWait) == std::future_status::ready;
+}
+
+// The NameLost events of n, as "name addr holder".
+std::vector<std::string> Lost(const Node &n)
+{
+    std::vector<std::string> v;
+    for (const Ev &e : n.Events())
+        if (e.kind == Kind::NameLost)
+            v.push_back(e.text + " " + std::to_string(e.addr) + " " + std::to_string(e.holder));
+    return v;
+}
+
+std::string LostOf(const std::string &name, uint64_t addr, uint64_t holder)
+{
+    return name + " " + std::to_string(addr) + " " + std::to_string(holder);
+}
+
+// Starts a leader at the port a stopped one had (its TIME_WAIT sockets may
+// hold it a little while).
+int StartAt(Node &n, uint16_t port)
+{
+    int rc = -EADDRINUSE;
+    for (int i = 0; i < 50 && rc == -EADDRINUSE; i++) {
+        rc = n.Start(At(port));
+        if (rc == -EADDRINUSE)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return rc;
+}
+
+// n's table holds ids, the leader's entry being instance inst.
+bool RejoinedTo(Node &n, const std::set<uint16_t> &ids, uint64_t inst)
+{
+    conv_member e;
+    return n.Ids() == ids && n.Entry(1, &e) && e.node.instance == inst && e.leader;
 }
 
 // ---- the tests ------------------------------------------------------------
@@ -1054,6 +1224,500 @@ TEST(Convention, StartRefusesBadConfigurations)
     ASSERT_EQ(conv_start(&cfg, &c), 0) << ts_last_error();
     EXPECT_EQ(conv_port(c), 0);
     conv_stop(c);
+}
+
+TEST(ConventionNames, TheFirstClaimIsGrantedAndEveryLaterOneTold)
+{
+    Trio t;
+    ASSERT_NO_FATAL_FAILURE(t.Up());
+    // On the leader, from its table at once; on a member, through the leader.
+    EXPECT_EQ(Holder(t.lead, "alpha", 0x1001), 0x1001u);
+    EXPECT_EQ(Holder(t.m1, "alpha", 0x2001), 0x1001u);
+    EXPECT_EQ(Holder(t.m1, "beta", 0x2002), 0x2002u);
+    EXPECT_EQ(Holder(t.lead, "beta", 0x1002), 0x2002u);
+    EXPECT_EQ(Holder(t.m2, "beta", 0x3002), 0x2002u);
+    EXPECT_EQ(Holder(t.m2, "alpha", 0x3001), 0x1001u);
+    // The holder again, and another address of the holder's node.
+    EXPECT_EQ(Holder(t.m1, "beta", 0x2002), 0x2002u);
+    EXPECT_EQ(Holder(t.m1, "beta", 0x2003), 0x2002u);
+    // The longest name there is.
+    std::string longest(CONV_GNAME_MAX - 1, 'n');
+    EXPECT_EQ(Holder(t.m2, longest, 0x3003), 0x3003u);
+    EXPECT_EQ(Holder(t.lead, longest, 0x1003), 0x3003u);
+    t.m2.Stop();
+    t.m1.Stop();
+    t.lead.Stop();
+    for (Node *n : t.All())
+        EXPECT_TRUE(Lost(*n).empty());
+}
+
+TEST(ConventionNames, ConcurrentClaimsOfEachNameAgreeOnOneHolder)
+{
+    // Four threads on each node claim the same 64 names, each in its own
+    // order, with addresses of their own; five rounds of new names. Every
+    // name has exactly one holder, one of its claimers, and every claimer
+    // was told that one.
+    Trio t;
+    ASSERT_NO_FATAL_FAILURE(t.Up());
+    constexpr int kNames = 64, kThreads = 4, kRounds = 5;
+    std::vector<Node *> nodes = t.All();
+    for (int round = 0; round < kRounds; round++) {
+        auto name = [round](int k) { return "r" + std::to_string(round) + "/n" + std::to_string(k); };
+        auto addr = [](uint16_t node, int th, int k) {
+            return (uint64_t(node) << 48) | (uint64_t(th) << 32) | uint64_t(k + 1);
+        };
+        struct Claimer {
+            uint16_t node;
+            int th;
+            std::vector<uint64_t> seen = std::vector<uint64_t>(kNames, 0);
+            int failed = 0;
+        };
+        std::vector<Claimer> cl;
+        for (Node *n : nodes)
+            for (int th = 0; th < kThreads; th++)
+                cl.push_back(Claimer{n->cfg.node, th});
+        std::mutex mu;
+        std::condition_variable go_cv;
+        bool go = false;
+        std::vector<std::thread> threads;
+        for (size_t i = 0; i < cl.size(); i++) {
+            conv *c = nodes[i / kThreads]->c;
+            threads.emplace_back([&, c, i] {
+                Claimer &me = cl[i];
+                std::vector<int> order(kNames);
+                for (int k = 0; k < kNames; k++)
+                    order[k] = k;
+                std::shuffle(order.begin(), order.end(), std::mt19937(uint32_t(round * 100 + i)));
+                {
+                    std::unique_lock<std::mutex> lk(mu);
+                    go_cv.wait(lk, [&] { return go; });
+                }
+                for (int k : order) {
+                    uint64_t h = 0;
+                    if (conv_name_claim(c, name(k).c_str(), addr(me.node, me.th, k), 30000, &h) != 0)
+                        me.failed++;
+                    me.seen[k] = h;
+                }
+            });
+        }
+        {
+            std::lock_guard<std::mutex> lk(mu);
+            go = true;
+        }
+        go_cv.notify_all();
+        for (auto &th : threads)
+            th.join();
+        int grants = 0;
+        for (int k = 0; k < kNames; k++) {
+            uint64_t h = cl[0].seen[k];
+            int mine = 0;
+            for (const Claimer &me : cl) {
+                EXPECT_EQ(me.seen[k], h) << name(k) << ", node " << me.node << " thread " << me.th;
+                mine += me.seen[k] == addr(me.node, me.th, k);
+            }
+            EXPECT_EQ(mine, 1) << name(k);
+            grants += mine;
+            // And the leader's table says the same to a newcomer.
+            EXPECT_EQ(Holder(t.lead, name(k), 0xfeed), h) << name(k);
+        }
+        EXPECT_EQ(grants, kNames);
+        for (const Claimer &me : cl)
+            EXPECT_EQ(me.failed, 0);
+    }
+}
+
+TEST(ConventionNames, AReleaseFreesTheNameAndOneByANonHolderChangesNothing)
+{
+    Trio t;
+    ASSERT_NO_FATAL_FAILURE(t.Up());
+    ASSERT_EQ(Holder(t.m1, "gamma", 0x2001), 0x2001u);
+    // Not the holder: refused where it is made, nothing sent.
+    EXPECT_EQ(conv_name_release(t.m2.c, "gamma", 0x3001), -ENOENT);
+    EXPECT_EQ(conv_name_release(t.m1.c, "gamma", 0x2999), -ENOENT);
+    // The leader's own release of a member's name, with the member's address:
+    // the leader's node does not hold it.
+    EXPECT_EQ(conv_name_release(t.lead.c, "gamma", 0x2001), -ENOENT);
+    EXPECT_EQ(Holder(t.m2, "gamma", 0x3001), 0x2001u);
+
+    ASSERT_EQ(conv_name_release(t.m1.c, "gamma", 0x2001), 0) << ts_last_error();
+    EXPECT_EQ(conv_name_release(t.m1.c, "gamma", 0x2001), -ENOENT) << "once";
+    EXPECT_EQ(Holder(t.m1, "barrier", 0x2002), 0x2002u); // after the release on m1's stream
+    EXPECT_EQ(Holder(t.m2, "gamma", 0x3001), 0x3001u);
+    EXPECT_EQ(Holder(t.m1, "gamma", 0x2001), 0x3001u);
+
+    // On the leader, at once.
+    ASSERT_EQ(Holder(t.lead, "delta", 0x1001), 0x1001u);
+    ASSERT_EQ(conv_name_release(t.lead.c, "delta", 0x1001), 0) << ts_last_error();
+    EXPECT_EQ(conv_name_release(t.lead.c, "delta", 0x1001), -ENOENT);
+    EXPECT_EQ(Holder(t.m2, "delta", 0x3002), 0x3002u);
+    EXPECT_EQ(Holder(t.lead, "delta", 0x1001), 0x3002u);
+}
+
+TEST(ConventionNames, TheNamesOfAMemberThatLeavesIsLostOrIsReplacedAreFreed)
+{
+    World w;
+    Node lead(w, true, 1, "lead", ""), m1(w, false, 2, "m1", ""), m2(w, false, 3, "m2", "");
+    Node m3(w, false, 4, "m3", ""), m3b(w, false, 4, "m3", "");
+    lead.cfg.lost_ms = 1000;
+    ASSERT_EQ(lead.Start("127.0.0.1:0"), 0) << ts_last_error();
+    std::string at = At(conv_port(lead.c));
+    for (Node *n : {&m1, &m2, &m3})
+        ASSERT_EQ(n->Start(at), 0);
+    ASSERT_TRUE(w.Wait([&] { return TablesAre({&lead, &m1, &m2, &m3}, {1, 2, 3, 4}); }));
+    ASSERT_EQ(Holder(m1, "of-m1", 0x2001), 0x2001u);
+    ASSERT_EQ(Holder(m1, "of-m1-too", 0x2002), 0x2002u);
+    ASSERT_EQ(Holder(m2, "of-m2", 0x3001), 0x3001u);
+    ASSERT_EQ(Holder(m3, "of-m3", 0x4001), 0x4001u);
+    ASSERT_EQ(Holder(lead, "of-lead", 0x1001), 0x1001u);
+
+    // It leaves (LEAVE): the leader's LEFT comes after its names went.
+    m1.Stop();
+    ASSERT_TRUE(w.Wait([&] { return lead.CountLocked(Kind::Member, CONV_EV_LEFT, 2) == 1; }));
+    EXPECT_EQ(Holder(lead, "of-m1", 0x1002), 0x1002u);
+    EXPECT_EQ(Holder(m2, "of-m1-too", 0x3002), 0x3002u);
+
+    // It is silent (frozen) until lost.
+    conv_freeze(m2.c, true);
+    ASSERT_TRUE(w.Wait([&] { return lead.CountLocked(Kind::Member, CONV_EV_LEFT, 3) == 1; }));
+    EXPECT_EQ(Holder(m3, "of-m2", 0x4002), 0x4002u);
+
+    // It restarts: the new instance replaces the old, whose names go.
+    conv_freeze(m3.c, true);
+    ASSERT_EQ(m3b.Start(at), 0);
+    ASSERT_TRUE(w.Wait([&] {
+        return lead.CountLocked(Kind::Member, CONV_EV_LEFT, 4) == 1 &&
+               lead.CountLocked(Kind::Member, CONV_EV_JOINED, 4) == 2 &&
+               m3b.CountLocked(Kind::State, CONV_ST_JOINED, 0) == 1;
+    }));
+    EXPECT_EQ(Holder(m3b, "of-m3", 0x4101), 0x4101u);
+    EXPECT_EQ(Holder(m3b, "of-m2", 0x4102), 0x4102u) << "the old m3 had claimed it too";
+    // The names of the others stay theirs.
+    EXPECT_EQ(Holder(m3b, "of-lead", 0x4103), 0x1001u);
+    EXPECT_EQ(Holder(m3b, "of-m1", 0x4104), 0x1002u);
+}
+
+TEST(ConventionNames, MembersReclaimTheirNamesFromARestartedLeader)
+{
+    Trio t;
+    ASSERT_NO_FATAL_FAILURE(t.Up());
+    uint16_t port = conv_port(t.lead.c);
+    ASSERT_EQ(Holder(t.m1, "r1", 0x2001), 0x2001u);
+    ASSERT_EQ(Holder(t.m1, "r2", 0x2002), 0x2002u);
+    ASSERT_EQ(Holder(t.m2, "r3", 0x3001), 0x3001u);
+    ASSERT_EQ(Holder(t.m2, "taken-by-m1", 0x3002), 0x3002u);
+    ASSERT_EQ(Holder(t.m1, "taken-by-m1", 0x2003), 0x3002u) << "not m1's: it re-claims nothing";
+    ASSERT_EQ(conv_name_release(t.m1.c, "r2", 0x2002), 0); // not re-claimed then
+    ASSERT_EQ(Holder(t.lead, "of-the-old-leader", 0x1001), 0x1001u);
+
+    t.lead.Stop();
+    ASSERT_TRUE(t.w.Wait([&] {
+        return t.m1.StateLocked(CONV_ST_LOST) && t.m2.StateLocked(CONV_ST_LOST);
+    }));
+    Node lead2(t.w, true, 1, "lead", "");
+    ASSERT_EQ(StartAt(lead2, port), 0) << ts_last_error();
+    uint64_t inst = conv_instance(lead2.c);
+    ASSERT_TRUE(t.w.Wait([&] {
+        return RejoinedTo(t.m1, {1, 2, 3}, inst) && RejoinedTo(t.m2, {1, 2, 3}, inst);
+    }));
+    // A claim goes after the re-claims: once answered, the leader has them.
+    EXPECT_EQ(Holder(t.m1, "barrier1", 0x2100), 0x2100u);
+    EXPECT_EQ(Holder(t.m2, "barrier2", 0x3100), 0x3100u);
+    EXPECT_EQ(Holder(lead2, "r1", 0x1001), 0x2001u);
+    EXPECT_EQ(Holder(t.m2, "r1", 0x3003), 0x2001u);
+    EXPECT_EQ(Holder(t.m1, "r3", 0x2004), 0x3001u);
+    EXPECT_EQ(Holder(lead2, "taken-by-m1", 0x1002), 0x3002u);
+    EXPECT_EQ(Holder(lead2, "r2", 0x1003), 0x1003u) << "released before: not re-claimed";
+    EXPECT_EQ(Holder(t.m1, "of-the-old-leader", 0x2005), 0x2005u) << "went with it";
+    t.m1.Stop();
+    t.m2.Stop();
+    lead2.Stop();
+    for (Node *n : {&t.m1, &t.m2})
+        EXPECT_TRUE(Lost(*n).empty());
+}
+
+TEST(ConventionNames, ANameClaimedTwiceWhileSplitIsLostOnceByTheLaterMember)
+{
+    // m1 holds x and y; the leader restarts while m1 is cut off; m2 gets
+    // x from the new leader first. Back, m1 re-claims both: x is m2's (lost,
+    // told once), y stays m1's. Lost again by the leader later, m1 re-claims
+    // y alone, and nothing more is lost.
+    Trio t;
+    t.m1.cfg.lost_ms = 1000;
+    ASSERT_NO_FATAL_FAILURE(t.Up());
+    uint16_t port = conv_port(t.lead.c);
+    ASSERT_EQ(Holder(t.m1, "x", 0x2001), 0x2001u);
+    ASSERT_EQ(Holder(t.m1, "y", 0x2002), 0x2002u);
+    conv_freeze(t.m1.c, true);
+    t.lead.Stop();
+    ASSERT_TRUE(t.w.Wait([&] { return t.m2.StateLocked(CONV_ST_LOST); }));
+    Node lead2(t.w, true, 1, "lead", "");
+    lead2.cfg.lost_ms = 1000;
+    ASSERT_EQ(StartAt(lead2, port), 0) << ts_last_error();
+    uint64_t inst = conv_instance(lead2.c);
+    ASSERT_TRUE(t.w.Wait([&] { return RejoinedTo(t.m2, {1, 3}, inst); }));
+    ASSERT_EQ(Holder(t.m2, "x", 0x3001), 0x3001u) << "the new leader's table starts empty";
+
+    conv_freeze(t.m1.c, false);
+    ASSERT_TRUE(t.w.Wait([&] {
+        return RejoinedTo(t.m1, {1, 2, 3}, inst) &&
+               std::count_if(t.m1.evs.begin(), t.m1.evs.end(),
+                             [](const Ev &e) { return e.kind == Kind::NameLost; }) == 1 &&
+               t.m1.LoggedLocked("TS-CONV-NAME-LOST", "global name 'x'");
+    }));
+    EXPECT_EQ(Lost(t.m1), std::vector<std::string>{LostOf("x", 0x2001, 0x3001)});
+    EXPECT_EQ(Holder(t.m1, "barrier", 0x2100), 0x2100u);
+    EXPECT_EQ(Holder(lead2, "y", 0x1001), 0x2002u);
+    EXPECT_EQ(Holder(lead2, "x", 0x1002), 0x3001u);
+    EXPECT_EQ(conv_name_release(t.m1.c, "x", 0x2001), -ENOENT) << "dropped from m1's names";
+
+    // Lost by the leader (its names freed), back: y again, x not.
+    conv_freeze(t.m1.c, true);
+    ASSERT_TRUE(t.w.Wait([&] { return lead2.CountLocked(Kind::Member, CONV_EV_LEFT, 2) == 1; }));
+    conv_freeze(t.m1.c, false);
+    ASSERT_TRUE(t.w.Wait([&] { return lead2.CountLocked(Kind::Member, CONV_EV_JOINED, 2) == 2; }));
+    EXPECT_EQ(Holder(t.m1, "barrier2", 0x2101), 0x2101u);
+    EXPECT_EQ(Holder(t.m2, "y", 0x3002), 0x2002u);
+    t.m1.Stop();
+    t.m2.Stop();
+    lead2.Stop();
+    EXPECT_EQ(Lost(t.m1), std::vector<std::string>{LostOf("x", 0x2001, 0x3001)});
+    EXPECT_TRUE(Lost(t.m2).empty());
+}
+
+TEST(ConventionNames, AMemberSendsReclaimsFirstAndTakesOnlyTheRepliesItWaitsFor)
+{
+    World w;
+    RawLeader rl;
+    ASSERT_NE(rl.port(), 0);
+    Node m1(w, false, 2, "m1", "");
+    m1.cfg.lost_ms = 60000; // the raw leader sends no heartbeats
+    ASSERT_EQ(m1.Start(At(rl.port())), 0) << ts_last_error();
+    ASSERT_TRUE(rl.Welcome(2));
+    ASSERT_TRUE(w.Wait([&] { return m1.StateLocked(CONV_ST_JOINED); }));
+    conv_msg m{};
+
+    // One claim, answered for another req first (dropped), then with an rc
+    // that is no -errno.
+    auto f1 = ClaimAsync(m1, "n1", 0x2001);
+    ASSERT_TRUE(rl.Next(&m));
+    ASSERT_EQ(m.type, CONV_NAME_CLAIM);
+    EXPECT_STREQ(m.u.name_claim.name, "n1");
+    EXPECT_EQ(m.u.name_claim.addr, 0x2001u);
+    ASSERT_TRUE(rl.Reply(m.u.name_claim.req + 1000, 0x2001, 0));
+    ASSERT_TRUE(rl.Reply(m.u.name_claim.req, 0x2001, 7));
+    ASSERT_TRUE(Ready(f1));
+    EXPECT_EQ(f1.get().first, -EPROTO);
+
+    // Refused; someone else's; granted (three of them, one released).
+    struct Case {
+        const char *name;
+        uint64_t addr, holder;
+        int rc;
+    } cases[] = {{"n2", 0x2002, 0, -EINVAL},   {"n3", 0x2003, 0x9999, 0},
+                 {"n4", 0x2004, 0x2004, 0},    {"n5", 0x2005, 0x2005, 0},
+                 {"n6", 0x2006, 0x2006, 0},    {"n7", 0x2007, 0, -ENOSPC},
+                 {"n9", 0x2009, 0x2009, 0}};
+    for (const Case &k : cases) {
+        auto f = ClaimAsync(m1, k.name, k.addr);
+        ASSERT_TRUE(rl.Next(&m));
+        ASSERT_EQ(m.type, CONV_NAME_CLAIM);
+        EXPECT_STREQ(m.u.name_claim.name, k.name);
+        ASSERT_TRUE(rl.Reply(m.u.name_claim.req, k.holder, k.rc));
+        ASSERT_TRUE(Ready(f));
+        auto got = f.get();
+        EXPECT_EQ(got.first, k.rc) << k.name;
+        if (k.rc == 0) {
+            EXPECT_EQ(got.second, k.holder) << k.name;
+        }
+    }
+    ASSERT_EQ(conv_name_release(m1.c, "n6", 0x2006), 0);
+    ASSERT_TRUE(rl.Next(&m));
+    ASSERT_EQ(m.type, CONV_NAME_RELEASE);
+    EXPECT_STREQ(m.u.name_release.name, "n6");
+    EXPECT_EQ(m.u.name_release.addr, 0x2006u);
+    EXPECT_EQ(conv_name_release(m1.c, "n3", 0x2003), -ENOENT) << "never m1's";
+
+    // A claim given up after it went: granted late, it is given back; told
+    // another holder, nothing follows. Another given up, then the link lost.
+    auto late = ClaimAsync(m1, "late", 0x2008, 100);
+    ASSERT_TRUE(rl.Next(&m));
+    ASSERT_EQ(m.type, CONV_NAME_CLAIM);
+    ASSERT_TRUE(Ready(late));
+    EXPECT_EQ(late.get().first, -ETIMEDOUT);
+    ASSERT_TRUE(rl.Reply(m.u.name_claim.req, 0x2008, 0));
+    ASSERT_TRUE(rl.Next(&m));
+    ASSERT_EQ(m.type, CONV_NAME_RELEASE);
+    EXPECT_STREQ(m.u.name_release.name, "late");
+    EXPECT_EQ(m.u.name_release.addr, 0x2008u);
+    auto late2 = ClaimAsync(m1, "late2", 0x2009, 100);
+    ASSERT_TRUE(rl.Next(&m));
+    ASSERT_TRUE(Ready(late2));
+    EXPECT_EQ(late2.get().first, -ETIMEDOUT);
+    ASSERT_TRUE(rl.Reply(m.u.name_claim.req, 0x9998, 0));
+    auto late3 = ClaimAsync(m1, "late3", 0x200a, 100);
+    ASSERT_TRUE(rl.Next(&m));
+    ASSERT_EQ(m.type, CONV_NAME_CLAIM);
+    EXPECT_STREQ(m.u.name_claim.name, "late3") << "no release of late2";
+    ASSERT_TRUE(Ready(late3));
+    EXPECT_EQ(late3.get().first, -ETIMEDOUT);
+
+    // The leader goes. A claim made meanwhile waits for the rejoin, and
+    // goes after the re-claims of n4, n5 and n9, which go before anything
+    // else; late3, given up without an answer, is given back after them.
+    rl.Drop();
+    ASSERT_TRUE(w.Wait([&] { return m1.StateLocked(CONV_ST_LOST); }));
+    auto waiting = ClaimAsync(m1, "n8", 0x200b);
+    ASSERT_TRUE(rl.Welcome(2));
+    std::vector<std::pair<std::string, uint64_t>> reclaims;
+    std::vector<uint32_t> reqs;
+    for (int i = 0; i < 3; i++) {
+        ASSERT_TRUE(rl.Next(&m, true));
+        ASSERT_EQ(m.type, CONV_NAME_CLAIM) << "frame " << i << " after WELCOME";
+        reclaims.emplace_back(m.u.name_claim.name, m.u.name_claim.addr);
+        reqs.push_back(m.u.name_claim.req);
+    }
+    EXPECT_EQ(reclaims, (std::vector<std::pair<std::string, uint64_t>>{
+                            {"n4", 0x2004}, {"n5", 0x2005}, {"n9", 0x2009}}));
+    ASSERT_TRUE(rl.Next(&m));
+    ASSERT_EQ(m.type, CONV_NAME_RELEASE);
+    EXPECT_STREQ(m.u.name_release.name, "late3");
+    ASSERT_TRUE(rl.Next(&m));
+    ASSERT_EQ(m.type, CONV_NAME_CLAIM);
+    EXPECT_STREQ(m.u.name_claim.name, "n8");
+    // n5 is someone else's at this leader, n9 refused (its table full);
+    // n8 is granted.
+    ASSERT_TRUE(rl.Reply(reqs[0], 0x2004, 0));
+    ASSERT_TRUE(rl.Reply(reqs[1], 0x7777, 0));
+    ASSERT_TRUE(rl.Reply(reqs[2], 0, -ENOSPC));
+    ASSERT_TRUE(rl.Reply(m.u.name_claim.req, 0x200b, 0));
+    ASSERT_TRUE(Ready(waiting));
+    EXPECT_EQ(waiting.get(), std::make_pair(0, uint64_t(0x200b)));
+    ASSERT_TRUE(w.Wait([&] {
+        return m1.LoggedLocked("TS-CONV-NAME-LOST", "global name 'n5' is 0x7777's") &&
+               std::count_if(m1.evs.begin(), m1.evs.end(),
+                             [](const Ev &e) { return e.kind == Kind::NameLost; }) == 2;
+    }));
+    EXPECT_EQ(conv_name_release(m1.c, "n5", 0x2005), -ENOENT);
+    EXPECT_EQ(conv_name_release(m1.c, "n9", 0x2009), -ENOENT);
+    ASSERT_EQ(conv_name_release(m1.c, "n4", 0x2004), 0);
+    ASSERT_TRUE(rl.Next(&m));
+    ASSERT_EQ(m.type, CONV_NAME_RELEASE);
+    EXPECT_STREQ(m.u.name_release.name, "n4");
+
+    // conv_stop wakes a claim that waits for its reply: well before the
+    // claim's own deadline, twice the test's (conv_stop waits for it).
+    auto stopped = ClaimAsync(m1, "never-answered", 0x200c, 2 * unsigned(kWait.count()) * 1000);
+    ASSERT_TRUE(rl.Next(&m));
+    ASSERT_EQ(m.type, CONV_NAME_CLAIM);
+    std::thread stopper([&] { m1.Stop(); });
+    bool woken = Ready(stopped);
+    stopper.join();
+    ASSERT_TRUE(woken) << "not woken by conv_stop";
+    EXPECT_EQ(stopped.get().first, -ENOTCONN);
+    EXPECT_EQ(Lost(m1), (std::vector<std::string>{LostOf("n5", 0x2005, 0x7777),
+                                                  LostOf("n9", 0x2009, 0)}));
+}
+
+TEST(ConventionNames, AClaimWithNoLeaderTimesOut)
+{
+    World w;
+    int gone = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof(a);
+    ASSERT_EQ(bind(gone, reinterpret_cast<sockaddr *>(&a), sizeof(a)), 0);
+    ASSERT_EQ(getsockname(gone, reinterpret_cast<sockaddr *>(&a), &al), 0);
+    close(gone); // nobody listens there
+    Node m1(w, false, 2, "m1", "");
+    ASSERT_EQ(m1.Start(At(ntohs(a.sin_port))), 0) << ts_last_error();
+    uint64_t h = 0;
+    EXPECT_EQ(conv_name_claim(m1.c, "nobody-answers", 0x2001, 100, &h), -ETIMEDOUT);
+    EXPECT_NE(std::string(ts_last_error()).find("no answer from the leader"), std::string::npos)
+        << ts_last_error();
+    EXPECT_EQ(conv_name_claim(m1.c, "nobody-answers", 0x2001, 0, &h), -ETIMEDOUT);
+    EXPECT_EQ(conv_name_release(m1.c, "nobody-answers", 0x2001), -ENOENT);
+}
+
+TEST(ConventionNames, BadNamesAndAFullTableAreRefused)
+{
+    World w;
+    Node lead(w, true, 1, "lead", ""), m1(w, false, 2, "m1", "");
+    lead.cfg.lost_ms = 60000; // the raw member sends no heartbeats
+    ASSERT_EQ(lead.Start("127.0.0.1:0"), 0) << ts_last_error();
+    lead.claim_in_callback = lead.c;
+    ASSERT_EQ(m1.Start(At(conv_port(lead.c))), 0);
+    ASSERT_TRUE(w.Wait([&] { return TablesAre({&lead, &m1}, {1, 2}); }));
+    EXPECT_EQ(lead.callback_claim_rc.load(), -EDEADLK);
+    lead.claim_in_callback = nullptr;
+
+    uint64_t h = 0;
+    std::string too_long(CONV_GNAME_MAX, 'n');
+    for (Node *n : {&lead, &m1}) {
+        EXPECT_EQ(conv_name_claim(n->c, "", 1, 1000, &h), -EINVAL);
+        EXPECT_EQ(conv_name_claim(n->c, too_long.c_str(), 1, 1000, &h), -EINVAL);
+        EXPECT_EQ(conv_name_claim(n->c, nullptr, 1, 1000, &h), -EINVAL);
+        EXPECT_EQ(conv_name_claim(n->c, "x", 1, 1000, nullptr), -EINVAL);
+        EXPECT_EQ(conv_name_release(n->c, "", 1), -EINVAL);
+        EXPECT_EQ(conv_name_release(n->c, too_long.c_str(), 1), -EINVAL);
+    }
+    EXPECT_EQ(conv_name_claim(nullptr, "x", 1, 1000, &h), -EINVAL);
+    EXPECT_EQ(conv_name_release(nullptr, "x", 1), -EINVAL);
+
+    // A raw member: an empty name on the wire is refused in the reply, a
+    // release by another address than the holder's changes nothing.
+    Raw raw(conv_port(lead.c));
+    ASSERT_TRUE(raw.ok());
+    conv_session s;
+    Bytes join, f;
+    ASSERT_TRUE(RawJoin(raw, 7, "raw", &join, &s));
+    auto rawclaim = [&](const char *name, uint64_t addr, uint32_t req, conv_msg *reply) {
+        conv_msg m{};
+        m.type = CONV_NAME_CLAIM;
+        m.u.name_claim.req = req;
+        m.u.name_claim.addr = addr;
+        snprintf(m.u.name_claim.name, sizeof(m.u.name_claim.name), "%s", name);
+        if (!raw.Send(Encode(s, m)))
+            return false;
+        do { // the list after WELCOME, MEMBER and HEARTBEAT frames
+            if (!raw.Frame(f) || conv_decode(&s, f.data(), f.size(), reply) != 0)
+                return false;
+        } while (reply->type != CONV_NAME_REPLY);
+        return reply->u.name_reply.req == req;
+    };
+    auto rawrelease = [&](const char *name, uint64_t addr) {
+        conv_msg m{};
+        m.type = CONV_NAME_RELEASE;
+        m.u.name_release.addr = addr;
+        snprintf(m.u.name_release.name, sizeof(m.u.name_release.name), "%s", name);
+        return raw.Send(Encode(s, m));
+    };
+    conv_msg r{};
+    ASSERT_TRUE(rawclaim("", 0x7001, 1, &r));
+    EXPECT_EQ(r.u.name_reply.rc, -EINVAL);
+    ASSERT_TRUE(rawclaim("raw-name", 0x7001, 2, &r));
+    EXPECT_EQ(r.u.name_reply.rc, 0);
+    EXPECT_EQ(r.u.name_reply.holder, 0x7001u);
+    ASSERT_TRUE(rawrelease("raw-name", 0x7002));
+    ASSERT_TRUE(rawrelease("not-held", 0x7001));
+    ASSERT_TRUE(rawclaim("raw-barrier", 0x7003, 3, &r)); // after the releases
+    EXPECT_EQ(Holder(lead, "raw-name", 0x1001), 0x7001u);
+    ASSERT_TRUE(rawrelease("raw-name", 0x7001));
+    ASSERT_TRUE(rawclaim("raw-barrier", 0x7003, 4, &r));
+    EXPECT_EQ(Holder(m1, "raw-name", 0x2001), 0x2001u);
+
+    // The table full: -ENOSPC on the leader and to a member, until one goes.
+    // Two names are held: raw-barrier and raw-name (the callback's claim failed).
+    unsigned held = 2;
+    for (unsigned i = held; i < CONV_NAMES_MAX; i++)
+        ASSERT_EQ(Holder(lead, "fill/" + std::to_string(i), 0x1000 + i), 0x1000 + i);
+    EXPECT_EQ(conv_name_claim(lead.c, "one-too-many", 0x1, 1000, &h), -ENOSPC);
+    EXPECT_EQ(conv_name_claim(m1.c, "one-too-many", 0x2, 30000, &h), -ENOSPC);
+    ASSERT_TRUE(rawclaim("one-too-many", 0x7004, 5, &r));
+    EXPECT_EQ(r.u.name_reply.rc, -ENOSPC);
+    EXPECT_EQ(Holder(lead, "raw-name", 0x1001), 0x2001u) << "a held name is still told";
+    ASSERT_EQ(conv_name_release(lead.c, "fill/3", 0x1003), 0);
+    EXPECT_EQ(Holder(m1, "one-too-many", 0x2), 0x2u);
 }
 
 } // namespace
