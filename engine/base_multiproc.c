@@ -33,6 +33,7 @@
 #include "err.h"
 #include "futex.h"
 #include "mp.h"
+#include "nodeconv.h"
 #include "../shm/named.h"
 #include "pidwatch.h"
 #include "registry.h"
@@ -47,7 +48,7 @@ struct mpv {
     struct mp_node *nd;
     bool named;      /* the node outlives this system */
     bool log_owner;  /* this program drains the node's logs */
-    struct log_queue *logq_view; /* [n + 1]: this program's way to them */
+    struct log_queue *logq_view; /* [MP_LOG_QUEUES(n)]: this program's way to them */
     /* The admin and its shards: each shard's overflows (spill.h), in a
      * shared mapping made before the fork, so at the same address in all. */
     void *spill_mem;
@@ -438,7 +439,7 @@ static size_t layout(struct mp_node *nd, unsigned n, size_t ring_size)
     nd->off_crings = off;
     off += (size_t)MP_MAX_CLIENTS * n * 2 * ring_footprint(MP_CLIENT_RING);
     nd->off_logs = off;
-    off += (size_t)(n + 1) * ring_footprint(MP_LOG_RING);
+    off += (size_t)MP_LOG_QUEUES(n) * ring_footprint(MP_LOG_RING);
     nd->off_dir = off;
     off += (size_t)n * MP_DIR_CAP * sizeof(struct mp_dirent);
     nd->total = off;
@@ -481,6 +482,7 @@ static int build_view(struct ts_system *sys, struct mpv *v)
     sys->cfg.node_id = nd->node_id; /* an attached program takes the node's */
     sys->dead_letter_handler = &nd->dlh;
     sys->caps = &nd->caps;
+    sys->members = nd->in_conv ? &nd->members : NULL; /* the node's, not the caller's config */
     for (unsigned i = 0; i < p->n; i++) {
         struct pshard *ps = &p->shards[i];
         int rc = pshard_init(p, i);
@@ -617,11 +619,12 @@ static void admin_loop(struct ts_system *sys, struct mpv *v, struct pidwatch *w,
         bool took = false;
         if (log_gate(nd, true)) {
             pthread_mutex_lock(&sys->log.lock);
-            for (unsigned i = 0; i <= n; i++)
+            for (unsigned i = 0; i < MP_LOG_QUEUES(n); i++)
                 took |= logger_drain_queue(&sys->log, &nd->logq[i]);
             pthread_mutex_unlock(&sys->log.lock);
             log_gate(nd, false);
         }
+        node_conv_sync(sys->conv); /* caps changed by any process; last heard */
         pause_ms = took ? 1 : (pause_ms < 64 ? 2 * pause_ms : 64);
     }
 }
@@ -673,6 +676,10 @@ static int admin_main(struct ts_system *sys, const char *segname)
     atomic_store(&nd->admin_pid, (int32_t)getpid());
     snprintf(nd->name, sizeof(nd->name), "%s", sys->cfg.node_name);
     node_caps_init(&nd->caps, sys->cfg.caps, true); /* checked by ts_system_open */
+    if (sys->cfg.convention) {
+        members_init(&nd->members, true);
+        nd->in_conv = 1;
+    }
     mp_mutex_init(&nd->lock, true);
     mp_mutex_init(&nd->log_lock, true);
     for (unsigned i = 0; i < (unsigned)n; i++) {
@@ -689,7 +696,7 @@ static int admin_main(struct ts_system *sys, const char *segname)
             ring_init(mp_cring(nd, c, i, 1), MP_CLIENT_RING);
         }
     }
-    for (unsigned i = 0; i <= (unsigned)n; i++) {
+    for (unsigned i = 0; i < MP_LOG_QUEUES((unsigned)n); i++) {
         nd->logq[i].ring = mp_log_ring(nd, i);
         ring_init(nd->logq[i].ring, MP_LOG_RING);
     }
@@ -753,6 +760,10 @@ static int admin_main(struct ts_system *sys, const char *segname)
             rc = err_set(-ETIMEDOUT, "shard %d did not start in 10 s", i);
         }
     }
+    /* Its place in the convention, once its shards run (the leader binds
+     * here: a port in use fails the start). */
+    if (rc == 0 && nd->in_conv)
+        rc = node_conv_start(sys, &nd->members, &nd->logq[n + 1], &sys->conv);
     if (rc < 0) {
         snprintf(nd->error, sizeof(nd->error), "%s", ts_last_error());
         atomic_store(&nd->state, MP_FAILED);
@@ -767,6 +778,8 @@ static int admin_main(struct ts_system *sys, const char *segname)
     tell_starter(0, NULL);
     admin_loop(sys, v, w, sfd);
     atomic_store(&nd->state, MP_STOPPING);
+    node_conv_stop(sys->conv); /* leaves: the others forget this node's addresses */
+    sys->conv = NULL;
     stop_shards(v, w);
     close_nets(v);
     /* The last records: an owner still attached drains them itself. */
@@ -867,7 +880,7 @@ static int attach(struct ts_system *sys, const char *segname)
             v->log_owner = true;
             sys->log.gate = log_gate;
             sys->log.gate_arg = nd;
-            rc = logger_start(&sys->log, nd->logq, nd->nshards + 1);
+            rc = logger_start(&sys->log, nd->logq, MP_LOG_QUEUES(nd->nshards));
         }
     }
     if (rc == 0) {

@@ -16,6 +16,7 @@
 #include "cores.h"
 #include "err.h"
 #include "futex.h"
+#include "nodeconv.h"
 #include "pinned.h"
 #include "shard_internal.h"
 
@@ -367,7 +368,7 @@ int pinned_start_thread(struct pshard *ps, int cpu)
 bool pinned_node_known(struct shard *sh, uint16_t node)
 {
     struct pshard *ps = sh->base;
-    return ps->net && net_config_peer(&ps->p->net, node) >= 0;
+    return ps->net && net_peer_index(ps->net, node) >= 0;
 }
 
 int pinned_net_open(struct pshard *ps)
@@ -440,6 +441,8 @@ static int pinned_open(struct ts_system *sys)
         rc = pinned_start_thread(&p->shards[i], cpus[i]);
     if (rc == 0)
         clients_register(p);
+    if (rc == 0 && node_conv_wanted(sys))
+        rc = node_conv_start(sys, sys->members, NULL, &sys->conv);
     return rc;
 }
 
@@ -457,6 +460,8 @@ static void pinned_close(struct ts_system *sys)
     struct pinned *p = pinned_of(sys);
     if (!p)
         return;
+    node_conv_stop(sys->conv); /* leaves: the others forget this node's addresses */
+    sys->conv = NULL;
     clients_unregister(p);
     /* seq_cst, then sleeping = 0 (seq_cst): pairs with shard_sleep's re-check. */
     atomic_store_explicit(p->stop, true, memory_order_seq_cst);

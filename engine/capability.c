@@ -8,6 +8,7 @@
 
 #include "../placement/conv_wire.h"
 #include "err.h"
+#include "nodeconv.h"
 #include "system.h"
 
 static const struct caps *caps_of(const ts_caps *c)
@@ -71,6 +72,8 @@ int ts_update_capability(ts_system *sys, const char *key, const char *value)
     int rc = node_caps_update(sys->caps, key, value);
     if (rc == 0 && sys->ops->caps_changed)
         sys->ops->caps_changed(sys);
+    if (rc == 0)
+        node_conv_sync(sys->conv); /* else a named node's admin sees it */
     return rc;
 }
 
@@ -86,4 +89,15 @@ int ts_convention_keygen(const char *path)
     if (!path || !*path)
         return err_set(-EINVAL, "ts_convention_keygen: NULL or empty path");
     return conv_key_generate(path);
+}
+
+int ts_convention_members(ts_system *sys, ts_node_member *out, unsigned max)
+{
+    if (!sys || (!out && max))
+        return err_set(-EINVAL, "ts_convention_members: NULL argument");
+    if (!sys->members)
+        return err_set(-ENOTCONN, "ts_convention_members: this node is in no convention "
+                       "(ts_config.convention)");
+    node_conv_sync(sys->conv); /* when each was last heard from */
+    return (int)members_export(sys->members, out, max, NULL, NULL);
 }

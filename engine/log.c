@@ -114,6 +114,8 @@ static void format_line(char *buf, size_t cap, const struct logger *lg,
 /* Hands a record to the sink. Call with lg->lock held. */
 static void sink_write(struct logger *lg, const ts_log_record *r)
 {
+    if (lg->tap && r->level >= TS_LOG_WARNING)
+        lg->tap(lg->tap_arg, r);
     if (lg->cfg.sink == TS_LOG_SINK_CALLBACK) {
         lg->cfg.fn(lg->cfg.user, r);
         return;

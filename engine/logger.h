@@ -34,6 +34,11 @@ struct logger {
      * takes their lock), gate(arg, false) gives the lock back. */
     bool (*gate)(void *arg, bool enter);
     void *gate_arg;
+    /* Optional: sees every record of level warning and above as it is
+     * written, under lock (a convention member forwards them to its
+     * leader). It must not log. */
+    void (*tap)(void *arg, const ts_log_record *r);
+    void *tap_arg;
     pthread_t thread;
     bool thread_started;
     _Atomic bool stop;

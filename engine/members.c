@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "mp.h"
 
@@ -66,6 +67,16 @@ void members_heard(struct node_members *m, uint16_t node, uint64_t when_ns)
     pthread_mutex_unlock(&m->lock);
 }
 
+void members_begin(struct node_members *m, const char *leader, bool leading)
+{
+    if (mp_lock(&m->lock) != 0)
+        return;
+    snprintf(m->leader, sizeof(m->leader), "%s", leader);
+    m->leading = leading;
+    m->state = leading ? MEMBERS_LEADING : MEMBERS_JOINING;
+    pthread_mutex_unlock(&m->lock);
+}
+
 void members_set_state(struct node_members *m, enum members_state st, const char *why)
 {
     if (mp_lock(&m->lock) != 0)
@@ -86,4 +97,33 @@ uint64_t members_read(struct node_members *m, struct member_rec *out, unsigned *
     memcpy(out, m->v, m->n * sizeof(m->v[0]));
     pthread_mutex_unlock(&m->lock);
     return gen;
+}
+
+unsigned members_export(struct node_members *m, ts_node_member *out, unsigned max, char *state,
+                        char *why)
+{
+    static const char *const names[] = {"", "joining", "joined", "refused", "lost", "leading"};
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (mp_lock(&m->lock) != 0)
+        return 0;
+    unsigned n = m->n;
+    for (unsigned i = 0; i < n && i < max; i++) {
+        const struct member_rec *r = &m->v[i];
+        ts_node_member *o = &out[i];
+        *o = (ts_node_member){.node = r->node, .leader = r->leader, .self = r->self,
+                              .instance = r->instance, .heard_ms_ago = -1};
+        if (r->heard_ns && !r->self)
+            o->heard_ms_ago = now > r->heard_ns ? (int64_t)((now - r->heard_ns) / 1000000u) : 0;
+        snprintf(o->name, sizeof(o->name), "%s", r->name);
+        snprintf(o->caps, sizeof(o->caps), "%s", r->caps);
+        snprintf(o->endpoints, sizeof(o->endpoints), "%s", r->endpoints);
+    }
+    if (state)
+        snprintf(state, 16, "%s", m->state < sizeof(names) / sizeof(names[0]) ? names[m->state] : "?");
+    if (why)
+        snprintf(why, 160, "%s", m->why);
+    pthread_mutex_unlock(&m->lock);
+    return n;
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <thespis/node.h>
 #include <thespis/sysmsg.h>
 
 #define MEMBERS_MAX 64
@@ -31,7 +32,14 @@ struct member_rec {
     char endpoints[256];
 };
 
-enum members_state { MEMBERS_NONE = 0, MEMBERS_JOINING, MEMBERS_JOINED, MEMBERS_REFUSED };
+enum members_state {
+    MEMBERS_NONE = 0,
+    MEMBERS_JOINING, /* a member not welcomed yet */
+    MEMBERS_JOINED,
+    MEMBERS_REFUSED, /* the leader said no (why says why); it keeps trying */
+    MEMBERS_LOST,    /* the leader went silent or the link broke; it keeps trying */
+    MEMBERS_LEADING, /* this node is the leader */
+};
 
 struct node_members {
     _Atomic uint64_t gen; /* bumped after every change is written (seq_cst) */
@@ -40,6 +48,8 @@ struct node_members {
     uint32_t n;
     char why[160];        /* REFUSED: the leader's reason */
     char leader[96];      /* the leader's address, as configured */
+    uint32_t leading;     /* 1: this node is the leader */
+    uint32_t zero;
     struct member_rec v[MEMBERS_MAX];
 };
 
@@ -50,9 +60,18 @@ void members_fini(struct node_members *m, bool shared);
 void members_apply(struct node_members *m, ts_convention_event ev, const struct member_rec *r);
 /* When a member was last heard from. */
 void members_heard(struct node_members *m, uint16_t node, uint64_t when_ns);
+/* The node's convention begins: its leader's address, whether it leads. */
+void members_begin(struct node_members *m, const char *leader, bool leading);
 void members_set_state(struct node_members *m, enum members_state st, const char *why);
 /* Copies the table (out: MEMBERS_MAX entries); returns its generation. */
 uint64_t members_read(struct node_members *m, struct member_rec *out, unsigned *n);
+
+/* The table as ts_node_status and ts_convention_members show it: its
+ * entries into out (at most max; returns how many there are), and if state
+ * and why are not NULL, where this node stands ("joined", 16 bytes) and
+ * why (160 bytes). */
+unsigned members_export(struct node_members *m, ts_node_member *out, unsigned max, char *state,
+                        char *why);
 
 static inline uint64_t members_gen(const struct node_members *m)
 {

@@ -23,17 +23,21 @@
 
 #include "logger.h"
 #include "net.h"
+#include "members.h"
 #include "nodecaps.h"
 #include "pinned.h"
 #include "registry.h"
 #include "shard.h"
 
 #define MP_MAGIC UINT64_C(0x3165646f6e737473) /* "tsnode1" */
-#define MP_VERSION 4u
+#define MP_VERSION 5u
 #define MP_PREFIX "thespis.node."
 #define MP_MAX_CLIENTS 64   /* caller threads attached to one node at once */
 #define MP_CLIENT_RING (64u << 10)
 #define MP_LOG_RING (64u << 10)
+/* Log rings of a node of n shards: one per shard, the admin's, and the
+ * admin's convention thread's (each ring has one producer). */
+#define MP_LOG_QUEUES(n) ((n) + 2u)
 #define MP_DIR_CAP 16384u   /* actor slots per shard */
 #define MP_START_MAX 480u   /* a Start payload the directory keeps */
 #define MP_NAMES 2048u
@@ -102,6 +106,8 @@ struct mp_node {
     uint64_t max_msg;
     char name[TS_NODE_NAME_MAX + 1];
     struct node_caps caps; /* its capabilities, changed at runtime */
+    uint32_t in_conv;      /* 1: it is in a convention; members is its table */
+    struct node_members members;
     char transport[16]; /* "tcp", "udp", "dpdk" or two joined by a comma: its links; "" none */
     char listen[96];   /* as configured */
     char error[256]; /* why the start failed (MP_FAILED) */
@@ -116,7 +122,7 @@ struct mp_node {
     uint64_t off_rings, off_crings, off_logs, off_dir, total;
     struct mp_shard shards[TS_NODE_MAX_SHARDS];
     struct mp_client clients[MP_MAX_CLIENTS];
-    struct log_queue logq[TS_NODE_MAX_SHARDS + 1];
+    struct log_queue logq[TS_NODE_MAX_SHARDS + 2]; /* MP_LOG_QUEUES(nshards) */
     uint32_t ntypes;
     struct mp_type types[MP_TYPES];
     struct mp_name names[MP_NAMES];

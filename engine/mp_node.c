@@ -277,6 +277,15 @@ int ts_node_status_get(const char *name, ts_node_status *out)
     snprintf(out->name, sizeof(out->name), "%s", nd->name);
     snprintf(out->base, sizeof(out->base), "%s", ts_base_name((ts_base)nd->base));
     node_caps_read(&nd->caps, NULL, out->caps, sizeof(out->caps));
+    if (nd->in_conv) {
+        out->nmembers = members_export(&nd->members, out->members, TS_NODE_MAX_MEMBERS,
+                                       out->convention_state, out->convention_why);
+        if (mp_lock(&nd->members.lock) == 0) {
+            snprintf(out->convention, sizeof(out->convention), "%s", nd->members.leader);
+            out->convention_leader = (uint8_t)nd->members.leading;
+            pthread_mutex_unlock(&nd->members.lock);
+        }
+    }
     out->pid = atomic_load(&nd->admin_pid);
     out->node_id = nd->node_id;
     out->nshards = nd->nshards;

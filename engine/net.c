@@ -264,7 +264,7 @@ static void lease_ask(struct shard_net *n, unsigned peer)
 {
     struct net_lease *l = &n->leases[peer];
     uint32_t want = l->want;
-    ts_addr to = ts_addr_make(n->cfg->peers[peer].node, 0, SLOT_CONTROL, 0);
+    ts_addr to = ts_addr_make(n->peers[peer].tp.node, 0, SLOT_CONTROL, 0);
     if (send_control(n, peer, to, NET_LEASE_REQ, &want, sizeof(want)) == 0)
         l->asked_ns = transport_now_ns();
 }
@@ -292,7 +292,7 @@ static void lease_note(struct shard_net *n, struct net_lease *l)
 
 int net_lease_take(struct shard_net *n, uint16_t node, ts_addr *out, uint64_t *epoch)
 {
-    int peer = n ? net_config_peer(n->cfg, node) : -1;
+    int peer = n ? net_peer_index(n, node) : -1;
     if (peer < 0)
         return err_set(-EHOSTUNREACH, "node %u is not in this node's peer table", node);
     struct net_lease *l = &n->leases[peer];
@@ -314,21 +314,21 @@ int net_lease_take(struct shard_net *n, uint16_t node, ts_addr *out, uint64_t *e
 
 void net_lease_return(struct shard_net *n, ts_addr addr, uint64_t epoch)
 {
-    int peer = net_config_peer(n->cfg, ts_addr_node(addr));
+    int peer = net_peer_index(n, ts_addr_node(addr));
     if (peer >= 0 && epoch == n->leases[peer].epoch && lease_push(&n->leases[peer], addr) == 0)
         lease_note(n, &n->leases[peer]); /* no memory: the slot stays unused */
 }
 
 void net_lease_prime(struct shard_net *n)
 {
-    for (unsigned i = 0; n && i < n->cfg->npeers; i++)
-        if (!n->leases[i].n && !n->leases[i].asked_ns)
+    for (unsigned i = 0; n && i < n->npeers; i++)
+        if (n->peers[i].live && !n->leases[i].n && !n->leases[i].asked_ns)
             lease_ask(n, i);
 }
 
 bool net_leased(const struct shard_net *n, uint16_t node)
 {
-    int peer = n ? net_config_peer(n->cfg, node) : -1;
+    int peer = n ? net_peer_index(n, node) : -1;
     return peer >= 0 && n->leases[peer].n > 0;
 }
 
@@ -356,7 +356,7 @@ ts_addr net_grant_addr(const void *p, size_t i, uint16_t node)
  * granted; an older instance's is stale. Every address is checked. */
 static void lease_granted(struct shard_net *n, uint16_t node, const void *p, size_t len)
 {
-    int peer = net_config_peer(n->cfg, node);
+    int peer = net_peer_index(n, node);
     uint64_t epoch;
     size_t count;
     if (peer < 0 || net_grant_read(p, len, &epoch, &count) < 0) {
@@ -386,7 +386,7 @@ static void lease_granted(struct shard_net *n, uint16_t node, const void *p, siz
 static void lease_grant(struct shard_net *n, uint16_t node, ts_addr to, const void *p, size_t len)
 {
     struct shard *sh = n->sh;
-    int peer = net_config_peer(n->cfg, node);
+    int peer = net_peer_index(n, node);
     uint32_t want;
     if (peer < 0 || len != sizeof(want) || ts_addr_node(to) != node) {
         system_log(sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",
@@ -484,6 +484,174 @@ static void deliver(void *arg, const struct frame_hdr *h, const void *payload)
                    "out of memory for a message from node %u", h->src_node);
 }
 
+/* ---- the shard's peer table ------------------------------------------- */
+
+/* Room for cap peers: the table and its per-peer queues and leases (moved
+ * as they are: nothing points into them). */
+static int peers_grow(struct shard_net *n, unsigned cap)
+{
+    if (cap <= n->cap)
+        return 0;
+    struct net_peer *p = realloc(n->peers, cap * sizeof(*p));
+    if (p)
+        n->peers = p;
+    struct mailq *q = p ? realloc(n->out, cap * sizeof(*q)) : NULL;
+    if (q)
+        n->out = q;
+    struct net_lease *l = q ? realloc(n->leases, cap * sizeof(*l)) : NULL;
+    if (!l)
+        return -ENOMEM;
+    n->leases = l;
+    memset(&n->peers[n->cap], 0, (cap - n->cap) * sizeof(*p));
+    memset(&n->out[n->cap], 0, (cap - n->cap) * sizeof(*q));
+    memset(&n->leases[n->cap], 0, (cap - n->cap) * sizeof(*l));
+    n->cap = cap;
+    return 0;
+}
+
+int net_peer_index(const struct shard_net *n, uint16_t node)
+{
+    for (unsigned i = 0; i < n->npeers; i++)
+        if (n->peers[i].live && n->peers[i].tp.node == node)
+            return (int)i;
+    return -1;
+}
+
+/* Any entry of node, live or forgotten (a member that may come back). */
+static int peer_entry(const struct shard_net *n, uint16_t node)
+{
+    for (unsigned i = 0; i < n->npeers; i++)
+        if (n->peers[i].tp.node == node)
+            return (int)i;
+    return -1;
+}
+
+/* What was queued for a peer that is forgotten: each message a dead letter
+ * (through the shard's run queue, where an address of no known node is
+ * one), a Start the creator's parent hears of, the nets' own dropped. */
+static void requeue_one(ts_msg *m, void *arg)
+{
+    struct shard_net *n = arg;
+    struct shard *sh = n->sh;
+    if (ts_addr_gen(m->dst) == 0)
+        return; /* a lease request or grant: for an instance that is gone */
+    if (m->type == NET_START) {
+        ts_addr parent = m->len > sizeof(uint64_t)
+                             ? start_parent((const unsigned char *)(m + 1) + sizeof(uint64_t),
+                                            m->len - sizeof(uint64_t))
+                             : TS_ADDR_NONE;
+        if (parent) {
+            unsigned char p[CHILD_EXITED_SIZE];
+            child_exited_write(p, m->dst, -EHOSTUNREACH);
+            shard_enqueue(sh, parent, m->dst, TS_MSG_CHILD_EXITED, p, sizeof(p), 0);
+        }
+        return;
+    }
+    ts_msg *d = mailq_push(&sh->runq, m->len);
+    if (!d) {
+        STAT_INC(sh, dead_dropped);
+        return;
+    }
+    memcpy(d, m, sizeof(*m) + m->len);
+    STAT_INC(sh, pending);
+}
+
+static void peer_forget(struct shard_net *n, unsigned i)
+{
+    struct net_peer *p = &n->peers[i];
+    struct net_port *pt = &n->port[p->kind];
+    if (pt->t && pt->ops->peer_del)
+        pt->ops->peer_del(pt->t, p->tp.node);
+    mailq_foreach(&n->out[i], requeue_one, n);
+    mailq_fini(&n->out[i]);
+    struct net_lease *l = &n->leases[i];
+    l->n = l->head = 0;
+    l->epoch = l->asked_ns = 0;
+    l->want = LEASE_FIRST;
+    lease_note(n, l);
+    p->live = false;
+}
+
+/* The transport both ends use: the first of tcp, udp, dpdk that this shard
+ * has open and the member listens on. */
+static int pick_kind(const struct shard_net *n, const struct net_config *theirs)
+{
+    for (unsigned k = 0; k < NET_KINDS; k++)
+        if (n->port[k].t && n->port[k].ops->peer_set && theirs->listen[k].set)
+            return (int)k;
+    return -1;
+}
+
+static int peer_learn(struct shard_net *n, const struct member_rec *m)
+{
+    struct net_config theirs;
+    int rc = net_config_parse(m->endpoints, NULL, m->node, &theirs);
+    if (rc < 0)
+        return rc;
+    int k = pick_kind(n, &theirs);
+    if (k < 0) {
+        net_config_free(&theirs);
+        return err_set(-EPROTONOSUPPORT, "node %u listens on %s: no transport this node uses",
+                       m->node, m->endpoints);
+    }
+    struct transport_peer tp = {.node = m->node, .addrlen = theirs.listen[k].len};
+    memcpy(&tp.addr, &theirs.listen[k].addr, theirs.listen[k].len);
+    net_config_free(&theirs);
+    int i = peer_entry(n, m->node);
+    if (i >= 0 && n->peers[i].live && n->peers[i].kind == k && n->peers[i].instance == m->instance &&
+        transport_peer_same(&n->peers[i].tp, &tp))
+        return 0; /* as it was */
+    if (i >= 0 && n->peers[i].live && (n->peers[i].kind != k || n->peers[i].instance != m->instance))
+        peer_forget(n, (unsigned)i); /* another transport, or a new instance: a new link */
+    if (i < 0) {
+        if (peers_grow(n, n->npeers + 1 > n->cap ? 2 * n->cap + 4 : n->cap) < 0)
+            return err_set(-ENOMEM, "out of memory");
+        i = (int)n->npeers++;
+    }
+    struct net_port *pt = &n->port[k];
+    rc = pt->ops->peer_set(pt->t, &tp);
+    if (rc < 0)
+        return rc;
+    struct net_peer *p = &n->peers[i];
+    bool fresh = !p->live;
+    *p = (struct net_peer){.tp = tp, .kind = (uint8_t)k, .live = true, .learned = true,
+                           .instance = m->instance};
+    if (fresh) {
+        n->leases[i].want = LEASE_FIRST;
+        mailq_init_pooled(&n->out[i], NULL);
+    }
+    return 0;
+}
+
+int net_members_sync(struct shard_net *n, const struct member_rec *v, unsigned count)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < n->npeers; i++) { /* learned, and gone from the table */
+        const struct net_peer *p = &n->peers[i];
+        bool there = false;
+        for (unsigned j = 0; j < count && !there; j++)
+            there = v[j].node == p->tp.node && v[j].endpoints[0];
+        if (p->live && p->learned && !there)
+            peer_forget(n, i);
+    }
+    for (unsigned j = 0; j < count; j++) {
+        int i = peer_entry(n, v[j].node);
+        if (!v[j].endpoints[0] || v[j].node == n->sh->node ||
+            (i >= 0 && n->peers[i].live && !n->peers[i].learned))
+            continue; /* no way to it, itself, or a configured peer: the config wins */
+        int r = peer_learn(n, &v[j]);
+        if (r == -EBUSY)
+            rc = r;
+        else if (r < 0 && r != -ENOMEM)
+            system_log(n->sh->sys, TS_LOG_WARNING, "TS-CONV-NOLINK", 0, "",
+                       "shard %u has no link to node %u: %s", n->sh->id, v[j].node,
+                       ts_last_error());
+        else if (r == -ENOMEM)
+            rc = r;
+    }
+    return rc;
+}
+
 static void on_event(void *arg, uint16_t node, enum transport_event ev, int err)
 {
     const struct net_port *pt = arg;
@@ -500,7 +668,7 @@ static void on_event(void *arg, uint16_t node, enum transport_event ev, int err)
     if (ev == TRANSPORT_LINK_UP || ev == TRANSPORT_LINK_DOWN) {
         /* A link in use: lease slots there ahead of need. Down: the node
          * may come back as a new instance, and its grant will say. */
-        int peer = net_config_peer(n->cfg, node);
+        int peer = net_peer_index(n, node);
         if (peer >= 0 && !n->leases[peer].asked_ns &&
             (ev == TRANSPORT_LINK_DOWN || !n->leases[peer].n))
             lease_ask(n, (unsigned)peer);
@@ -515,12 +683,14 @@ int net_open(struct shard_net *n, struct shard *sh, const struct net_config *cfg
 {
     *n = (struct shard_net){.sh = sh, .cfg = cfg};
     n->epoch = frame_epoch();
-    n->out = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*n->out));
-    n->leases = calloc(cfg->npeers ? cfg->npeers : 1, sizeof(*n->leases));
-    if (!n->out || !n->leases)
+    if (peers_grow(n, cfg->npeers + 4) < 0)
         return err_set(-ENOMEM, "out of memory");
-    for (unsigned i = 0; i < cfg->npeers; i++)
+    for (unsigned i = 0; i < cfg->npeers; i++) {
+        n->peers[i] = (struct net_peer){.tp = cfg->peers[i], .kind = cfg->peer_kind[i],
+                                        .live = true};
         n->leases[i].want = LEASE_FIRST;
+    }
+    n->npeers = cfg->npeers;
     /* Only this shard writes it: a restarted shard process starts it anew. */
     atomic_store_explicit(&sh->stats->peer_leases, 0, memory_order_relaxed);
     int rc = 0;
@@ -577,17 +747,20 @@ void net_close(struct shard_net *n)
             n->port[k].ops->close(n->port[k].t);
         n->port[k].t = NULL;
     }
-    for (unsigned i = 0; n->out && i < n->cfg->npeers; i++)
+    for (unsigned i = 0; n->out && i < n->npeers; i++)
         mailq_fini(&n->out[i]);
-    for (unsigned i = 0; n->leases && i < n->cfg->npeers; i++) {
+    for (unsigned i = 0; n->leases && i < n->npeers; i++) {
         n->leases[i].n = 0;
         lease_note(n, &n->leases[i]);
         free(n->leases[i].v);
     }
     free(n->out);
     free(n->leases);
+    free(n->peers);
     n->out = NULL;
     n->leases = NULL;
+    n->peers = NULL;
+    n->npeers = n->cap = 0;
 }
 
 ts_msg *net_reserve(struct shard_net *n, unsigned peer, size_t len)
@@ -609,7 +782,7 @@ static void pending_check(struct shard_net *n)
     for (unsigned i = 0; i < k; i++) {
         if (!st[i].up)
             continue;
-        int peer = net_config_peer(n->cfg, st[i].node);
+        int peer = net_peer_index(n, st[i].node);
         if (st[i].queued_bytes || (peer >= 0 && n->out[peer].count))
             return;
     }
@@ -704,8 +877,8 @@ void net_publish(struct shard_net *n)
 static int send_queued(struct shard_net *n, unsigned i)
 {
     struct mailq *q = &n->out[i];
-    uint16_t node = n->cfg->peers[i].node;
-    struct net_port *pt = &n->port[n->cfg->peer_kind[i]];
+    uint16_t node = n->peers[i].tp.node;
+    struct net_port *pt = &n->port[n->peers[i].kind];
     int k = 0;
     while (q->count) {
         struct run r = {.n = 0};
@@ -732,7 +905,7 @@ int net_poll(struct shard_net *n)
     if ((++n->polls & 255) == 0)
         net_publish(n);
     int k = 0;
-    for (unsigned i = 0; i < n->cfg->npeers; i++)
+    for (unsigned i = 0; i < n->npeers; i++)
         if (n->out[i].count)
             k += send_queued(n, i);
     for (unsigned i = 0; i < NET_KINDS; i++)

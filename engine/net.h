@@ -14,6 +14,7 @@
 
 #include "../transport/transport.h"
 #include "mailq.h"
+#include "members.h"
 
 struct shard;
 
@@ -109,12 +110,25 @@ struct net_port {
     struct shard_net *n;
 };
 
+/* A node this shard can send to: configured (ts_config.peers), or learned
+ * from the convention's member table (its endpoints). A learned one that
+ * leaves is forgotten but keeps its place, for its comeback. */
+struct net_peer {
+    struct transport_peer tp; /* its node and address */
+    uint8_t kind;             /* the transport to it */
+    bool live;                /* false: forgotten (it left the convention) */
+    bool learned;             /* from the convention */
+    uint64_t instance;        /* learned: the member's instance the link is to */
+};
+
 struct shard_net {
     struct net_port port[NET_KINDS]; /* t NULL: that transport is not used */
     struct shard *sh;
     const struct net_config *cfg;
-    struct mailq *out;    /* per peer (the config's order): for that node, in send
-                             order, not yet taken; one link full holds up no other */
+    struct net_peer *peers; /* [npeers]: the configured ones first, in their order */
+    unsigned npeers, cap;
+    struct mailq *out;    /* per peer: for that node, in send order, not yet
+                             taken; one link full holds up no other */
     struct net_pub *pub;  /* where its figures go; NULL: nobody reads them */
     unsigned polls;
     struct net_lease *leases; /* per peer: slots on that node this shard may create in */
@@ -122,6 +136,22 @@ struct shard_net {
     unsigned grant_rr;        /* the shard of this node the next granted slot is on */
     uint64_t device_ns;       /* when its device's figures were last published */
 };
+
+/* node's place in n's peer table, or -1 when it is not a live peer. */
+int net_peer_index(const struct shard_net *n, uint16_t node);
+
+/*
+ * Brings the peers learned from the convention in line with its member
+ * table v[count] (this node's entry among them): a member with endpoints
+ * becomes a peer over the first transport (tcp, udp, dpdk) both use; one
+ * that is gone, or back as a new instance, is forgotten: its link closed,
+ * what was queued to it made dead letters (a Start: ChildExited
+ * -EHOSTUNREACH to the parent), its leases dropped. A configured peer
+ * stays as configured. A member it cannot reach is said in the log
+ * (TS-CONV-NOLINK). 0, or -EBUSY / -ENOMEM: call again later (on the
+ * shard's thread, not inside a transport's callback).
+ */
+int net_members_sync(struct shard_net *n, const struct member_rec *v, unsigned count);
 
 /* Writes the transport's per-link figures to n->pub (if set), and on
  * shard 0 its device's, at most every NET_DEVICE_PUB_NS (a device's

@@ -147,7 +147,7 @@ ts_msg *pinned_reserve_remote(struct shard *sh, ts_addr dst, size_t len)
     struct pshard *ps = pshard_of(sh);
     struct port *pt;
     if (ts_addr_node(dst) != sh->node) {
-        int peer = ps->net ? net_config_peer(&ps->p->net, ts_addr_node(dst)) : -1;
+        int peer = ps->net ? net_peer_index(ps->net, ts_addr_node(dst)) : -1;
         if (peer >= 0)
             return net_reserve(ps->net, (unsigned)peer, len);
         ts_msg *m = mailq_push(&sh->runq, len); /* a dead letter at dispatch */

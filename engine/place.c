@@ -26,7 +26,7 @@ static int place_node(const struct place_in *in, const ts_create_opts *opts,
     if (opts->global_name)
         return err_set(-EOPNOTSUPP, "a named actor stays on its creator's node (names across "
                        "nodes come with the convention)");
-    if (in->spread && !(in->net && net_config_peer(in->net->cfg, opts->node) >= 0))
+    if (in->spread && !(in->net && net_peer_index(in->net, opts->node) >= 0))
         return err_set(-EHOSTUNREACH, "node %u is not in this node's peer table", opts->node);
     out->node = opts->node;
     out->shard = -1;
@@ -44,10 +44,11 @@ static void place_spread(const struct place_in *in, const ts_create_opts *opts,
         return;
     }
     const struct shard_net *n = in->net;
-    unsigned nodes = n ? n->cfg->npeers + 1 : 1;
+    unsigned nodes = n ? n->npeers + 1 : 1; /* a forgotten peer's turn stays here */
     unsigned turn = (*in->spread)++ % nodes;
-    if (turn && !(opts && opts->global_name) && net_leased(n, n->cfg->peers[turn - 1].node)) {
-        out->node = n->cfg->peers[turn - 1].node;
+    if (turn && n->peers[turn - 1].live && !(opts && opts->global_name) &&
+        net_leased(n, n->peers[turn - 1].tp.node)) {
+        out->node = n->peers[turn - 1].tp.node;
         out->shard = -1;
     }
 }

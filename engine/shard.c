@@ -412,7 +412,7 @@ static int create_by_caps(struct shard *sh, const struct type_rec *t, ts_placeme
             continue;
         m[nm++] = (struct place_member){
             .node = r->node, .caps = &sh->conv->caps[i], .nshards = 1,
-            .reachable = sh->net && net_config_peer(sh->net->cfg, r->node) >= 0};
+            .reachable = sh->net && net_peer_index(sh->net, r->node) >= 0};
     }
     struct check_arg ca = {.t = t, .create_text = create_text};
     struct place_request rq = {.type_reqs = &t->reqs, .create_reqs = &cr,
@@ -754,6 +754,8 @@ static const struct member_rec *find_member(const struct member_rec *v, unsigned
 void shard_conv_poll(struct shard *sh)
 {
     struct node_members *nm = sh->sys->members;
+    if (sh->conv && sh->conv->net_dirty && sh->net) /* a try that could not finish */
+        sh->conv->net_dirty = net_members_sync(sh->net, sh->conv->v, sh->conv->n) < 0;
     if (!nm || members_gen(nm) == (sh->conv ? sh->conv->gen : 0))
         return;
     if (!sh->conv && !(sh->conv = calloc(1, sizeof(*sh->conv))))
@@ -779,6 +781,9 @@ void shard_conv_poll(struct shard *sh)
     memcpy(c->v, next, n * sizeof(*next));
     c->n = n;
     c->gen = gen;
+    /* Links to the members: before placement weighs them (reachable). */
+    if (sh->net)
+        c->net_dirty = net_members_sync(sh->net, c->v, c->n) < 0;
     for (unsigned i = 0; i < n; i++)
         if (caps_parse(c->v[i].caps, &c->caps[i]) < 0)
             memset(&c->caps[i], 0, sizeof(c->caps[i])); /* a member's that this node cannot read: none */

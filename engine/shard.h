@@ -95,6 +95,7 @@ struct shard_conv {
     struct member_rec v[MEMBERS_MAX];
     struct caps caps[MEMBERS_MAX];
     struct addrset watchers;
+    bool net_dirty; /* the links to the members are not in line with v yet */
 };
 
 /* Single-writer counters: the shard stores, anyone may load (relaxed). */

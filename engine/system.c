@@ -78,9 +78,18 @@ static int check_config(const ts_config *cfg)
     if (cfg->max_msg_size > UINT32_MAX - 4096)
         return err_set(-EINVAL, "max_msg_size %zu is above the limit of %u bytes",
                        cfg->max_msg_size, UINT32_MAX - 4096);
-    if (cfg->convention || cfg->convention_leader || cfg->key_file)
-        return err_set(-EOPNOTSUPP, "conventions (ts_config.convention, convention_leader, "
-                       "key_file) are not built yet: the node's links to its leader come next");
+    if (cfg->convention && cfg->base == TS_BASE_SIMPLE)
+        return err_set(-EOPNOTSUPP, "conventions run on the pinned and multiproc bases, not on "
+                       "simple");
+    if (!cfg->convention && (cfg->convention_leader || cfg->key_file || cfg->convention_lost_ms))
+        return err_set(-EINVAL, "convention_leader, key_file and convention_lost_ms are for a "
+                       "node in a convention: set ts_config.convention (the leader's HOST:PORT)");
+    if (cfg->convention && !cfg->key_file)
+        return err_set(-EINVAL, "a convention needs its shared key: set ts_config.key_file "
+                       "(`thespis keygen FILE` makes one)");
+    if (cfg->convention_lost_ms && (cfg->convention_lost_ms < 10 || cfg->convention_lost_ms > 600000))
+        return err_set(-EINVAL, "convention_lost_ms %u is outside 10 .. 600000",
+                       cfg->convention_lost_ms);
     struct node_caps nc; /* typed as placement will read them: a bad one is said now */
     int rc = node_caps_init(&nc, cfg->caps, false);
     node_caps_fini(&nc, false);
@@ -110,6 +119,10 @@ int ts_system_open(const ts_config *cfg_in, ts_system **out)
     sys->dead_letter_handler = &sys->own_dlh;
     node_caps_init(&sys->own_caps, cfg.caps, false); /* checked above */
     sys->caps = &sys->own_caps;
+    if (cfg.convention) { /* a named node's is in its segment (base_multiproc.c) */
+        members_init(&sys->own_members, false);
+        sys->members = &sys->own_members;
+    }
     /* A named node, pinned or multiproc, is the admin's (base_multiproc.c). */
     sys->ops = cfg.base == TS_BASE_MULTIPROC || cfg.node_name ? &base_multiproc_ops
                : cfg.base == TS_BASE_PINNED               ? &base_pinned_ops
@@ -152,6 +165,8 @@ void ts_system_close(ts_system *sys)
     names_fini(&sys->names);
     pthread_mutex_destroy(&sys->names_lock);
     node_caps_fini(&sys->own_caps, false);
+    if (sys->cfg.convention)
+        members_fini(&sys->own_members, false);
     logger_close(&sys->log);
     free(sys);
 }

@@ -99,6 +99,7 @@ struct ts_system {
     struct node_caps own_caps;
     struct node_members *members; /* the convention's table; NULL: the node is in none */
     struct node_members own_members;
+    struct node_conv *conv; /* this process keeps the node's place in it (nodeconv.h) */
     void *base; /* the base's own state */
 };
 

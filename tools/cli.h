@@ -47,6 +47,10 @@ enum cli_opt {
     CLI_OPT_DPDK_VDEV,
     CLI_OPT_DPDK_ARGS,
     CLI_OPT_DPDK_MBUFS,
+    CLI_OPT_CONVENTION,
+    CLI_OPT_CONVENTION_LEADER,
+    CLI_OPT_KEY_FILE,
+    CLI_OPT_LOST_MS,
 };
 
 /* --listen: at most one per transport (tcp, udp, dpdk). */

@@ -323,6 +323,24 @@ static int apply(const char *cmd, int id, const char *v, struct cli_args *a)
     case CLI_OPT_DPDK_ARGS:
     case CLI_OPT_DPDK_MBUFS:
         return set_dpdk(cmd, id, v, a);
+    case CLI_OPT_CONVENTION:
+        if (!*v || !strchr(v, ':'))
+            return reject(cmd, "bad --convention '%s' (the leader's HOST:PORT)", v);
+        a->cfg.convention = v;
+        return 0;
+    case CLI_OPT_CONVENTION_LEADER:
+        a->cfg.convention_leader = true;
+        return 0;
+    case CLI_OPT_KEY_FILE:
+        if (!*v)
+            return reject(cmd, "empty --key-file path");
+        a->cfg.key_file = v;
+        return 0;
+    case CLI_OPT_LOST_MS:
+        if (parse_count(cmd, "--lost-ms", v, 10, 600000, &n))
+            return -1;
+        a->cfg.convention_lost_ms = (unsigned)n;
+        return 0;
     case CLI_OPT_TIMEOUT:
         if (parse_count(cmd, "--timeout", v, 1, MAX_TIMEOUT_S, &n))
             return -1;
@@ -439,6 +457,22 @@ static void bad_option(const char *cmd, int rc, char **argv)
         cli_usage_error(cmd, "unknown option '%s'", word);
 }
 
+/* --convention-leader, --key-file and --lost-ms go with --convention, which
+ * needs --key-file. */
+static int check_convention(const char *cmd, const struct cli_args *a)
+{
+    const ts_config *c = &a->cfg;
+    if (!c->convention && (c->convention_leader || c->key_file || c->convention_lost_ms))
+        return reject(cmd, "%s needs --convention HOST:PORT (the leader's address)",
+                      c->convention_leader ? "--convention-leader"
+                      : c->key_file        ? "--key-file"
+                                           : "--lost-ms");
+    if (c->convention && !c->key_file)
+        return reject(cmd, "--convention needs --key-file PATH, the convention's shared key "
+                      "(`thespis keygen PATH` makes one)");
+    return 0;
+}
+
 enum cli_parsed cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
                           struct cli_args *a)
 {
@@ -466,7 +500,8 @@ enum cli_parsed cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
     a->pos = argv + optind;
     a->npos = argc - optind;
     /* What depends on several options, whatever their order. */
-    if (build_listen(cmd->name, a) || prefix_peers(cmd->name, a) || check_dpdk(cmd->name, a))
+    if (build_listen(cmd->name, a) || prefix_peers(cmd->name, a) || check_dpdk(cmd->name, a) ||
+        check_convention(cmd->name, a))
         return CLI_PARSED_ERROR;
     return CLI_PARSED_RUN;
 }

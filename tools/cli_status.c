@@ -49,6 +49,31 @@ static void print_device_text(FILE *out, const ts_node_device *d)
             d->tx_dropped);
 }
 
+/* Its convention: where it stands, then one line per member. */
+static void print_convention_text(FILE *out, const ts_node_status *st)
+{
+    if (!st->convention[0])
+        return;
+    fprintf(out, "convention at %.*s: %s%s%.*s%s\n", (int)FIELD_LEN(st->convention),
+            st->convention, st->convention_state, st->convention_why[0] ? " (" : "",
+            (int)FIELD_LEN(st->convention_why), st->convention_why,
+            st->convention_why[0] ? ")" : "");
+    fprintf(out, "%5s %-16s %-7s %8s  %-28s %s\n", "node", "member", "role", "heard", "endpoints",
+            "caps");
+    for (uint32_t i = 0; i < st->nmembers && i < TS_NODE_MAX_MEMBERS; i++) {
+        const ts_node_member *m = &st->members[i];
+        char heard[24];
+        if (m->heard_ms_ago < 0)
+            snprintf(heard, sizeof(heard), "-");
+        else
+            snprintf(heard, sizeof(heard), "%" PRId64 "ms", m->heard_ms_ago);
+        fprintf(out, "%5u %-16.*s %-7s %8s  %-28.*s %.*s\n", m->node, (int)FIELD_LEN(m->name),
+                m->name, m->self ? (m->leader ? "self,ld" : "self") : m->leader ? "leader" : "member",
+                heard, (int)FIELD_LEN(m->endpoints), m->endpoints[0] ? m->endpoints : "-",
+                (int)FIELD_LEN(m->caps), m->caps);
+    }
+}
+
 void cli_print_status_text(FILE *out, const ts_node_status *st)
 {
     const char *caps = st->caps[0] ? st->caps : "none";
@@ -66,6 +91,7 @@ void cli_print_status_text(FILE *out, const ts_node_status *st)
         fprintf(out, "%5u %5d %8d %10" PRIu64 " %8u %12" PRIu64 " %12" PRIu64 "\n", s->id,
                 s->core, s->pid, s->actors, s->restarts, s->msgs_in, s->msgs_out);
     }
+    print_convention_text(out, st);
     if (!st->transport[0])
         return;
     fprintf(out, "links: %.*s, listening on %.*s\n", (int)sizeof(st->transport), st->transport,
@@ -131,6 +157,35 @@ static void json_device(FILE *out, const ts_node_device *d)
             d->forwarded, d->inbox_full, d->tx_dropped);
 }
 
+/* "convention":{...}, or null for a node in none. */
+static void json_convention(FILE *out, const ts_node_status *st)
+{
+    fputs(",\"convention\":", out);
+    if (!st->convention[0]) {
+        fputs("null", out);
+        return;
+    }
+    fputs("{\"leader_addr\":", out);
+    json_str(out, st->convention, sizeof(st->convention));
+    fprintf(out, ",\"leading\":%s,\"state\":", st->convention_leader ? "true" : "false");
+    json_str(out, st->convention_state, sizeof(st->convention_state));
+    fputs(",\"why\":", out);
+    json_str(out, st->convention_why, sizeof(st->convention_why));
+    fputs(",\"members\":[", out);
+    for (uint32_t i = 0; i < st->nmembers && i < TS_NODE_MAX_MEMBERS; i++) {
+        const ts_node_member *m = &st->members[i];
+        fprintf(out, "%s{\"node\":%u,\"name\":", i ? "," : "", m->node);
+        json_str(out, m->name, sizeof(m->name));
+        fprintf(out, ",\"leader\":%s,\"self\":%s,\"heard_ms_ago\":%" PRId64 ",\"endpoints\":",
+                m->leader ? "true" : "false", m->self ? "true" : "false", m->heard_ms_ago);
+        json_str(out, m->endpoints, sizeof(m->endpoints));
+        fputs(",\"caps\":", out);
+        json_str(out, m->caps, sizeof(m->caps));
+        fputc('}', out);
+    }
+    fputs("]}", out);
+}
+
 void cli_print_status_json(FILE *out, const ts_node_status *st)
 {
     fputs("{\"name\":", out);
@@ -166,5 +221,6 @@ void cli_print_status_json(FILE *out, const ts_node_status *st)
     }
     fputc(']', out);
     json_device(out, &st->device);
+    json_convention(out, st);
     fputs("}\n", out);
 }

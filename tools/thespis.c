@@ -56,12 +56,27 @@ static const char start_usage[] =
     "  --dpdk-args ARGS   the DPDK EAL's arguments, quoted as one (default:\n"
     "                     '--no-huge --no-pci --no-shconf -m 512')\n"
     "  --dpdk-mbufs N     packet buffers per shard, 1024 to 1048576 (default 4095)\n"
+    "  --convention HOST:PORT  join the convention whose leader is there (it\n"
+    "                     joins again by itself when the leader comes back); the\n"
+    "                     other members reach it at its --listen addresses\n"
+    "  --convention-leader  be that leader: listen at the --convention address\n"
+    "  --key-file PATH    the convention's shared key (`thespis keygen PATH`);\n"
+    "                     needed with --convention\n"
+    "  --lost-ms N        a member or leader silent this long is lost, 10 to\n"
+    "                     600000 (default 500)\n"
     "  -h, --help         print this help\n"
     "\n"
     "A node on DPDK, its port on eth1 at 10.0.0.1 (one like it at 10.0.0.2):\n"
     "  thespis start --name n1 --node-id 1 --transport dpdk \\\n"
     "      --dpdk-vdev net_af_packet0,iface=eth1 --listen 10.0.0.1:7000 \\\n"
     "      --peer 2=10.0.0.2:7000\n"
+    "\n"
+    "A convention: a leader and a member that needs a GPU's actors placed on it:\n"
+    "  thespis keygen conv.key\n"
+    "  thespis start --name lead --node-id 1 --listen tcp://192.0.2.1:7001 \\\n"
+    "      --convention 192.0.2.1:7000 --convention-leader --key-file conv.key\n"
+    "  thespis start --name gpu --node-id 2 --listen tcp://192.0.2.2:7001 \\\n"
+    "      --cap gpu=true --convention 192.0.2.1:7000 --key-file conv.key\n"
     "\n"
     "Exit status: 0 started, 1 failed (or already running), 2 bad arguments.\n";
 
@@ -82,6 +97,10 @@ static const struct option start_options[] = {
     {"dpdk-vdev", required_argument, NULL, CLI_OPT_DPDK_VDEV},
     {"dpdk-args", required_argument, NULL, CLI_OPT_DPDK_ARGS},
     {"dpdk-mbufs", required_argument, NULL, CLI_OPT_DPDK_MBUFS},
+    {"convention", required_argument, NULL, CLI_OPT_CONVENTION},
+    {"convention-leader", no_argument, NULL, CLI_OPT_CONVENTION_LEADER},
+    {"key-file", required_argument, NULL, CLI_OPT_KEY_FILE},
+    {"lost-ms", required_argument, NULL, CLI_OPT_LOST_MS},
     OPT_HELP,
     OPT_END,
 };

@@ -72,6 +72,23 @@ typedef struct ts_node_device {
     uint64_t tx_dropped;    /* frames the device had no room for (resent) */
 } ts_node_device;
 
+#define TS_NODE_MAX_MEMBERS 64
+
+/* One member of a node's convention (design §8), as that node sees it. */
+typedef struct ts_node_member {
+    uint16_t node;         /* its node id */
+    uint8_t leader;        /* 1: the convention's leader */
+    uint8_t self;          /* 1: the node whose table this is */
+    uint32_t zero;
+    uint64_t instance;     /* random per start: a restarted node is a new one */
+    int64_t heard_ms_ago;  /* since this node last heard from it: the leader hears
+                              every member, a member hears the leader; -1 for
+                              the others and for itself */
+    char name[64];
+    char caps[512];        /* "KEY=VALUE,..." as it last said */
+    char endpoints[256];   /* where it takes messages in (its listen), "" none */
+} ts_node_member;
+
 typedef struct ts_node_status {
     char name[TS_NODE_NAME_MAX + 1];
     char base[16];         /* "multiproc" or "pinned" */
@@ -89,6 +106,16 @@ typedef struct ts_node_status {
     uint32_t nlinks;
     ts_node_link links[TS_NODE_MAX_LINKS]; /* by shard, then peer */
     ts_node_device device; /* its dpdk port; name "" when none */
+    /* Its convention: the leader's HOST:PORT as configured ("" none), whether
+     * it leads, where it stands ("leading", "joining", "joined", "refused",
+     * "lost"), why (refused: the leader's reason; lost: what broke), and
+     * its member table, itself included. */
+    char convention[96];
+    uint8_t convention_leader;
+    char convention_state[16];
+    char convention_why[160];
+    uint32_t nmembers;
+    ts_node_member members[TS_NODE_MAX_MEMBERS];
 } ts_node_status;
 
 /*
@@ -119,6 +146,16 @@ TS_API int ts_node_set_capability(const char *name, const char *key, const char 
  * 0600); refuses to overwrite a file. 0, -EEXIST, or the errno of making
  * it. This is `thespis keygen`. */
 TS_API int ts_convention_keygen(const char *path);
+
+typedef struct ts_system ts_system;
+
+/*
+ * The member table of sys's convention (design §8) as this node sees it,
+ * itself included, into out (at most max entries; out may be NULL when max
+ * is 0). Returns how many members there are (may exceed max), -EINVAL, or
+ * -ENOTCONN when the node is in no convention (ts_config.convention).
+ */
+TS_API int ts_convention_members(ts_system *sys, ts_node_member *out, unsigned max);
 
 /* The symbol an image exports: registers its actor types (with
  * ts_register_actor_type) and returns 0 or -errno. */

@@ -25,6 +25,10 @@ const struct option kStartOptions[] = {
     {"dpdk-vdev", required_argument, nullptr, CLI_OPT_DPDK_VDEV},
     {"dpdk-args", required_argument, nullptr, CLI_OPT_DPDK_ARGS},
     {"dpdk-mbufs", required_argument, nullptr, CLI_OPT_DPDK_MBUFS},
+    {"convention", required_argument, nullptr, CLI_OPT_CONVENTION},
+    {"convention-leader", no_argument, nullptr, CLI_OPT_CONVENTION_LEADER},
+    {"key-file", required_argument, nullptr, CLI_OPT_KEY_FILE},
+    {"lost-ms", required_argument, nullptr, CLI_OPT_LOST_MS},
     {nullptr, 0, nullptr, 0},
 };
 const struct cli_cmd kStart = {"start", "usage: thespis start\n", kStartOptions, nullptr, false};
@@ -115,6 +119,40 @@ TEST(CliArgs, BadDpdkCommandLinesAreRefused)
         {"--dpdk-vdev", "x", "--listen", "udp://10.0.0.1:1"},                   // no dpdk listen
         {"--listen", "dpdk://10.0.0.1:1", "--dpdk-vdev", "x", "--base", "multiproc"},
         {"--listen", "dpdk://10.0.0.1:1", "--transport", "dpdk", "--listen", "10.0.0.1:2"},
+    };
+    for (const auto &args : bad) {
+        struct cli_args a;
+        EXPECT_EQ(Parse(args, &a), CLI_PARSED_ERROR) << ::testing::PrintToString(args);
+    }
+}
+
+TEST(CliArgs, AConventionTakesItsLeaderKeyAndLossTime)
+{
+    struct cli_args a;
+    ASSERT_EQ(Parse({"--convention", "192.0.2.1:7000", "--convention-leader", "--key-file",
+                     "/etc/conv.key", "--lost-ms", "250"},
+                    &a),
+              CLI_PARSED_RUN);
+    EXPECT_EQ(Str(a.cfg.convention), "192.0.2.1:7000");
+    EXPECT_TRUE(a.cfg.convention_leader);
+    EXPECT_EQ(Str(a.cfg.key_file), "/etc/conv.key");
+    EXPECT_EQ(a.cfg.convention_lost_ms, 250u);
+    ASSERT_EQ(Parse({}, &a), CLI_PARSED_RUN);
+    EXPECT_EQ(a.cfg.convention, nullptr);
+    EXPECT_FALSE(a.cfg.convention_leader);
+}
+
+TEST(CliArgs, BadConventionCommandLinesAreRefused)
+{
+    const std::vector<std::vector<std::string>> bad = {
+        {"--convention", "192.0.2.1:7000"},                      // no key
+        {"--convention-leader", "--key-file", "k"},              // no convention
+        {"--key-file", "k"},                                     // no convention
+        {"--lost-ms", "100"},                                    // no convention
+        {"--convention", "nocolon", "--key-file", "k"},          // not HOST:PORT
+        {"--convention", "h:1", "--key-file", ""},               // empty path
+        {"--convention", "h:1", "--key-file", "k", "--lost-ms", "5"},      // below 10
+        {"--convention", "h:1", "--key-file", "k", "--lost-ms", "700000"}, // above 600000
     };
     for (const auto &args : bad) {
         struct cli_args a;

@@ -88,15 +88,49 @@ TEST(CliStatus, JsonHasTheDeviceOrNull)
                       "\"tx_packets\":102,\"rx_bytes\":103,\"tx_bytes\":104,\"rx_missed\":105,"
                       "\"rx_errors\":106,\"tx_errors\":107,\"rx_nombuf\":108,\"arp_in\":109,"
                       "\"arp_out\":110,\"not_ours\":111,\"malformed\":112,\"forwarded\":113,"
-                      "\"inbox_full\":114,\"tx_dropped\":115}}\n"),
+                      "\"inbox_full\":114,\"tx_dropped\":115},\"convention\":null}\n"),
               std::string::npos)
         << js;
 
     st->device = ts_node_device{};
     js = Printed([&](FILE *f) { cli_print_status_json(f, st.get()); });
-    EXPECT_NE(js.find(",\"device\":null}\n"), std::string::npos) << js;
+    EXPECT_NE(js.find(",\"device\":null,\"convention\":null}\n"), std::string::npos) << js;
     std::string text = Printed([&](FILE *f) { cli_print_status_text(f, st.get()); });
     EXPECT_EQ(text.find("device"), std::string::npos) << text;
+}
+
+TEST(CliStatus, AConventionShowsWhereItStandsAndItsMembers)
+{
+    auto st = DpdkNode();
+    std::snprintf(st->convention, sizeof st->convention, "192.0.2.1:7000");
+    std::snprintf(st->convention_state, sizeof st->convention_state, "joined");
+    st->nmembers = 2;
+    st->members[0] = ts_node_member{};
+    st->members[0].node = 1;
+    st->members[0].leader = 1;
+    st->members[0].heard_ms_ago = 42;
+    std::snprintf(st->members[0].name, sizeof st->members[0].name, "lead");
+    std::snprintf(st->members[0].endpoints, sizeof st->members[0].endpoints, "tcp://192.0.2.1:7001");
+    st->members[1] = ts_node_member{};
+    st->members[1].node = 2;
+    st->members[1].self = 1;
+    st->members[1].heard_ms_ago = -1;
+    std::snprintf(st->members[1].name, sizeof st->members[1].name, "gpu\"box");
+    std::snprintf(st->members[1].caps, sizeof st->members[1].caps, "gpu=true");
+    std::string text = Printed([&](FILE *f) { cli_print_status_text(f, st.get()); });
+    EXPECT_NE(text.find("convention at 192.0.2.1:7000: joined\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("lead"), std::string::npos) << text;
+    EXPECT_NE(text.find("42ms"), std::string::npos) << text;
+    EXPECT_NE(text.find("gpu=true"), std::string::npos) << text;
+    std::string js = Printed([&](FILE *f) { cli_print_status_json(f, st.get()); });
+    EXPECT_NE(js.find(",\"convention\":{\"leader_addr\":\"192.0.2.1:7000\",\"leading\":false,"
+                      "\"state\":\"joined\",\"why\":\"\",\"members\":[{\"node\":1,\"name\":\"lead\","
+                      "\"leader\":true,\"self\":false,\"heard_ms_ago\":42,\"endpoints\":"
+                      "\"tcp://192.0.2.1:7001\",\"caps\":\"\"},{\"node\":2,\"name\":\"gpu\\\"box\","
+                      "\"leader\":false,\"self\":true,\"heard_ms_ago\":-1,\"endpoints\":\"\","
+                      "\"caps\":\"gpu=true\"}]}}\n"),
+              std::string::npos)
+        << js;
 }
 
 } // namespace

@@ -332,10 +332,27 @@ TEST_P(ErrorScenario, bad_registrations_and_configurations)
         EXPECT_TS_ERR(ts_system_open(&cfg, &s), -EINVAL, "capabilit");
         EXPECT_EQ(s, nullptr) << bad;
     }
-    // Conventions are not built yet: asking for one is refused, not ignored.
+    // A convention: not on the simple base; elsewhere it needs its key, the
+    // key must be there, and the convention's options go with one.
     cfg = Config();
     cfg.convention = "127.0.0.1:7000";
-    EXPECT_TS_ERR(ts_system_open(&cfg, &s), -EOPNOTSUPP, "convention");
+    if (cfg.base == TS_BASE_SIMPLE)
+        EXPECT_TS_ERR(ts_system_open(&cfg, &s), -EOPNOTSUPP, "convention", "simple");
+    else
+        EXPECT_TS_ERR(ts_system_open(&cfg, &s), -EINVAL, "key_file");
+    EXPECT_EQ(s, nullptr);
+    if (cfg.base != TS_BASE_SIMPLE) {
+        cfg.key_file = "/nonexistent/thespis.key";
+        EXPECT_TS_ERR(ts_system_open(&cfg, &s), -ENOENT, "key file", "/nonexistent/thespis.key");
+        EXPECT_EQ(s, nullptr);
+    }
+    cfg = Config();
+    cfg.convention_leader = true;
+    EXPECT_TS_ERR(ts_system_open(&cfg, &s), -EINVAL, "convention");
+    EXPECT_EQ(s, nullptr);
+    cfg = Config();
+    cfg.key_file = "/tmp/k";
+    EXPECT_TS_ERR(ts_system_open(&cfg, &s), -EINVAL, "convention");
     EXPECT_EQ(s, nullptr);
     ts_system_close(s); // NULL is fine
 }

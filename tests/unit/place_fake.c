@@ -22,14 +22,15 @@ int place_fake_nodes(const struct place_fake_topo *t, int creator, unsigned *rr,
             cpus[i] = t->shard_cpu[i];
         sys.shard_cpu = cpus;
     }
-    struct transport_peer peers[PLACE_FAKE_PEERS];
+    struct net_peer peers[PLACE_FAKE_PEERS];
     struct net_lease leases[PLACE_FAKE_PEERS];
     memset(peers, 0, sizeof(peers));
     memset(leases, 0, sizeof(leases));
-    struct net_config cfg = {.peers = peers, .npeers = t->npeers};
-    struct shard_net net = {.cfg = &cfg, .leases = leases};
-    for (unsigned i = 0; i < t->npeers && i < PLACE_FAKE_PEERS; i++) {
-        peers[i].node = t->peers[i];
+    unsigned np = t->npeers < PLACE_FAKE_PEERS ? t->npeers : PLACE_FAKE_PEERS;
+    struct shard_net net = {.peers = peers, .npeers = np, .cap = np, .leases = leases};
+    for (unsigned i = 0; i < np; i++) {
+        peers[i].tp.node = t->peers[i];
+        peers[i].live = true;
         leases[i].n = t->leased[i];
     }
     struct place_in in = {.creator = creator, .rr = rr, .spread = spread,

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/* nodeconv.c — a node's place in its convention: the convention's thread
+ * started as ts_config says, its reports written into the member table. */
+#include "nodeconv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "../placement/convention.h"
+#include "err.h"
+#include "system.h"
+
+struct node_conv {
+    struct ts_system *sys;
+    struct node_members *m;
+    struct log_queue *logq; /* the convention thread's log ring, or NULL */
+    /* Set once conv_start returned; the callbacks that come before (the
+     * leader's own JOINED) wait for it. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct conv *c;
+    bool started;   /* conv_start returned (c may be NULL: it failed) */
+    pthread_mutex_t sync_lock; /* node_conv_sync's: callers on several threads */
+    uint64_t caps_gen; /* of the capabilities the convention was last told */
+};
+
+bool node_conv_wanted(const struct ts_system *sys)
+{
+    return sys->cfg.convention != NULL;
+}
+
+static struct conv *conv_of(struct node_conv *l)
+{
+    pthread_mutex_lock(&l->lock);
+    while (!l->started)
+        pthread_cond_wait(&l->cond, &l->lock);
+    struct conv *c = l->c;
+    pthread_mutex_unlock(&l->lock);
+    return c;
+}
+
+/* The shards compare the table's generation once a loop turn; a sleeping
+ * one is woken to do it (as for a change of the node's capabilities). */
+static void wake_shards(struct ts_system *sys)
+{
+    if (sys->ops->caps_changed)
+        sys->ops->caps_changed(sys);
+}
+
+/* The convention's thread logs through its own ring, where there is one:
+ * bound on its first callback (the binding is the thread's). */
+static void bind_log(struct node_conv *l)
+{
+    if (l->logq)
+        logger_bind(&l->sys->log, l->logq);
+}
+
+static void on_member(void *arg, enum conv_event ev, const struct conv_node *n)
+{
+    struct node_conv *l = arg;
+    bind_log(l);
+    struct conv *c = conv_of(l);
+    struct member_rec r = {.node = n->node, .instance = n->instance,
+                           .self = n->node == l->sys->cfg.node_id};
+    snprintf(r.name, sizeof(r.name), "%.*s", (int)sizeof(r.name) - 1, n->name);
+    snprintf(r.caps, sizeof(r.caps), "%.*s", (int)sizeof(r.caps) - 1, n->caps);
+    snprintf(r.endpoints, sizeof(r.endpoints), "%.*s", (int)sizeof(r.endpoints) - 1,
+             n->endpoints);
+    struct conv_member all[CONV_MEMBERS_MAX];
+    unsigned k = c ? conv_members(c, all, CONV_MEMBERS_MAX) : 0;
+    for (unsigned i = 0; i < k && i < CONV_MEMBERS_MAX; i++) {
+        if (all[i].node.node == n->node) {
+            r.leader = all[i].leader;
+            r.self = all[i].self;
+            r.heard_ns = all[i].heard_ns;
+        }
+    }
+    members_apply(l->m, ev == CONV_EV_JOINED ? TS_CONV_JOINED
+                        : ev == CONV_EV_LEFT ? TS_CONV_LEFT
+                                             : TS_CONV_CAPS,
+                  &r);
+    wake_shards(l->sys);
+}
+
+static void on_state(void *arg, int state, const char *why)
+{
+    struct node_conv *l = arg;
+    bind_log(l);
+    enum members_state st = state == CONV_ST_JOINED    ? MEMBERS_JOINED
+                            : state == CONV_ST_REFUSED ? MEMBERS_REFUSED
+                            : state == CONV_ST_LOST    ? MEMBERS_LOST
+                                                       : MEMBERS_JOINING;
+    members_set_state(l->m, st, why);
+}
+
+static void on_log(void *arg, uint16_t from, int level, const char *id, const char *text)
+{
+    struct node_conv *l = arg;
+    bind_log(l);
+    ts_log_level lv = level < TS_LOG_DEBUG ? TS_LOG_DEBUG : level > TS_LOG_ERROR ? TS_LOG_ERROR
+                                                                                : (ts_log_level)level;
+    if (from == l->sys->cfg.node_id)
+        system_log(l->sys, lv, id, TS_ADDR_NONE, "", "%s", text);
+    else /* a member's, forwarded to the leader */
+        system_log(l->sys, lv, id, TS_ADDR_NONE, "", "node %u: %s", from, text);
+}
+
+/* The logger's tap on a member: its warnings and errors go to the leader
+ * too (the convention queues them while the leader is away). Called with
+ * the logger's lock held; conv_forward_log takes only its own. */
+static void forward(void *arg, const ts_log_record *r)
+{
+    struct node_conv *l = arg;
+    if (l->c && r->level >= TS_LOG_WARNING)
+        conv_forward_log(l->c, (int)r->level, r->id && strlen(r->id) < CONV_LOG_ID_MAX ? r->id : "",
+                         r->text);
+}
+
+int node_conv_start(struct ts_system *sys, struct node_members *m, struct log_queue *logq,
+                    struct node_conv **out)
+{
+    *out = NULL;
+    const ts_config *cfg = &sys->cfg;
+    struct conv_config cc = {.leader = cfg->convention_leader, .addr = cfg->convention,
+                             .node = cfg->node_id, .lost_ms = cfg->convention_lost_ms,
+                             .on_member = on_member, .on_log = on_log, .on_state = on_state};
+    if (cc.lost_ms)
+        cc.heartbeat_ms = cc.lost_ms / 5 ? cc.lost_ms / 5 : 1;
+    int rc = conv_key_load(cfg->key_file, cc.key);
+    if (rc < 0) {
+        char why[200];
+        snprintf(why, sizeof(why), "%s", ts_last_error());
+        return err_set(rc, "the convention's key file %s: %s", cfg->key_file, why);
+    }
+    char name[CONV_NAME_MAX], caps[NODE_CAPS_TEXT];
+    if (cfg->node_name)
+        snprintf(name, sizeof(name), "%s", cfg->node_name);
+    else
+        snprintf(name, sizeof(name), "node%u", cfg->node_id);
+    cc.name = name;
+    struct node_conv *l = calloc(1, sizeof(*l));
+    if (!l) {
+        sodium_memzero(cc.key, sizeof(cc.key));
+        return err_set(-ENOMEM, "out of memory");
+    }
+    l->sys = sys;
+    l->m = m;
+    l->logq = logq;
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_cond_init(&l->cond, NULL);
+    pthread_mutex_init(&l->sync_lock, NULL);
+    l->caps_gen = node_caps_read(sys->caps, NULL, caps, sizeof(caps));
+    cc.caps = caps;
+    cc.endpoints = cfg->listen;
+    cc.arg = l;
+    members_begin(m, cfg->convention, cfg->convention_leader);
+    struct conv *c = NULL;
+    rc = conv_start(&cc, &c);
+    sodium_memzero(cc.key, sizeof(cc.key));
+    pthread_mutex_lock(&l->lock);
+    l->c = c;
+    l->started = true;
+    pthread_cond_broadcast(&l->cond);
+    pthread_mutex_unlock(&l->lock);
+    if (rc < 0) {
+        char why[200];
+        snprintf(why, sizeof(why), "%s", ts_last_error());
+        node_conv_stop(l);
+        return err_set(rc, "the convention at %s: %s", cfg->convention, why);
+    }
+    if (!cfg->convention_leader) {
+        pthread_mutex_lock(&sys->log.lock);
+        sys->log.tap = forward;
+        sys->log.tap_arg = l;
+        pthread_mutex_unlock(&sys->log.lock);
+    }
+    *out = l;
+    return 0;
+}
+
+void node_conv_stop(struct node_conv *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->sys->log.lock);
+    if (l->sys->log.tap_arg == l) {
+        l->sys->log.tap = NULL;
+        l->sys->log.tap_arg = NULL;
+    }
+    pthread_mutex_unlock(&l->sys->log.lock);
+    conv_stop(l->c);
+    pthread_mutex_destroy(&l->lock);
+    pthread_cond_destroy(&l->cond);
+    pthread_mutex_destroy(&l->sync_lock);
+    free(l);
+}
+
+void node_conv_sync(struct node_conv *l)
+{
+    if (!l || !l->c)
+        return;
+    struct ts_system *sys = l->sys;
+    pthread_mutex_lock(&l->sync_lock);
+    if (node_caps_gen(sys->caps) != l->caps_gen) {
+        char caps[NODE_CAPS_TEXT];
+        l->caps_gen = node_caps_read(sys->caps, NULL, caps, sizeof(caps));
+        conv_set_caps(l->c, caps);
+    }
+    pthread_mutex_unlock(&l->sync_lock);
+    struct conv_member all[CONV_MEMBERS_MAX];
+    unsigned k = conv_members(l->c, all, CONV_MEMBERS_MAX);
+    for (unsigned i = 0; i < k && i < CONV_MEMBERS_MAX; i++)
+        if (all[i].heard_ns)
+            members_heard(l->m, all[i].node.node, all[i].heard_ns);
+}
+
+uint16_t node_conv_port(const struct node_conv *l)
+{
+    return l && l->c ? conv_port(l->c) : 0;
+}

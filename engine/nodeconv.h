@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nodeconv.h — a node's place in its convention (design §8): the engine's
+ * side of placement/convention.h. It starts the convention's thread as the
+ * node's configuration says, and keeps the node's member table
+ * (members.h) as that thread reports it, waking the shards so that each
+ * sees the change (placement, ConventionUpdate, links to the members).
+ * The other way, it tells the convention when the node's capabilities
+ * change, and forwards the node's warnings and errors to the leader's log.
+ *
+ * It runs where the node's admin runs: in the process of a private pinned
+ * node, in the admin process of a named one. One owner thread calls start,
+ * stop and the sync calls; the convention's thread calls back.
+ */
+#ifndef TS_ENGINE_NODECONV_H
+#define TS_ENGINE_NODECONV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ts_system;
+struct node_conv;
+struct node_members;
+struct log_queue;
+
+/* Whether sys's configuration names a convention. */
+bool node_conv_wanted(const struct ts_system *sys);
+
+/*
+ * Reads the key file and starts the node's part in the convention, writing
+ * its member table into m (which sys->members points at, for the shards).
+ * The leader binds before this returns; a member joins on the convention's
+ * thread. The convention's thread logs through logq (a ring of its own; NULL:
+ * straight to the sink). 0, or -errno with ts_last_error saying why (a key file that is
+ * missing or not private, an address that does not parse, a port in use).
+ */
+int node_conv_start(struct ts_system *sys, struct node_members *m, struct log_queue *logq,
+                    struct node_conv **out);
+
+/* Leaves the convention (a member says LEAVE) and stops. NULL-safe. */
+void node_conv_stop(struct node_conv *l);
+
+/* Sends the node's capabilities to the convention when they changed since
+ * the last call, and refreshes when each member was last heard from. */
+void node_conv_sync(struct node_conv *l);
+
+/* The leader's bound port (its configuration may say port 0); 0 on a member. */
+uint16_t node_conv_port(const struct node_conv *l);
+
+#endif
