@@ -656,7 +656,12 @@ static void on_event(void *arg, uint16_t node, enum transport_event ev, int err)
 {
     const struct net_port *pt = arg;
     struct shard_net *n = pt->n;
-    if (ev == TRANSPORT_MALFORMED && err == -EPERM)
+    int gone = ev == TRANSPORT_MALFORMED && err == -EPERM ? peer_entry(n, node) : -1;
+    if (gone >= 0 && !n->peers[gone].live) /* a member that left, still closing its links */
+        system_log(n->sh->sys, TS_LOG_INFO, "TS-NET-LEFT", 0, "",
+                   "shard %u refused frames from node %u: it left the convention", n->sh->id,
+                   node);
+    else if (ev == TRANSPORT_MALFORMED && err == -EPERM)
         system_log(n->sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",
                    "shard %u refused frames from node %u: not in the peer table", n->sh->id,
                    node);
