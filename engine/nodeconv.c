@@ -11,8 +11,11 @@
 #include <sodium.h>
 
 #include "../placement/convention.h"
+#include "clock.h"
 #include "err.h"
 #include "system.h"
+
+#define HEARD_NS (20u * 1000000u)
 
 struct node_conv {
     struct ts_system *sys;
@@ -26,6 +29,7 @@ struct node_conv {
     bool started;   /* conv_start returned (c may be NULL: it failed) */
     pthread_mutex_t sync_lock; /* node_conv_sync's: callers on several threads */
     uint64_t caps_gen; /* of the capabilities the convention was last told */
+    uint64_t heard_at; /* when the members' last-heard times were last copied */
 };
 
 bool node_conv_wanted(const struct ts_system *sys)
@@ -70,8 +74,8 @@ static void on_member(void *arg, enum conv_event ev, const struct conv_node *n)
     snprintf(r.caps, sizeof(r.caps), "%.*s", (int)sizeof(r.caps) - 1, n->caps);
     snprintf(r.endpoints, sizeof(r.endpoints), "%.*s", (int)sizeof(r.endpoints) - 1,
              n->endpoints);
-    struct conv_member all[CONV_MEMBERS_MAX];
-    unsigned k = c ? conv_members(c, all, CONV_MEMBERS_MAX) : 0;
+    struct conv_member *all = malloc(CONV_MEMBERS_MAX * sizeof(*all)); /* 120 KiB */
+    unsigned k = c && all ? conv_members(c, all, CONV_MEMBERS_MAX) : 0;
     for (unsigned i = 0; i < k && i < CONV_MEMBERS_MAX; i++) {
         if (all[i].node.node == n->node) {
             r.leader = all[i].leader;
@@ -79,6 +83,7 @@ static void on_member(void *arg, enum conv_event ev, const struct conv_node *n)
             r.heard_ns = all[i].heard_ns;
         }
     }
+    free(all);
     members_apply(l->m, ev == CONV_EV_JOINED ? TS_CONV_JOINED
                         : ev == CONV_EV_LEFT ? TS_CONV_LEFT
                                              : TS_CONV_CAPS,
@@ -210,12 +215,19 @@ void node_conv_sync(struct node_conv *l)
         l->caps_gen = node_caps_read(sys->caps, NULL, caps, sizeof(caps));
         conv_set_caps(l->c, caps);
     }
+    /* When each was last heard from, for status: a copy of the table, so
+     * at most every HEARD_NS (the admin calls this every loop turn). */
+    uint64_t now = clock_now_ns();
+    bool refresh = now - l->heard_at >= HEARD_NS;
+    if (refresh)
+        l->heard_at = now;
     pthread_mutex_unlock(&l->sync_lock);
-    struct conv_member all[CONV_MEMBERS_MAX];
-    unsigned k = conv_members(l->c, all, CONV_MEMBERS_MAX);
+    struct conv_member *all = refresh ? malloc(CONV_MEMBERS_MAX * sizeof(*all)) : NULL;
+    unsigned k = all ? conv_members(l->c, all, CONV_MEMBERS_MAX) : 0;
     for (unsigned i = 0; i < k && i < CONV_MEMBERS_MAX; i++)
         if (all[i].heard_ns)
             members_heard(l->m, all[i].node.node, all[i].heard_ns);
+    free(all);
 }
 
 uint16_t node_conv_port(const struct node_conv *l)

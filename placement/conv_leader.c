@@ -154,6 +154,18 @@ static void join(struct conv *c, struct conv_link *l, const struct conv_node *n,
     welcome(c, l, n->node, now);
 }
 
+/* Entry i's capabilities are now caps: its entry changes and every member
+ * hears of it (nothing when they are the same). */
+static void set_caps(struct conv *c, int i, const char *caps, uint64_t now)
+{
+    if (i < 0 || strcmp(c->table[i].node.caps, caps) == 0)
+        return;
+    struct conv_node n = c->table[i].node;
+    snprintf(n.caps, sizeof(n.caps), "%s", caps);
+    conv_table_update(c, i, &n);
+    broadcast(c, CONV_EV_CAPS, &n, now);
+}
+
 /* A CAPS from entry i. */
 static void member_caps(struct conv *c, struct conv_link *l, int i, const char *caps,
                         uint64_t now)
@@ -169,23 +181,12 @@ static void member_caps(struct conv *c, struct conv_link *l, int i, const char *
         conv_link_kill(l, "capabilities that do not parse");
         return;
     }
-    if (i < 0 || strcmp(c->table[i].node.caps, caps) == 0)
-        return;
-    struct conv_node n = c->table[i].node;
-    snprintf(n.caps, sizeof(n.caps), "%s", caps);
-    conv_table_update(c, i, &n);
-    broadcast(c, CONV_EV_CAPS, &n, now);
+    set_caps(c, i, caps, now);
 }
 
 void conv_leader_caps(struct conv *c, const char *caps, uint64_t now)
 {
-    int i = conv_table_find(c, c->node);
-    if (i < 0 || strcmp(c->table[i].node.caps, caps) == 0)
-        return;
-    struct conv_node n = c->table[i].node;
-    snprintf(n.caps, sizeof(n.caps), "%s", caps);
-    conv_table_update(c, i, &n);
-    broadcast(c, CONV_EV_CAPS, &n, now);
+    set_caps(c, conv_table_find(c, c->node), caps, now);
 }
 
 /* A frame that conv_decode refused (rc): a JOIN that is not authentic is

@@ -57,6 +57,7 @@
 #include <thespis/thespis.h>
 
 #include "netfault.h"
+#include "conv_support.h"
 #include "ts_test.h"
 
 namespace {
@@ -104,33 +105,9 @@ int WatcherAny(ts_ctx *ctx, void *state, const ts_msg *m)
 const ts_actor_type kWatcherType = {"test.convh.Watcher", sizeof(WatcherState), WatcherInit,
                                     nullptr, nullptr, WatcherAny, nullptr, nullptr};
 
-// Polls cond every millisecond until it holds or kWait passes.
-bool WaitUntil(const std::function<bool()> &cond)
-{
-    auto end = Clock::now() + std::chrono::nanoseconds(kWait);
-    while (!cond()) {
-        if (Clock::now() > end)
-            return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
-}
-
-std::vector<ts_node_member> Members(ts_system *sys)
-{
-    std::vector<ts_node_member> v(TS_NODE_MAX_MEMBERS);
-    int n = ts_convention_members(sys, v.data(), (unsigned)v.size());
-    v.resize(n < 0 ? 0 : (size_t)n);
-    return v;
-}
-
-const ts_node_member *Find(const std::vector<ts_node_member> &v, uint16_t node)
-{
-    for (const auto &m : v)
-        if (m.node == node)
-            return &m;
-    return nullptr;
-}
+using convt::Find;
+using convt::Members;
+using convt::WaitUntil;
 
 // "1 2 3": the node ids of a member table, ascending (a table lists them
 // in the order they joined).

@@ -27,6 +27,7 @@
 #include <thespis/sysmsg.h>
 #include <thespis/thespis.h>
 
+#include "conv_support.h"
 #include "ts_test.h"
 
 namespace {
@@ -90,33 +91,9 @@ struct LogSink {
     }
 };
 
-// Polls cond every millisecond until it holds or kWait passes.
-bool WaitUntil(const std::function<bool()> &cond)
-{
-    auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kWait);
-    while (!cond()) {
-        if (std::chrono::steady_clock::now() > end)
-            return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
-}
-
-std::vector<ts_node_member> Members(ts_system *sys)
-{
-    std::vector<ts_node_member> v(TS_NODE_MAX_MEMBERS);
-    int n = ts_convention_members(sys, v.data(), (unsigned)v.size());
-    v.resize(n < 0 ? 0 : (size_t)n);
-    return v;
-}
-
-const ts_node_member *Find(const std::vector<ts_node_member> &v, uint16_t node)
-{
-    for (const auto &m : v)
-        if (m.node == node)
-            return &m;
-    return nullptr;
-}
+using convt::Find;
+using convt::Members;
+using convt::WaitUntil;
 
 // Ports of this suite's nodes on loopback (the net suite uses 20000 up).
 constexpr uint16_t kLeaderPort = 21400;
@@ -410,6 +387,26 @@ TEST_F(Convention, ANodeWithTheWrongKeyIsRefusedAndTheOthersGoOn)
     ASSERT_TRUE(b);
     EXPECT_TRUE(WaitMembers(a, 3));
     EXPECT_EQ(Find(Members(a), 3), nullptr);
+}
+
+TEST_F(Convention, ASecondLeaderOnTheSamePortFailsToOpenAndSaysWhy)
+{
+    ts_system *lead = Open(1, true, "");
+    ASSERT_TRUE(lead);
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.base = TS_BASE_PINNED;
+    cfg.node_id = 5;
+    cfg.shards = 1;
+    std::string conv = "127.0.0.1:" + std::to_string(kLeaderPort);
+    cfg.convention = conv.c_str();
+    cfg.convention_leader = true;
+    cfg.key_file = key_.c_str();
+    ts_system *second = nullptr;
+    EXPECT_EQ(ts_system_open(&cfg, &second), -EADDRINUSE) << ts_last_error();
+    EXPECT_NE(std::string(ts_last_error()).find(conv), std::string::npos) << ts_last_error();
+    EXPECT_EQ(second, nullptr);
+    EXPECT_EQ(Members(lead).size(), 1u); // the first goes on
 }
 
 TEST(ConventionNamed, TheLeadersStatusListsItsMembers)
