@@ -65,7 +65,8 @@ struct conv_note_slot {
 struct conv_gname {
     char name[CONV_GNAME_MAX];
     uint64_t addr;  /* its holder */
-    uint16_t node;  /* leader: the node that claimed it (this node's id on a member) */
+    uint16_t node;  /* leader: the node it is kept for (addr_node's, else the claimer's);
+                       this node's id on a member */
     bool used;
     bool reclaim;   /* member: re-claimed on this link (req reclaim_base + slot), the
                        reply awaited */
@@ -93,6 +94,7 @@ struct conv_nameop {
     bool sent;      /* claim: sent on the current link as req, the reply awaited */
     bool abandoned; /* claim: its caller timed out after it was sent; the list owns it */
     bool done;      /* claim: answered (rc, holder) and taken off the list */
+    bool adopt;     /* claim: conv_name_adopt's, which nobody waits for (the list owns it) */
     uint32_t req;
     int rc;
     uint64_t addr;
@@ -118,6 +120,7 @@ struct conv {
     void (*on_log)(void *, uint16_t, int, const char *, const char *);
     void (*on_state)(void *, int, const char *);
     void (*on_name_lost)(void *, const char *, uint64_t, uint64_t);
+    uint16_t (*addr_node)(uint64_t);
     void *arg;
     pthread_t thread;
     bool started;
@@ -288,5 +291,6 @@ void conv_member_send_names(struct conv *c, uint64_t now);
 int conv_member_claim(struct conv *c, const char *name, uint64_t addr, unsigned timeout_ms,
                       uint64_t *holder);
 int conv_member_release(struct conv *c, const char *name, uint64_t addr);
+int conv_member_adopt(struct conv *c, const char *name, uint64_t addr);
 
 #endif

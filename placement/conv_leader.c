@@ -356,10 +356,11 @@ int conv_leader_claim(struct conv *c, const char *name, uint64_t addr, uint16_t 
         return -EINVAL;
     int rc = 0;
     pthread_mutex_lock(&c->lock);
+    uint16_t keeper = c->addr_node ? c->addr_node(addr) : node;
     int s = conv_names_find(&c->names, name);
     if (s >= 0)
         *holder = c->names.slot[s].addr;
-    else if (conv_names_add(&c->names, name, addr, node) >= 0)
+    else if (conv_names_add(&c->names, name, addr, keeper) >= 0)
         *holder = addr;
     else
         rc = -ENOSPC;
@@ -373,8 +374,10 @@ int conv_leader_release(struct conv *c, const char *name, uint64_t addr, uint16_
     pthread_mutex_lock(&c->lock);
     int s = conv_names_find(&c->names, name);
     /* Only the holder frees it: a stale release (a name lost, then taken by
-     * another) changes nothing. */
-    if (s >= 0 && c->names.slot[s].addr == addr && c->names.slot[s].node == node) {
+     * another) changes nothing. With addr_node, addresses tell holders
+     * apart: the node that placed an actor on another may give up the name
+     * it claimed for it (it never started there). */
+    if (s >= 0 && c->names.slot[s].addr == addr && (c->addr_node || c->names.slot[s].node == node)) {
         conv_names_del(&c->names, s);
         rc = 0;
     }

@@ -332,7 +332,11 @@ static void claim_answered(struct conv *c, struct conv_nameop *op, int rc, uint6
     ops_unlink(c, op);
     int s = conv_names_find(&c->names, op->name);
     bool held = s >= 0 && c->names.slot[s].addr == op->addr;
-    if (rc == 0 && holder == op->addr && !held) {
+    bool ours = !c->addr_node || c->addr_node(op->addr) == c->node;
+    if (rc == 0 && holder == op->addr && !held && !ours) {
+        if (op->abandoned) /* kept at the leader for the node of addr, which never heard */
+            queue_release(c, op->name, op->addr);
+    } else if (rc == 0 && holder == op->addr && !held) {
         if (!op->abandoned && s >= 0) {
             c->names.slot[s].addr = op->addr; /* the leader's word over a stale entry */
         } else if (op->abandoned || conv_names_add(&c->names, op->name, op->addr, c->node) < 0) {
@@ -397,8 +401,19 @@ static void name_reply(struct conv *c, const struct conv_msg *m, uint64_t now)
         struct conv_nameop *op = c->ops_head;
         while (op && !(op->sent && !op->release && op->req == req))
             op = op->next;
-        if (op)
+        if (op && op->adopt) { /* the name was this node's already: lost unless granted */
+            ops_unlink(c, op);
+            int s = conv_names_find(t, op->name);
+            if ((rc != 0 || holder != op->addr) && s >= 0 && t->slot[s].addr == op->addr) {
+                lost = true;
+                addr = op->addr;
+                memcpy(name, op->name, sizeof(name));
+                conv_names_del(t, s);
+            }
+            free(op);
+        } else if (op) {
             claim_answered(c, op, rc, holder);
+        }
     }
     pthread_mutex_unlock(&c->lock);
     if (lost)
@@ -492,12 +507,16 @@ int conv_member_release(struct conv *c, const char *name, uint64_t addr)
     int rc = 0;
     pthread_mutex_lock(&c->lock);
     int s = conv_names_find(&c->names, name);
-    if (s < 0 || c->names.slot[s].addr != addr) {
+    /* A name claimed for an address on another node is not remembered here
+     * (addr_node): its release goes to the leader all the same. */
+    bool foreign = c->addr_node && c->addr_node(addr) != c->node;
+    if ((s < 0 || c->names.slot[s].addr != addr) && !foreign) {
         rc = -ENOENT;
     } else if (c->nreleases >= CONV_NAMES_MAX) {
         rc = -ENOBUFS;
     } else { /* forgotten now: not re-claimed, whatever the link does */
-        conv_names_del(&c->names, s);
+        if (s >= 0 && c->names.slot[s].addr == addr)
+            conv_names_del(&c->names, s);
         ops_append(c, op);
         op = NULL;
     }
@@ -720,4 +739,36 @@ void conv_member_leave(struct conv *c, bool polite)
     }
     conv_link_free(l);
     c->m.up = NULL;
+}
+
+int conv_member_adopt(struct conv *c, const char *name, uint64_t addr)
+{
+    struct conv_nameop *op = calloc(1, sizeof(*op));
+    if (!op)
+        return err_set(-ENOMEM, "conv_name_adopt: out of memory");
+    op->adopt = true;
+    op->addr = addr;
+    snprintf(op->name, sizeof(op->name), "%s", name);
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    int s = conv_names_find(&c->names, name);
+    if (s >= 0 && c->names.slot[s].addr != addr) {
+        rc = -EEXIST;
+    } else if (s < 0 && conv_names_add(&c->names, name, addr, c->node) < 0) {
+        rc = -ENOSPC;
+    } else { /* remembered now (re-claimed after a WELCOME); claimed after what came before */
+        ops_append(c, op);
+        op = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    free(op);
+    if (rc == 0)
+        conv_wake(c);
+    if (rc == -EEXIST)
+        return err_set(rc, "conv_name_adopt: this node holds global name '%s' for another "
+                       "address", name);
+    if (rc == -ENOSPC)
+        return err_set(rc, "conv_name_adopt '%s': this node holds %d global names already", name,
+                       CONV_NAMES_MAX);
+    return 0;
 }

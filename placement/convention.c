@@ -752,6 +752,7 @@ static void take_config(struct conv *c, const struct conv_config *cfg)
     c->on_log = cfg->on_log;
     c->on_state = cfg->on_state;
     c->on_name_lost = cfg->on_name_lost;
+    c->addr_node = cfg->addr_node;
     c->arg = cfg->arg;
     c->self.node = cfg->node;
     snprintf(c->self.name, sizeof(c->self.name), "%s", cfg->name);
@@ -993,6 +994,14 @@ static int check_gname(const char *fn, const char *name)
     return 0;
 }
 
+unsigned conv_names_count(struct conv *c)
+{
+    pthread_mutex_lock(&c->lock);
+    unsigned n = c->names.n;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
 int conv_name_claim(struct conv *c, const char *name, uint64_t addr, unsigned timeout_ms,
                     uint64_t *holder)
 {
@@ -1025,6 +1034,26 @@ int conv_name_release(struct conv *c, const char *name, uint64_t addr)
     if (rc == -ENOENT)
         return err_set(rc, "conv_name_release: this node does not hold global name '%s' "
                        "for %#llx", name, (unsigned long long)addr);
+    return rc;
+}
+
+int conv_name_adopt(struct conv *c, const char *name, uint64_t addr)
+{
+    if (!c || !name)
+        return err_set(-EINVAL, "conv_name_adopt: NULL argument");
+    int rc = check_gname("conv_name_adopt", name);
+    if (rc < 0)
+        return rc;
+    if (!c->leader)
+        return conv_member_adopt(c, name, addr);
+    uint64_t holder = 0;
+    rc = conv_leader_claim(c, name, addr, c->node, &holder);
+    if (rc == 0 && holder != addr)
+        rc = err_set(-EEXIST, "conv_name_adopt: global name '%s' is %#llx's", name,
+                     (unsigned long long)holder);
+    else if (rc == -ENOSPC)
+        rc = err_set(rc, "conv_name_adopt '%s': the convention holds %d global names already",
+                     name, CONV_NAMES_MAX);
     return rc;
 }
 

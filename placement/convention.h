@@ -141,6 +141,14 @@ struct conv_config {
      * 0: its table was full). Once per name lost; addr should give the name
      * up (it is not released: it was never this node's at the leader). */
     void (*on_name_lost)(void *arg, const char *name, uint64_t addr, uint64_t holder);
+    /* The node that holds addr, or NULL: the node that claims it. A global
+     * name is kept for that node: the leader frees it when that node
+     * leaves, and that node alone remembers it and claims it again after a
+     * WELCOME. A node that claims a name for an address on another node
+     * (it placed the actor there) does not remember it; the other node
+     * takes it up by claiming it in turn, which gives the address again.
+     * Called on any thread, with the module's lock held: pure. */
+    uint16_t (*addr_node)(uint64_t addr);
     void *arg;
 };
 
@@ -210,6 +218,10 @@ uint64_t conv_logs_dropped(struct conv *c);
  */
 unsigned conv_members(struct conv *c, struct conv_member *out, unsigned max);
 
+/* How many global names the leader keeps for the whole convention (on the
+ * leader), or this node holds (on a member). */
+unsigned conv_names_count(struct conv *c);
+
 /*
  * Claims the global name (1 .. CONV_GNAME_MAX - 1 characters) for addr and
  * tells who holds it: *holder == addr when it was free and is now addr's,
@@ -243,12 +255,28 @@ int conv_name_claim(struct conv *c, const char *name, uint64_t addr, unsigned ti
  * while it is not joined, after its next WELCOME, and it does not re-claim
  * the name then). Does not wait; callbacks may call it. Returns 0, or
  *   -ENOENT   this node does not hold name for addr (never granted, released
- *             already, or lost: on_name_lost)
+ *             already, or lost: on_name_lost); with addr_node, a release for
+ *             an address on another node goes to the leader all the same
  *   -EINVAL   a NULL argument, an empty name or one too long
  *   -ENOBUFS  (member) CONV_NAMES_MAX releases wait for the leader already
  *   -ENOMEM
  */
 int conv_name_release(struct conv *c, const char *name, uint64_t addr);
+
+/*
+ * Takes up a global name another node claimed for addr, an address on this
+ * node (addr_node): this node remembers it, so that it releases it and
+ * claims it again after every WELCOME, and claims it now, without waiting.
+ * A reply naming another holder (the leader restarted meanwhile and gave
+ * the name away) is on_name_lost. On the leader the table answers at once.
+ * Returns 0, or
+ *   -EEXIST   this node (the leader: the convention) holds name for another
+ *             address
+ *   -ENOSPC   this node (the leader: the convention) holds CONV_NAMES_MAX
+ *   -EINVAL   a NULL argument, an empty name or one too long
+ *   -ENOMEM
+ */
+int conv_name_adopt(struct conv *c, const char *name, uint64_t addr);
 
 /* The name of an enum conv_state ("joined"), or "unknown". */
 const char *conv_state_name(int state);

@@ -1618,6 +1618,74 @@ TEST(ConventionNames, AMemberSendsReclaimsFirstAndTakesOnlyTheRepliesItWaitsFor)
                                                   LostOf("n9", 0x2009, 0)}));
 }
 
+// The tests' addresses say their node in their top nibbles: 0x3001 is node 3's.
+uint16_t NodeOfAddr(uint64_t addr) { return uint16_t(addr >> 12); }
+
+TEST(ConventionNames, ANameIsKeptForTheNodeOfItsAddress)
+{
+    Trio t;
+    for (Node *n : t.All())
+        n->cfg.addr_node = NodeOfAddr;
+    ASSERT_NO_FATAL_FAILURE(t.Up());
+    uint16_t port = conv_port(t.lead.c);
+    // m1 (node 2) places actors on m2 (node 3) and claims their names: not
+    // remembered by m1, which holds nothing; m2 takes "placed" up.
+    ASSERT_EQ(Holder(t.m1, "placed", 0x3001), 0x3001u);
+    ASSERT_EQ(Holder(t.m1, "never-taken-up", 0x3002), 0x3002u);
+    ASSERT_EQ(Holder(t.m1, "orphan", 0x3003), 0x3003u);
+    EXPECT_EQ(conv_names_count(t.m1.c), 0u);
+    ASSERT_EQ(conv_name_adopt(t.m2.c, "placed", 0x3001), 0) << ts_last_error();
+    EXPECT_EQ(conv_name_adopt(t.m2.c, "placed", 0x3011), -EEXIST);
+    // One it takes up too late: the name is another's by then.
+    ASSERT_EQ(Holder(t.lead, "stolen", 0x1009), 0x1009u);
+    ASSERT_EQ(conv_name_adopt(t.m2.c, "stolen", 0x3009), 0) << "it does not wait";
+    ASSERT_EQ(Holder(t.m2, "barrier-m2", 0x3005), 0x3005u) << "after the adoptions";
+    ASSERT_TRUE(t.w.Wait([&] {
+        return std::count_if(t.m2.evs.begin(), t.m2.evs.end(), [](const Ev &e) {
+                   return e.kind == Kind::NameLost && e.text == "stolen" && e.addr == 0x3009 &&
+                          e.holder == 0x1009;
+               }) == 1;
+    }));
+    EXPECT_EQ(conv_names_count(t.m2.c), 2u) << "placed, barrier-m2";
+    ASSERT_EQ(conv_name_release(t.lead.c, "stolen", 0x1009), 0);
+    EXPECT_EQ(conv_names_count(t.lead.c), 4u) << "placed, never-taken-up, orphan, barrier-m2";
+    // m1 gives up one it never started (held by nobody here, still sent).
+    ASSERT_EQ(conv_name_release(t.m1.c, "orphan", 0x3003), 0);
+    ASSERT_EQ(Holder(t.m1, "barrier", 0x2001), 0x2001u);
+    EXPECT_EQ(conv_names_count(t.lead.c), 4u) << "placed, never-taken-up, barrier-m2, barrier";
+    EXPECT_EQ(Holder(t.lead, "orphan", 0x1001), 0x1001u);
+
+    // A restarted leader learns back what each node keeps: "placed" from
+    // m2, "barrier" from m1; "never-taken-up" was nobody's to re-claim.
+    t.lead.Stop();
+    ASSERT_TRUE(t.w.Wait([&] {
+        return t.m1.StateLocked(CONV_ST_LOST) && t.m2.StateLocked(CONV_ST_LOST);
+    }));
+    Node lead2(t.w, true, 1, "lead", "");
+    lead2.cfg.addr_node = NodeOfAddr;
+    ASSERT_EQ(StartAt(lead2, port), 0) << ts_last_error();
+    uint64_t inst = conv_instance(lead2.c);
+    ASSERT_TRUE(t.w.Wait([&] {
+        return RejoinedTo(t.m1, {1, 2, 3}, inst) && RejoinedTo(t.m2, {1, 2, 3}, inst);
+    }));
+    EXPECT_EQ(Holder(t.m1, "barrier1", 0x2002), 0x2002u);
+    EXPECT_EQ(Holder(t.m2, "barrier2", 0x3004), 0x3004u);
+    EXPECT_EQ(Holder(lead2, "placed", 0x1002), 0x3001u);
+    EXPECT_EQ(Holder(lead2, "barrier", 0x1003), 0x2001u);
+    EXPECT_EQ(Holder(lead2, "barrier-m2", 0x1008), 0x3005u);
+    EXPECT_EQ(Holder(lead2, "never-taken-up", 0x1004), 0x1004u);
+
+    // m1 (the claimer) leaves: "placed" stays m2's. m2 leaves: it goes.
+    t.m1.Stop();
+    ASSERT_TRUE(t.w.Wait([&] { return lead2.CountLocked(Kind::Member, CONV_EV_LEFT, 2) == 1; }));
+    EXPECT_EQ(Holder(lead2, "placed", 0x1005), 0x3001u);
+    EXPECT_EQ(Holder(lead2, "barrier1", 0x1006), 0x1006u) << "m1's own went with it";
+    t.m2.Stop();
+    ASSERT_TRUE(t.w.Wait([&] { return lead2.CountLocked(Kind::Member, CONV_EV_LEFT, 3) == 1; }));
+    EXPECT_EQ(Holder(lead2, "placed", 0x1007), 0x1007u);
+    lead2.Stop();
+}
+
 TEST(ConventionNames, AClaimWithNoLeaderTimesOut)
 {
     World w;
