@@ -233,9 +233,13 @@ static void close_nets(struct mpv *v)
     net_config_free(&v->p.net);
 }
 
+/* The shard this process is (a shard process), or -1. */
+static int my_shard = -1;
+
 static int run_shard(struct pshard *ps, bool restarted)
 {
     struct mp_node *nd = ((struct mpv *)ps->p)->nd;
+    my_shard = (int)ps->sh.id;
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* the node dies with its admin */
     if (getppid() != atomic_load(&nd->admin_pid))
         return 1;
@@ -592,6 +596,120 @@ static void stop_shards(struct mpv *v, struct pidwatch *w)
     }
 }
 
+/* ---- the convention's global names, for shard processes ------------- */
+
+/* A shard process's call, through its request to the admin (mp.h). */
+static int mp_conv_name_op(struct ts_system *sys, int op, const char *name, ts_addr addr,
+                           ts_addr *holder)
+{
+    struct mp_node *nd = node_of(sys);
+    if (my_shard < 0 || !nd->in_conv)
+        return op == NODE_NAME_RELEASE ? 0 : err_set(-ENOTCONN, "global name '%s': this "
+                                                     "process has no way to the node's convention", name);
+    if (strlen(name) >= MP_NAME_LEN)
+        return err_set(-ENAMETOOLONG, "global name longer than %u characters", MP_NAME_LEN - 1);
+    struct mp_conv_req *q = &nd->shards[my_shard].conv;
+    uint64_t now = clock_now_ns();
+    uint64_t deadline = clock_deadline(now, (uint64_t)nd->conv_wait_ms * 1000000u);
+    /* A predecessor's (this shard restarted) may be there: taken back, or
+     * its answer waited for and dropped. */
+    uint32_t st;
+    while ((st = atomic_load(&q->state)) != MP_CONV_IDLE) {
+        if (st == MP_CONV_ANSWERED || st == MP_CONV_ASKED)
+            atomic_compare_exchange_strong(&q->state, &st, MP_CONV_IDLE);
+        else if ((now = clock_now_ns()) >= deadline)
+            return err_set(-EBUSY, "global name '%s': the node's admin is still busy with an "
+                           "earlier call of this shard", name);
+        else
+            futex_wait(&q->state, st, deadline - now);
+    }
+    q->op = (uint32_t)op;
+    q->addr = addr;
+    q->holder = 0;
+    q->rc = 0;
+    snprintf(q->name, sizeof(q->name), "%s", name);
+    atomic_store(&q->state, MP_CONV_ASKED);
+    atomic_fetch_add(&nd->conv_asks, 1);
+    futex_wake(&nd->conv_asks);
+    while ((st = atomic_load(&q->state)) != MP_CONV_ANSWERED) {
+        now = clock_now_ns();
+        uint32_t asked = MP_CONV_ASKED;
+        if (now >= deadline &&
+            atomic_compare_exchange_strong(&q->state, &asked, MP_CONV_IDLE))
+            return err_set(-ETIMEDOUT, "global name '%s': the node's admin did not take the "
+                           "call in %u ms", name, nd->conv_wait_ms);
+        futex_wait(&q->state, st, now >= deadline ? 10000000u : deadline - now);
+    }
+    int rc = q->rc;
+    if (rc < 0)
+        err_set(rc, "%s", q->why);
+    else if (holder)
+        *holder = q->holder;
+    atomic_store(&q->state, MP_CONV_IDLE);
+    return rc;
+}
+
+/* The admin's thread that serves the shards' calls (it may wait for the
+ * leader, which the admin's loop must not). */
+struct conv_server {
+    struct ts_system *sys;
+    struct mp_node *nd;
+    _Atomic bool stop;
+    pthread_t thread;
+    bool started;
+};
+
+static void *conv_serve(void *arg)
+{
+    struct conv_server *cs = arg;
+    struct mp_node *nd = cs->nd;
+    while (!atomic_load(&cs->stop)) {
+        uint32_t seen = atomic_load(&nd->conv_asks);
+        for (unsigned i = 0; i < nd->nshards; i++) {
+            struct mp_conv_req *q = &nd->shards[i].conv;
+            uint32_t asked = MP_CONV_ASKED;
+            if (!atomic_compare_exchange_strong(&q->state, &asked, MP_CONV_TAKEN))
+                continue;
+            char name[MP_NAME_LEN];
+            snprintf(name, sizeof(name), "%.*s", (int)sizeof(name) - 1, q->name);
+            ts_addr holder = 0;
+            int rc = node_conv_name(cs->sys->conv, (enum node_name_op)q->op, name, q->addr,
+                                    &holder);
+            q->rc = rc;
+            q->holder = holder;
+            if (rc < 0)
+                snprintf(q->why, sizeof(q->why), "%s", ts_last_error());
+            atomic_store(&q->state, MP_CONV_ANSWERED);
+            futex_wake(&q->state);
+        }
+        if (atomic_load(&nd->conv_asks) == seen)
+            futex_wait(&nd->conv_asks, seen, 100000000u);
+    }
+    return NULL;
+}
+
+static int conv_server_start(struct conv_server *cs, struct ts_system *sys, struct mp_node *nd)
+{
+    *cs = (struct conv_server){.sys = sys, .nd = nd};
+    int rc = pthread_create(&cs->thread, NULL, conv_serve, cs);
+    if (rc)
+        return err_set(-rc, "cannot start the thread that serves the shards' global names: %s",
+                       strerror(rc));
+    cs->started = true;
+    return 0;
+}
+
+static void conv_server_stop(struct conv_server *cs)
+{
+    if (!cs->started)
+        return;
+    atomic_store(&cs->stop, true);
+    atomic_fetch_add(&cs->nd->conv_asks, 1);
+    futex_wake(&cs->nd->conv_asks);
+    pthread_join(cs->thread, NULL);
+    cs->started = false;
+}
+
 /* The admin's life once the shards run: restart what dies, drain the logs
  * nobody else drains, until asked to stop (SIGUSR1 after stop_req). */
 static void admin_loop(struct ts_system *sys, struct mpv *v, struct pidwatch *w, int sfd)
@@ -679,6 +797,8 @@ static int admin_main(struct ts_system *sys, const char *segname)
     if (sys->cfg.convention) {
         members_init(&nd->members, true);
         nd->in_conv = 1;
+        unsigned claim = node_conv_claim_ms(&sys->cfg); /* and a second for the admin */
+        nd->conv_wait_ms = claim > UINT32_MAX - 1000 ? UINT32_MAX : claim + 1000;
     }
     mp_mutex_init(&nd->lock, true);
     mp_mutex_init(&nd->log_lock, true);
@@ -762,11 +882,16 @@ static int admin_main(struct ts_system *sys, const char *segname)
     }
     /* Its place in the convention, once its shards run (the leader binds
      * here: a port in use fails the start). */
+    struct conv_server cs = {0};
     if (rc == 0 && nd->in_conv)
         rc = node_conv_start(sys, &nd->members, &nd->logq[n + 1], &sys->conv);
+    if (rc == 0 && nd->in_conv && !nd->threads) /* threads call sys->conv themselves */
+        rc = conv_server_start(&cs, sys, nd);
     if (rc < 0) {
         snprintf(nd->error, sizeof(nd->error), "%s", ts_last_error());
         atomic_store(&nd->state, MP_FAILED);
+        node_conv_free(sys->conv);
+        sys->conv = NULL;
         stop_shards(v, w);
         close_nets(v);
         tell_starter(rc, nd->error);
@@ -778,9 +903,11 @@ static int admin_main(struct ts_system *sys, const char *segname)
     tell_starter(0, NULL);
     admin_loop(sys, v, w, sfd);
     atomic_store(&nd->state, MP_STOPPING);
+    conv_server_stop(&cs); /* a shard's call under way is answered first */
     node_conv_stop(sys->conv); /* leaves: the others forget this node's addresses */
-    sys->conv = NULL;
     stop_shards(v, w);
+    node_conv_free(sys->conv);
+    sys->conv = NULL;
     close_nets(v);
     /* The last records: an owner still attached drains them itself. */
     logger_flush(&sys->log);
@@ -1025,6 +1152,7 @@ const struct base_ops base_multiproc_ops = {
     .node_known = pinned_node_known,
     .name_claim = mp_name_claim_op,
     .name_release = mp_name_release_op,
+    .conv_name = mp_conv_name_op,
     .actor_born = mp_actor_born,
     .actor_gone = mp_actor_gone,
     .caps_changed = pinned_caps_changed,

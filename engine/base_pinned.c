@@ -461,7 +461,6 @@ static void pinned_close(struct ts_system *sys)
     if (!p)
         return;
     node_conv_stop(sys->conv); /* leaves: the others forget this node's addresses */
-    sys->conv = NULL;
     clients_unregister(p);
     /* seq_cst, then sleeping = 0 (seq_cst): pairs with shard_sleep's re-check. */
     atomic_store_explicit(p->stop, true, memory_order_seq_cst);
@@ -473,6 +472,8 @@ static void pinned_close(struct ts_system *sys)
         futex_wake(ps->sleeping);
         pthread_join(ps->thread, NULL);
     }
+    node_conv_free(sys->conv); /* the shards are gone: nobody holds it now */
+    sys->conv = NULL;
     for (unsigned i = 0; p->shards && i < p->n; i++)
         pinned_net_close(&p->shards[i]);
     net_config_free(&p->net);

@@ -30,7 +30,7 @@
 #include "shard.h"
 
 #define MP_MAGIC UINT64_C(0x3165646f6e737473) /* "tsnode1" */
-#define MP_VERSION 5u
+#define MP_VERSION 6u
 #define MP_PREFIX "thespis.node."
 #define MP_MAX_CLIENTS 64   /* caller threads attached to one node at once */
 #define MP_CLIENT_RING (64u << 10)
@@ -58,6 +58,22 @@ struct mp_dirent {
     unsigned char start[MP_START_MAX];
 };
 
+/* A shard process's call on the convention's global names, served by the
+ * admin (which keeps the node's place in it: nodeconv.h). One at a time:
+ * the shard fills it and moves IDLE -> ASKED; the admin takes it (TAKEN),
+ * answers (ANSWERED) and wakes it; the shard reads and moves it to IDLE.
+ * A shard that gives up takes back a request still ASKED. */
+enum { MP_CONV_IDLE, MP_CONV_ASKED, MP_CONV_TAKEN, MP_CONV_ANSWERED };
+struct mp_conv_req {
+    _Atomic uint32_t state;
+    uint32_t op; /* enum node_name_op */
+    ts_addr addr, holder;
+    int32_t rc;
+    uint32_t zero;
+    char name[MP_NAME_LEN];
+    char why[256]; /* rc < 0: ts_last_error's text */
+};
+
 struct mp_shard {
     _Atomic uint32_t sleeping;
     _Atomic int32_t pid;
@@ -69,6 +85,7 @@ struct mp_shard {
     struct net_pub net; /* its links to other nodes */
     struct inflight inflight;
     _Atomic uint32_t next_fresh[TS_NODE_MAX_SHARDS]; /* its slot pools on each shard */
+    struct mp_conv_req conv;
 };
 
 struct mp_client {
@@ -108,6 +125,8 @@ struct mp_node {
     struct node_caps caps; /* its capabilities, changed at runtime */
     uint32_t in_conv;      /* 1: it is in a convention; members is its table */
     struct node_members members;
+    _Atomic uint32_t conv_asks; /* bumped with each mp_conv_req asked: the admin sleeps on it */
+    uint32_t conv_wait_ms;      /* how long a shard waits for its answer */
     char transport[16]; /* "tcp", "udp", "dpdk" or two joined by a comma: its links; "" none */
     char listen[96];   /* as configured */
     char error[256]; /* why the start failed (MP_FAILED) */

@@ -4,6 +4,7 @@
 #include "nodeconv.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@ struct node_conv {
     pthread_cond_t cond;
     struct conv *c;
     bool started;   /* conv_start returned (c may be NULL: it failed) */
+    unsigned users;  /* calls of node_conv_name under way (under lock) */
+    bool closing;    /* node_conv_stop began: no more of them */
+    unsigned claim_ms; /* how long a claim waits for the leader */
     pthread_mutex_t sync_lock; /* node_conv_sync's: callers on several threads */
     uint64_t caps_gen; /* of the capabilities the convention was last told */
     uint64_t heard_at; /* when the members' last-heard times were last copied */
@@ -114,6 +118,24 @@ static void on_log(void *arg, uint16_t from, int level, const char *id, const ch
         system_log(l->sys, lv, id, TS_ADDR_NONE, "", "node %u: %s", from, text);
 }
 
+/* A name this node held went to another while it was away from the
+ * leader (the convention logged TS-CONV-NAME-LOST): the node's own table
+ * lets go of it, so that it answers what the convention does. The actor
+ * lives on without its name. */
+static void on_name_lost(void *arg, const char *name, uint64_t addr, uint64_t holder)
+{
+    struct node_conv *l = arg;
+    (void)holder;
+    bind_log(l);
+    system_name_drop(l->sys, name, addr);
+}
+
+/* Names are kept for the node an address is on. */
+static uint16_t addr_node(uint64_t addr)
+{
+    return ts_addr_node(addr);
+}
+
 /* The logger's tap on a member: its warnings and errors go to the leader
  * too (the convention queues them while the leader is away). Called with
  * the logger's lock held; conv_forward_log takes only its own. */
@@ -132,7 +154,8 @@ int node_conv_start(struct ts_system *sys, struct node_members *m, struct log_qu
     const ts_config *cfg = &sys->cfg;
     struct conv_config cc = {.leader = cfg->convention_leader, .addr = cfg->convention,
                              .node = cfg->node_id, .lost_ms = cfg->convention_lost_ms,
-                             .on_member = on_member, .on_log = on_log, .on_state = on_state};
+                             .on_member = on_member, .on_log = on_log, .on_state = on_state,
+                             .on_name_lost = on_name_lost, .addr_node = addr_node};
     if (cc.lost_ms)
         cc.heartbeat_ms = cc.lost_ms / 5 ? cc.lost_ms / 5 : 1;
     int rc = conv_key_load(cfg->key_file, cc.key);
@@ -155,6 +178,7 @@ int node_conv_start(struct ts_system *sys, struct node_members *m, struct log_qu
     l->sys = sys;
     l->m = m;
     l->logq = logq;
+    l->claim_ms = node_conv_claim_ms(cfg);
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->cond, NULL);
     pthread_mutex_init(&l->sync_lock, NULL);
@@ -174,7 +198,7 @@ int node_conv_start(struct ts_system *sys, struct node_members *m, struct log_qu
     if (rc < 0) {
         char why[200];
         snprintf(why, sizeof(why), "%s", ts_last_error());
-        node_conv_stop(l);
+        node_conv_free(l);
         return err_set(rc, "the convention at %s: %s", cfg->convention, why);
     }
     if (!cfg->convention_leader) {
@@ -197,7 +221,21 @@ void node_conv_stop(struct node_conv *l)
         l->sys->log.tap_arg = NULL;
     }
     pthread_mutex_unlock(&l->sys->log.lock);
-    conv_stop(l->c);
+    pthread_mutex_lock(&l->lock);
+    l->closing = true;
+    while (l->users) /* a claim waits claim_ms at most */
+        pthread_cond_wait(&l->cond, &l->lock);
+    struct conv *c = l->c;
+    l->c = NULL;
+    pthread_mutex_unlock(&l->lock);
+    conv_stop(c);
+}
+
+void node_conv_free(struct node_conv *l)
+{
+    if (!l)
+        return;
+    node_conv_stop(l);
     pthread_mutex_destroy(&l->lock);
     pthread_cond_destroy(&l->cond);
     pthread_mutex_destroy(&l->sync_lock);
@@ -206,7 +244,7 @@ void node_conv_stop(struct node_conv *l)
 
 void node_conv_sync(struct node_conv *l)
 {
-    if (!l || !l->c)
+    if (!l || l->closing || !l->c) /* the owner's thread: the one that stops it */
         return;
     struct ts_system *sys = l->sys;
     pthread_mutex_lock(&l->sync_lock);
@@ -233,4 +271,62 @@ void node_conv_sync(struct node_conv *l)
 uint16_t node_conv_port(const struct node_conv *l)
 {
     return l && l->c ? conv_port(l->c) : 0;
+}
+
+/* The convention for one call, or NULL once stopping (under way: counted). */
+static struct conv *conv_use(struct node_conv *l)
+{
+    struct conv *c = conv_of(l);
+    pthread_mutex_lock(&l->lock);
+    if (l->closing)
+        c = NULL;
+    if (c)
+        l->users++;
+    pthread_mutex_unlock(&l->lock);
+    return c;
+}
+
+static void conv_unuse(struct node_conv *l)
+{
+    pthread_mutex_lock(&l->lock);
+    if (--l->users == 0)
+        pthread_cond_broadcast(&l->cond);
+    pthread_mutex_unlock(&l->lock);
+}
+
+int node_conv_name(struct node_conv *l, enum node_name_op op, const char *name, uint64_t addr,
+                   uint64_t *holder)
+{
+    struct conv *c = l ? conv_use(l) : NULL;
+    if (!c)
+        return op == NODE_NAME_RELEASE ? 0 : err_set(-ENOTCONN, "global name '%s': this node is "
+                                                     "leaving its convention", name);
+    int rc;
+    switch (op) {
+    case NODE_NAME_CLAIM: rc = conv_name_claim(c, name, addr, l->claim_ms, holder); break;
+    case NODE_NAME_ADOPT: rc = conv_name_adopt(c, name, addr); break;
+    case NODE_NAME_RELEASE:
+        rc = conv_name_release(c, name, addr);
+        if (rc == -ENOENT) /* lost, or never taken up: nothing to give back */
+            rc = 0;
+        break;
+    default: rc = err_set(-EINVAL, "node_conv_name: unknown op %d", (int)op); break;
+    }
+    conv_unuse(l);
+    return rc;
+}
+
+unsigned node_conv_names(struct node_conv *l)
+{
+    struct conv *c = l ? conv_use(l) : NULL;
+    unsigned n = c ? conv_names_count(c) : 0;
+    if (c)
+        conv_unuse(l);
+    return n;
+}
+
+unsigned node_conv_claim_ms(const struct ts_config *cfg)
+{
+    unsigned lost = cfg->convention_lost_ms ? cfg->convention_lost_ms : CONV_LOST_MS;
+    return lost > UINT_MAX / 4 ? UINT_MAX : 4 * lost;
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct ts_system;
+struct ts_config;
 struct node_conv;
 struct node_members;
 struct log_queue;
@@ -37,8 +38,37 @@ bool node_conv_wanted(const struct ts_system *sys);
 int node_conv_start(struct ts_system *sys, struct node_members *m, struct log_queue *logq,
                     struct node_conv **out);
 
-/* Leaves the convention (a member says LEAVE) and stops. NULL-safe. */
+/* Leaves the convention (a member says LEAVE) and stops, once the calls
+ * to node_conv_name under way have returned; later ones get -ENOTCONN. l
+ * stays valid (the shards may still hold it) until node_conv_free.
+ * NULL-safe. */
 void node_conv_stop(struct node_conv *l);
+/* Stops l if it was not, and frees it. NULL-safe. */
+void node_conv_free(struct node_conv *l);
+
+/* What node_conv_name does with a global name. */
+enum node_name_op {
+    NODE_NAME_CLAIM = 1, /* claim it for addr; *holder: who has it */
+    NODE_NAME_ADOPT,     /* take up one another node claimed for addr, here */
+    NODE_NAME_RELEASE,   /* give it up: addr is gone (or never started) */
+};
+
+/*
+ * A global name through the convention (convention.h: conv_name_claim,
+ * conv_name_adopt, conv_name_release); the names are kept for the node of
+ * their address. A claim waits for the leader at most 4 * lost_ms (one
+ * lost leader and its return); the others do not wait. 0 (a claim: with
+ * *holder set), or -errno with ts_last_error saying why; a release of a
+ * name this node does not hold is 0.
+ */
+int node_conv_name(struct node_conv *l, enum node_name_op op, const char *name, uint64_t addr,
+                   uint64_t *holder);
+
+/* How long a claim waits for the leader under cfg: 4 * lost_ms. */
+unsigned node_conv_claim_ms(const struct ts_config *cfg);
+
+/* The global names the convention keeps (leader) or this node holds. */
+unsigned node_conv_names(struct node_conv *l);
 
 /* Sends the node's capabilities to the convention when they changed since
  * the last call, and refreshes when each member was last heard from. */

@@ -20,12 +20,12 @@ static int place_core(const struct ts_system *sys, int core, struct place_out *o
 
 /* Another node. Outside a shard (no leases there) shard -1 says: a shard
  * decides; in one, the node must be a peer. */
-static int place_node(const struct place_in *in, const ts_create_opts *opts,
-                      struct place_out *out)
+static int place_node(const struct ts_system *sys, const struct place_in *in,
+                      const ts_create_opts *opts, struct place_out *out)
 {
-    if (opts->global_name)
-        return err_set(-EOPNOTSUPP, "a named actor stays on its creator's node (names across "
-                       "nodes come with the convention)");
+    if (opts->global_name && !sys->members)
+        return err_set(-EOPNOTSUPP, "a named actor stays on its creator's node unless the node "
+                       "is in a convention (which keeps names across nodes)");
     if (in->spread && !(in->net && net_peer_index(in->net, opts->node) >= 0))
         return err_set(-EHOSTUNREACH, "node %u is not in this node's peer table", opts->node);
     out->node = opts->node;
@@ -34,7 +34,7 @@ static int place_node(const struct place_in *in, const ts_create_opts *opts,
 }
 
 /* Each node in turn: this one, then each peer; a peer that has leased the
- * creator no slot yet (or any named actor: names are this node's) is
+ * creator no slot yet (or any named actor: it stays with its creator) is
  * passed over for this node. */
 static void place_spread(const struct place_in *in, const ts_create_opts *opts,
                          struct place_out *out)
@@ -73,7 +73,7 @@ int place_actor(const struct ts_system *sys, const struct place_in *in,
         break;
     case TS_PLACE_NODE:
         if (opts->node != sys->cfg.node_id)
-            rc = place_node(in, opts, &o);
+            rc = place_node(sys, in, opts, &o);
         break;
     case TS_PLACE_SPREAD:
         place_spread(in, opts, &o);

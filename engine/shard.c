@@ -11,6 +11,7 @@
 #include "../placement/decide.h"
 #include "err.h"
 #include "net.h"
+#include "nodeconv.h"
 #include "start.h"
 #include "shard_internal.h"
 #include "sysmsg_wire.h"
@@ -230,16 +231,33 @@ static int send_start(struct shard *sh, ts_addr addr, ts_addr creator, const cha
     return 0;
 }
 
-/* Claims a global name for addr, or returns the live actor that has it. */
-static ts_addr claim_name(struct ts_system *sys, const char *name, ts_addr addr, int *rc)
+/* Claims a global name for addr, or returns the live actor that has it.
+ * In a convention the name is the convention's: this node's table first
+ * (a holder here answers at once, and two shards here agree), then the
+ * leader, which says who has it anywhere. This node's table keeps only its
+ * own actors: a name claimed for an actor placed on another node is kept
+ * there (its Start takes it up: actor_start). */
+static ts_addr claim_name(struct shard *sh, const char *name, ts_addr addr, int *rc)
 {
-    if (sys->ops->name_claim)
-        return sys->ops->name_claim(sys, name, addr, rc);
-    pthread_mutex_lock(&sys->names_lock);
-    ts_addr have = names_get(&sys->names, name);
-    *rc = have ? 0 : names_put(&sys->names, name, addr);
-    pthread_mutex_unlock(&sys->names_lock);
-    return have;
+    struct ts_system *sys = sh->sys;
+    ts_addr have = system_name_claim(sys, name, addr, rc);
+    if (have || *rc < 0 || !sys->members)
+        return have;
+    ts_addr holder = 0;
+    *rc = system_conv_name(sys, NODE_NAME_CLAIM, name, addr, &holder);
+    if (*rc < 0 || holder != addr || ts_addr_node(addr) != sh->node)
+        system_name_drop(sys, name, addr);
+    return *rc < 0 || holder == addr ? 0 : holder;
+}
+
+/* A name gone with its actor: from this node's table, and the convention's. */
+static void release_name(struct shard *sh, const char *name, ts_addr addr)
+{
+    system_name_drop(sh->sys, name, addr);
+    if (sh->sys->members && system_conv_name(sh->sys, NODE_NAME_RELEASE, name, addr, NULL) < 0)
+        system_log(sh->sys, TS_LOG_WARNING, "TS-CONV-NAME", addr, "",
+                   "global name '%s' not given back to the convention: %s", name,
+                   ts_last_error());
 }
 
 /* Creates the actor at addr, a slot this shard holds: the name claimed,
@@ -250,13 +268,15 @@ static int spawn_at(struct shard *sh, ts_addr addr, const char *type_name,
 {
     int rc = 0;
     if (opts && opts->global_name) {
-        ts_addr have = claim_name(sh->sys, opts->global_name, addr, &rc);
+        ts_addr have = claim_name(sh, opts->global_name, addr, &rc);
         if (have || rc < 0) {
             *out = have;
-            return rc < 0 ? err_set(rc, "out of memory") : 1; /* 1: addr unused */
+            return rc < 0 ? rc : 1; /* 1: addr unused */
         }
     }
     rc = send_start(sh, addr, creator, type_name, opts, parent, epoch);
+    if (rc < 0 && opts && opts->global_name)
+        release_name(sh, opts->global_name, addr); /* never started */
     struct actor *pa = parent && ts_addr_shard(parent) == sh->id && ts_addr_node(parent) == sh->node
                            ? shard_lookup(sh, parent) : NULL;
     if (rc == 0 && pa && addrset_add(&pa->children, addr) < 0)
@@ -529,13 +549,8 @@ void actor_finish(struct shard *sh, struct actor *a, int32_t status)
         a->type->type->fini(&ctx, a->state_mem);
     }
     free_timers(sh, a);
-    if (a->global_name && sh->sys->ops->name_release) {
-        sh->sys->ops->name_release(sh->sys, a->global_name, self);
-    } else if (a->global_name) {
-        pthread_mutex_lock(&sh->sys->names_lock);
-        names_del(&sh->sys->names, a->global_name, self);
-        pthread_mutex_unlock(&sh->sys->names_lock);
-    }
+    if (a->global_name)
+        release_name(sh, a->global_name, self);
     ts_addr expect = self;
     atomic_compare_exchange_strong(sh->sys->dead_letter_handler, &expect, TS_ADDR_NONE);
     if (sh->conv)
@@ -606,6 +621,33 @@ static int run_init(struct shard *sh, struct actor *a, const ts_msg *start)
     return rc;
 }
 
+/* A named actor another node placed here: the name is kept for this node
+ * (the creator claimed it at the leader), which takes it up, so that it
+ * gives it back on exit and claims it again from a restarted leader. One
+ * this node cannot keep goes; the actor lives on without it. */
+static void adopt_name(struct shard *sh, struct actor *a, ts_addr self, uint16_t from)
+{
+    int rc = 0;
+    ts_addr have = system_name_claim(sh->sys, a->global_name, self, &rc);
+    if (!have && rc == 0) {
+        rc = system_conv_name(sh->sys, NODE_NAME_ADOPT, a->global_name, self, NULL);
+        if (rc < 0)
+            system_name_drop(sh->sys, a->global_name, self);
+    }
+    if (!have && rc == 0)
+        return;
+    char why[200];
+    if (have)
+        snprintf(why, sizeof(why), "%#llx has it on this node", (unsigned long long)have);
+    else
+        snprintf(why, sizeof(why), "%s", ts_last_error());
+    system_log(sh->sys, TS_LOG_WARNING, "TS-CONV-NAME", self, a->type->type->name,
+               "global name '%s', claimed by node %u for this actor, is not kept here (%s); "
+               "the actor lives on without it", a->global_name, from, why);
+    free(a->global_name);
+    a->global_name = NULL;
+}
+
 void actor_start(struct shard *sh, const ts_msg *start)
 {
     ts_addr self = start->dst;
@@ -633,6 +675,8 @@ void actor_start(struct shard *sh, const ts_msg *start)
         STAT_INC(sh, live);
     }
     int rc = actor_setup(sh, a, start);
+    if (rc == 0 && remote && a->global_name && sh->sys->members)
+        adopt_name(sh, a, self, ts_addr_node(start->src));
     if (rc == 0)
         rc = run_init(sh, a, start);
     struct parked *early = unpark(sh, self);

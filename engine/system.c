@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "nodeconv.h"
 #include "system.h"
 #include "../placement/caps.h"
 
@@ -232,4 +233,40 @@ void inbox_fini(struct inbox *in)
         free(m);
     free(in->v);
     memset(in, 0, sizeof(*in));
+}
+
+ts_addr system_name_claim(struct ts_system *sys, const char *name, ts_addr addr, int *rc)
+{
+    if (sys->ops->name_claim)
+        return sys->ops->name_claim(sys, name, addr, rc);
+    pthread_mutex_lock(&sys->names_lock);
+    ts_addr have = names_get(&sys->names, name);
+    *rc = have ? 0 : names_put(&sys->names, name, addr);
+    pthread_mutex_unlock(&sys->names_lock);
+    if (*rc < 0)
+        *rc = err_set(*rc, "out of memory keeping global name '%s'", name);
+    return have;
+}
+
+void system_name_drop(struct ts_system *sys, const char *name, ts_addr addr)
+{
+    if (sys->ops->name_release) {
+        sys->ops->name_release(sys, name, addr);
+        return;
+    }
+    pthread_mutex_lock(&sys->names_lock);
+    names_del(&sys->names, name, addr);
+    pthread_mutex_unlock(&sys->names_lock);
+}
+
+int system_conv_name(struct ts_system *sys, int op, const char *name, ts_addr addr,
+                     ts_addr *holder)
+{
+    if (sys->conv)
+        return node_conv_name(sys->conv, (enum node_name_op)op, name, addr, holder);
+    if (sys->ops->conv_name)
+        return sys->ops->conv_name(sys, op, name, addr, holder);
+    return op == NODE_NAME_RELEASE ? 0
+                                   : err_set(-ENOTCONN, "global name '%s': this process has no "
+                                             "way to the node's convention", name);
 }

@@ -70,6 +70,11 @@ struct base_ops {
      * live holder, or 0 with *rc 0 when addr now has it). */
     ts_addr (*name_claim)(struct ts_system *sys, const char *name, ts_addr addr, int *rc);
     void (*name_release)(struct ts_system *sys, const char *name, ts_addr addr);
+    /* Optional: the convention's global names from a process other than the
+     * one that keeps the node's place in it (a multiproc shard: its admin
+     * does); as node_conv_name, op an enum node_name_op. */
+    int (*conv_name)(struct ts_system *sys, int op, const char *name, ts_addr addr,
+                     ts_addr *holder);
     /* Optional, shard side: an actor's init succeeded (its Start message) /
      * it is gone; an actor directory follows them. */
     void (*actor_born)(struct shard *sh, const ts_msg *start);
@@ -110,6 +115,18 @@ extern _Thread_local struct ts_system *system_running;
 /* Logs an engine record about an actor (actor may be TS_ADDR_NONE). */
 void system_log(struct ts_system *sys, ts_log_level level, const char *id, ts_addr actor,
                 const char *type, const char *fmt, ...) TS_PRINTF(6, 7);
+
+/* This node's own table of global names (sys->names, or the base's): claim
+ * returns the live holder, or 0 with *rc 0 when addr now has it (*rc < 0,
+ * with ts_last_error, when it cannot); drop forgets name if addr has it. */
+ts_addr system_name_claim(struct ts_system *sys, const char *name, ts_addr addr, int *rc);
+void system_name_drop(struct ts_system *sys, const char *name, ts_addr addr);
+
+/* A global name through the node's convention (nodeconv.h: node_conv_name,
+ * op an enum node_name_op), from whichever process: the one that keeps the
+ * node's place, or the base's way to it. */
+int system_conv_name(struct ts_system *sys, int op, const char *name, ts_addr addr,
+                     ts_addr *holder);
 
 /* What placement knows about the creator. */
 struct place_in {

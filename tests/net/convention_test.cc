@@ -50,6 +50,45 @@ const ts_handler_entry kGpuHandlers[] = {TS_ON("test.conv.Where", GpuWhere), TS_
 const ts_actor_type kGpuType = {"test.conv.Gpu", 0, nullptr, nullptr, kGpuHandlers, nullptr,
                                 "gpu", nullptr};
 
+// test.conv.Named: counts its inits (every node here is in this process),
+// answers Where with Here {its own address}.
+std::atomic<int> g_named_inits{0};
+int NamedInit(ts_ctx *, void *, const void *, size_t)
+{
+    g_named_inits++;
+    return 0;
+}
+const ts_handler_entry kNamedHandlers[] = {TS_ON("test.conv.Where", GpuWhere), TS_HANDLERS_END};
+const ts_actor_type kNamedType = {"test.conv.Named", 0, NamedInit, nullptr, kNamedHandlers,
+                                  nullptr, nullptr, nullptr};
+
+// ts_system_create of type with global name, again while the chosen member
+// has leased this node no slot yet (-EAGAIN).
+int CreateNamed(ts_system *sys, const char *type, const std::string &name, ts_addr *out)
+{
+    ts_create_opts o = {nullptr, 0, name.c_str(), TS_PLACE_DEFAULT, 0, 0, nullptr};
+    int rc;
+    auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kWait);
+    while ((rc = ts_system_create(sys, type, &o, out)) == -EAGAIN &&
+           std::chrono::steady_clock::now() < end)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return rc;
+}
+
+// Where the actor at addr says it is, asked from sys (0 when it did not answer).
+ts_addr AskWhere(ts_system *sys, ts_addr addr)
+{
+    ts_msg *r = nullptr;
+    int rc = ts_ask(sys, addr, kWhere(), nullptr, 0, kWait, &r);
+    EXPECT_EQ(rc, 0) << ts_last_error();
+    if (rc != 0)
+        return TS_ADDR_NONE;
+    Msg keep(r);
+    ts_addr where = TS_ADDR_NONE;
+    EXPECT_EQ(r->type, kHere());
+    return r->type == kHere() && tst::As(r, &where) ? where : TS_ADDR_NONE;
+}
+
 // test.conv.Watcher: watches the convention and passes every
 // ConventionUpdate on to the caller whose address init was given.
 struct WatcherState {
@@ -105,6 +144,7 @@ class Convention : public ::testing::Test {
     {
         ASSERT_EQ(ts_register_actor_type(&kGpuType), 0) << ts_last_error();
         ASSERT_EQ(ts_register_actor_type(&kWatcherType), 0) << ts_last_error();
+        ASSERT_EQ(ts_register_actor_type(&kNamedType), 0) << ts_last_error();
         char tmpl[] = "/tmp/ts-conv-XXXXXX";
         ASSERT_NE(mkdtemp(tmpl), nullptr);
         dir_ = tmpl;
@@ -409,6 +449,111 @@ TEST_F(Convention, ASecondLeaderOnTheSamePortFailsToOpenAndSaysWhy)
     EXPECT_EQ(Members(lead).size(), 1u); // the first goes on
 }
 
+TEST_F(Convention, ANameIsOneActorAnywhereInTheConventionEvenWhenCreatedAtOnce)
+{
+    ts_system *lead = Open(1, true, "");
+    ts_system *a = Open(2, false, "");
+    ts_system *b = Open(3, false, "");
+    ASSERT_TRUE(lead && a && b);
+    for (ts_system *s : {lead, a, b})
+        ASSERT_TRUE(WaitMembers(s, 3));
+    g_named_inits = 0;
+    // Every node creates the same 20 names at once, each in its own order.
+    constexpr int kNames = 20;
+    std::vector<ts_system *> nodes = {lead, a, b};
+    std::vector<std::vector<ts_addr>> got(nodes.size(), std::vector<ts_addr>(kNames));
+    std::vector<int> fails(nodes.size());
+    std::vector<std::thread> ts;
+    for (size_t k = 0; k < nodes.size(); k++)
+        ts.emplace_back([&, k] {
+            for (int j = 0; j < kNames; j++) {
+                static const int kStep[] = {1, 3, 7}; // each prime to kNames: all of them
+                int i = (int)((j * kStep[k] + 7 * (int)k) % kNames);
+                if (CreateNamed(nodes[k], "test.conv.Named", "one-" + std::to_string(i),
+                                &got[k][(size_t)i]) != 0)
+                    fails[k]++;
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    EXPECT_EQ(fails, std::vector<int>(nodes.size(), 0));
+    for (int i = 0; i < kNames; i++) {
+        ts_addr one = got[0][(size_t)i];
+        ASSERT_NE(one, TS_ADDR_NONE) << i;
+        EXPECT_EQ(got[1][(size_t)i], one) << "name one-" << i;
+        EXPECT_EQ(got[2][(size_t)i], one) << "name one-" << i;
+        EXPECT_EQ(AskWhere(a, one), one) << "name one-" << i;
+    }
+    // Each answered: each started, and no other was.
+    EXPECT_EQ(g_named_inits.load(), kNames);
+}
+
+TEST_F(Convention, ANamedActorPlacedOnAnotherMemberKeepsItsNameThereAndGivesItBack)
+{
+    ts_system *lead = Open(1, true, "");
+    ts_system *a = Open(2, false, "");
+    ts_system *b = Open(3, false, "gpu=true");
+    ASSERT_TRUE(lead && a && b);
+    for (ts_system *s : {lead, a, b})
+        ASSERT_TRUE(WaitMembers(s, 3));
+    ts_addr gpu = TS_ADDR_NONE;
+    ASSERT_EQ(CreateNamed(a, "test.conv.Gpu", "the-gpu", &gpu), 0) << ts_last_error();
+    ASSERT_EQ(ts_addr_node(gpu), 3u);
+    ASSERT_EQ(AskWhere(a, gpu), gpu);
+    for (ts_system *s : {lead, a, b}) {
+        ts_addr again = TS_ADDR_NONE;
+        ASSERT_EQ(CreateNamed(s, "test.conv.Gpu", "the-gpu", &again), 0) << ts_last_error();
+        EXPECT_EQ(again, gpu);
+    }
+    // It exits on its node, which gives the name back: the next creation
+    // makes a new one.
+    ASSERT_EQ(ts_tell(a, gpu, TS_MSG_EXIT_REQUEST, nullptr, 0), 0) << ts_last_error();
+    ts_addr next = gpu;
+    EXPECT_TRUE(WaitUntil([&] {
+        return CreateNamed(lead, "test.conv.Gpu", "the-gpu", &next) == 0 && next != gpu;
+    })) << ts_last_error();
+    EXPECT_EQ(ts_addr_node(next), 3u);
+    EXPECT_EQ(AskWhere(lead, next), next);
+    ts_addr same = TS_ADDR_NONE;
+    ASSERT_EQ(CreateNamed(a, "test.conv.Gpu", "the-gpu", &same), 0) << ts_last_error();
+    EXPECT_EQ(same, next);
+}
+
+TEST_F(Convention, NamesOutliveARestartOfTheLeader)
+{
+    ts_system *lead = Open(1, true, "");
+    ts_system *a = Open(2, false, "");
+    ts_system *b = Open(3, false, "");
+    ASSERT_TRUE(lead && a && b);
+    for (ts_system *s : {lead, a, b})
+        ASSERT_TRUE(WaitMembers(s, 3));
+    g_named_inits = 0;
+    ts_addr kept = TS_ADDR_NONE, gone = TS_ADDR_NONE;
+    ASSERT_EQ(CreateNamed(a, "test.conv.Named", "kept", &kept), 0) << ts_last_error();
+    ASSERT_EQ(CreateNamed(lead, "test.conv.Named", "gone", &gone), 0) << ts_last_error();
+    ASSERT_EQ(ts_addr_node(kept), 2u);
+
+    Close(lead); // its members find it gone and join the new one by themselves
+    lead = Open(1, true, "");
+    ASSERT_TRUE(lead);
+    ASSERT_TRUE(WaitMembers(lead, 3));
+    // A claim of a goes after its re-claims: once answered, the leader has them.
+    ts_addr barrier = TS_ADDR_NONE;
+    ASSERT_EQ(CreateNamed(a, "test.conv.Named", "barrier", &barrier), 0) << ts_last_error();
+    ts_addr seen = TS_ADDR_NONE;
+    ASSERT_EQ(CreateNamed(b, "test.conv.Named", "kept", &seen), 0) << ts_last_error();
+    EXPECT_EQ(seen, kept);
+    ASSERT_EQ(CreateNamed(lead, "test.conv.Named", "kept", &seen), 0) << ts_last_error();
+    EXPECT_EQ(seen, kept);
+    EXPECT_EQ(AskWhere(b, kept), kept);
+    // The old leader's own went with it.
+    ASSERT_EQ(CreateNamed(b, "test.conv.Named", "gone", &seen), 0) << ts_last_error();
+    EXPECT_NE(seen, gone);
+    EXPECT_EQ(ts_addr_node(seen), 3u);
+    EXPECT_EQ(AskWhere(b, seen), seen);
+    EXPECT_EQ(g_named_inits.load(), 4) << "kept, gone, barrier, and gone again";
+}
+
 TEST(ConventionNamed, TheLeadersStatusListsItsMembers)
 {
     char tmpl[] = "/tmp/ts-convn-XXXXXX";
@@ -459,6 +604,65 @@ TEST(ConventionNamed, TheLeadersStatusListsItsMembers)
     EXPECT_TRUE(WaitUntil([&] {
         return ts_node_status_get(name.c_str(), &st) == 0 && st.nmembers == 1;
     }));
+    EXPECT_EQ(ts_system_shutdown(lead), 0);
+    ts_system_close(lead);
+    std::remove(key.c_str());
+    rmdir(tmpl);
+}
+
+// A multiproc node's shards are processes: their claims go through the
+// node's admin, which keeps its place in the convention.
+TEST(ConventionNamed, AMultiprocNodesShardsKeepNamesThroughTheirAdmin)
+{
+    ASSERT_EQ(ts_register_actor_type(&kNamedType), 0) << ts_last_error();
+    char tmpl[] = "/tmp/ts-convn-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string key = std::string(tmpl) + "/k";
+    ASSERT_EQ(ts_convention_keygen(key.c_str()), 0);
+    std::string name = "tsconvmp" + std::to_string(getpid());
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.base = TS_BASE_MULTIPROC;
+    cfg.node_name = name.c_str();
+    cfg.node_id = 1;
+    cfg.shards = 1;
+    cfg.listen = "tcp://127.0.0.1:21451";
+    cfg.convention = "127.0.0.1:21450";
+    cfg.convention_leader = true;
+    cfg.key_file = key.c_str();
+    ts_system *lead = nullptr;
+    ASSERT_EQ(ts_system_open(&cfg, &lead), 0) << ts_last_error();
+    ts_config mc;
+    ts_config_init(&mc);
+    mc.base = TS_BASE_PINNED;
+    mc.node_id = 2;
+    mc.shards = 1;
+    mc.listen = "tcp://127.0.0.1:21452";
+    mc.convention = "127.0.0.1:21450";
+    mc.key_file = key.c_str();
+    ts_system *m = nullptr;
+    ASSERT_EQ(ts_system_open(&mc, &m), 0) << ts_last_error();
+    EXPECT_TRUE(WaitUntil([&] { return Members(lead).size() == 2 && Members(m).size() == 2; }));
+
+    ts_addr on_m = TS_ADDR_NONE, on_l = TS_ADDR_NONE, seen = TS_ADDR_NONE;
+    ASSERT_EQ(CreateNamed(m, "test.conv.Named", "on-m", &on_m), 0) << ts_last_error();
+    ASSERT_EQ(ts_addr_node(on_m), 2u);
+    ASSERT_EQ(CreateNamed(lead, "test.conv.Named", "on-m", &seen), 0) << ts_last_error();
+    EXPECT_EQ(seen, on_m) << "the shard process asked the leader (its admin)";
+    ASSERT_EQ(CreateNamed(lead, "test.conv.Named", "on-l", &on_l), 0) << ts_last_error();
+    ASSERT_EQ(ts_addr_node(on_l), 1u);
+    ASSERT_EQ(CreateNamed(m, "test.conv.Named", "on-l", &seen), 0) << ts_last_error();
+    EXPECT_EQ(seen, on_l);
+    EXPECT_EQ(AskWhere(m, on_l), on_l);
+    EXPECT_EQ(AskWhere(lead, on_m), on_m);
+    // It exits in its shard process, which gives the name back.
+    ASSERT_EQ(ts_tell(m, on_l, TS_MSG_EXIT_REQUEST, nullptr, 0), 0) << ts_last_error();
+    EXPECT_TRUE(WaitUntil([&] {
+        return CreateNamed(m, "test.conv.Named", "on-l", &seen) == 0 && seen != on_l;
+    })) << ts_last_error();
+    EXPECT_EQ(ts_addr_node(seen), 2u);
+
+    ts_system_close(m);
     EXPECT_EQ(ts_system_shutdown(lead), 0);
     ts_system_close(lead);
     std::remove(key.c_str());
