@@ -73,6 +73,11 @@ static ts_addr mp_name_claim_op(struct ts_system *sys, const char *name, ts_addr
     return mp_name_claim(node_of(sys), name, addr, rc);
 }
 
+static ts_addr mp_name_get_op(struct ts_system *sys, const char *name)
+{
+    return mp_name_get(node_of(sys), name);
+}
+
 static void mp_name_release_op(struct ts_system *sys, const char *name, ts_addr addr)
 {
     mp_name_release(node_of(sys), name, addr);
@@ -630,7 +635,7 @@ static int mp_conv_name_op(struct ts_system *sys, int op, const char *name, ts_a
     snprintf(q->name, sizeof(q->name), "%s", name);
     atomic_store(&q->state, MP_CONV_ASKED);
     atomic_fetch_add(&nd->conv_asks, 1);
-    futex_wake(&nd->conv_asks);
+    futex_wake_all(&nd->conv_asks); /* one thread a shard sleeps on it */
     while ((st = atomic_load(&q->state)) != MP_CONV_ANSWERED) {
         now = clock_now_ns();
         uint32_t asked = MP_CONV_ASKED;
@@ -649,65 +654,88 @@ static int mp_conv_name_op(struct ts_system *sys, int op, const char *name, ts_a
     return rc;
 }
 
-/* The admin's thread that serves the shards' calls (it may wait for the
- * leader, which the admin's loop must not). */
+/* The admin's threads that serve the shards' calls, one a shard: a claim
+ * may wait for the leader, which neither the admin's loop nor the other
+ * shards' calls must. */
+struct conv_server;
+struct conv_serving {
+    struct conv_server *cs;
+    unsigned shard;
+    pthread_t thread;
+    bool started;
+};
 struct conv_server {
     struct ts_system *sys;
     struct mp_node *nd;
     _Atomic bool stop;
-    pthread_t thread;
-    bool started;
+    struct conv_serving one[TS_NODE_MAX_SHARDS];
 };
+
+static void conv_answer(struct ts_system *sys, struct mp_conv_req *q, bool stopping)
+{
+    char name[MP_NAME_LEN];
+    snprintf(name, sizeof(name), "%.*s", (int)sizeof(name) - 1, q->name);
+    ts_addr holder = 0;
+    int rc = stopping ? err_set(-ENOTCONN, "global name '%s': the node is stopping", name)
+                      : node_conv_name(system_conv(sys), (enum node_name_op)q->op, name,
+                                       q->addr, &holder);
+    q->rc = rc;
+    q->holder = holder;
+    if (rc < 0)
+        snprintf(q->why, sizeof(q->why), "%s", ts_last_error());
+    atomic_store(&q->state, MP_CONV_ANSWERED);
+    futex_wake(&q->state);
+}
 
 static void *conv_serve(void *arg)
 {
-    struct conv_server *cs = arg;
-    struct mp_node *nd = cs->nd;
-    while (!atomic_load(&cs->stop)) {
-        uint32_t seen = atomic_load(&nd->conv_asks);
-        for (unsigned i = 0; i < nd->nshards; i++) {
-            struct mp_conv_req *q = &nd->shards[i].conv;
-            uint32_t asked = MP_CONV_ASKED;
-            if (!atomic_compare_exchange_strong(&q->state, &asked, MP_CONV_TAKEN))
-                continue;
-            char name[MP_NAME_LEN];
-            snprintf(name, sizeof(name), "%.*s", (int)sizeof(name) - 1, q->name);
-            ts_addr holder = 0;
-            int rc = node_conv_name(cs->sys->conv, (enum node_name_op)q->op, name, q->addr,
-                                    &holder);
-            q->rc = rc;
-            q->holder = holder;
-            if (rc < 0)
-                snprintf(q->why, sizeof(q->why), "%s", ts_last_error());
-            atomic_store(&q->state, MP_CONV_ANSWERED);
-            futex_wake(&q->state);
-        }
-        if (atomic_load(&nd->conv_asks) == seen)
-            futex_wait(&nd->conv_asks, seen, 100000000u);
+    struct conv_serving *me = arg;
+    struct conv_server *cs = me->cs;
+    struct mp_conv_req *q = &cs->nd->shards[me->shard].conv;
+    for (;;) {
+        uint32_t seen = atomic_load(&cs->nd->conv_asks);
+        bool stopping = atomic_load(&cs->stop);
+        uint32_t asked = MP_CONV_ASKED;
+        if (atomic_compare_exchange_strong(&q->state, &asked, MP_CONV_TAKEN))
+            conv_answer(cs->sys, q, stopping); /* when stopping: at once, no */
+        else if (stopping)
+            break;
+        else if (atomic_load(&cs->nd->conv_asks) == seen)
+            futex_wait(&cs->nd->conv_asks, seen, 100000000u);
     }
     return NULL;
 }
 
 static int conv_server_start(struct conv_server *cs, struct ts_system *sys, struct mp_node *nd)
 {
-    *cs = (struct conv_server){.sys = sys, .nd = nd};
-    int rc = pthread_create(&cs->thread, NULL, conv_serve, cs);
-    if (rc)
-        return err_set(-rc, "cannot start the thread that serves the shards' global names: %s",
-                       strerror(rc));
-    cs->started = true;
+    cs->sys = sys;
+    cs->nd = nd;
+    atomic_store(&cs->stop, false);
+    for (unsigned i = 0; i < nd->nshards; i++) {
+        struct conv_serving *one = &cs->one[i];
+        *one = (struct conv_serving){.cs = cs, .shard = i};
+        int rc = pthread_create(&one->thread, NULL, conv_serve, one);
+        if (rc)
+            return err_set(-rc, "cannot start the threads that serve the shards' global "
+                           "names: %s", strerror(rc));
+        one->started = true;
+    }
     return 0;
 }
 
+/* Stops them; a call under way is answered first, later ones at once with
+ * -ENOTCONN (until the shards stop). */
 static void conv_server_stop(struct conv_server *cs)
 {
-    if (!cs->started)
+    if (!cs->nd)
         return;
     atomic_store(&cs->stop, true);
     atomic_fetch_add(&cs->nd->conv_asks, 1);
-    futex_wake(&cs->nd->conv_asks);
-    pthread_join(cs->thread, NULL);
-    cs->started = false;
+    futex_wake_all(&cs->nd->conv_asks);
+    for (unsigned i = 0; i < cs->nd->nshards; i++)
+        if (cs->one[i].started)
+            pthread_join(cs->one[i].thread, NULL);
+    cs->nd = NULL;
 }
 
 /* The admin's life once the shards run: restart what dies, drain the logs
@@ -883,13 +911,16 @@ static int admin_main(struct ts_system *sys, const char *segname)
     /* Its place in the convention, once its shards run (the leader binds
      * here: a port in use fails the start). */
     struct conv_server cs = {0};
+    struct node_conv *nc = NULL;
     if (rc == 0 && nd->in_conv)
-        rc = node_conv_start(sys, &nd->members, &nd->logq[n + 1], &sys->conv);
+        rc = node_conv_start(sys, &nd->members, &nd->logq[n + 1], &nc);
+    __atomic_store_n(&sys->conv, nc, __ATOMIC_RELEASE); /* shard threads may run already */
     if (rc == 0 && nd->in_conv && !nd->threads) /* threads call sys->conv themselves */
         rc = conv_server_start(&cs, sys, nd);
     if (rc < 0) {
         snprintf(nd->error, sizeof(nd->error), "%s", ts_last_error());
         atomic_store(&nd->state, MP_FAILED);
+        conv_server_stop(&cs);
         node_conv_free(sys->conv);
         sys->conv = NULL;
         stop_shards(v, w);
@@ -1152,6 +1183,7 @@ const struct base_ops base_multiproc_ops = {
     .node_known = pinned_node_known,
     .name_claim = mp_name_claim_op,
     .name_release = mp_name_release_op,
+    .name_get = mp_name_get_op,
     .conv_name = mp_conv_name_op,
     .actor_born = mp_actor_born,
     .actor_gone = mp_actor_gone,

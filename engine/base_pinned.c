@@ -441,8 +441,10 @@ static int pinned_open(struct ts_system *sys)
         rc = pinned_start_thread(&p->shards[i], cpus[i]);
     if (rc == 0)
         clients_register(p);
+    struct node_conv *nc = NULL;
     if (rc == 0 && node_conv_wanted(sys))
-        rc = node_conv_start(sys, sys->members, NULL, &sys->conv);
+        rc = node_conv_start(sys, sys->members, NULL, &nc);
+    __atomic_store_n(&sys->conv, nc, __ATOMIC_RELEASE); /* the shards run already */
     return rc;
 }
 

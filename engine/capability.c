@@ -73,7 +73,7 @@ int ts_update_capability(ts_system *sys, const char *key, const char *value)
     if (rc == 0 && sys->ops->caps_changed)
         sys->ops->caps_changed(sys);
     if (rc == 0)
-        node_conv_sync(sys->conv); /* else a named node's admin sees it */
+        node_conv_sync(system_conv(sys)); /* else a named node's admin sees it */
     return rc;
 }
 
@@ -98,6 +98,6 @@ int ts_convention_members(ts_system *sys, ts_node_member *out, unsigned max)
     if (!sys->members)
         return err_set(-ENOTCONN, "ts_convention_members: this node is in no convention "
                        "(ts_config.convention)");
-    node_conv_sync(sys->conv); /* when each was last heard from */
+    node_conv_sync(system_conv(sys)); /* when each was last heard from */
     return (int)members_export(sys->members, out, max, NULL, NULL);
 }

@@ -25,4 +25,9 @@ static inline void futex_wake(_Atomic uint32_t *word)
     syscall(SYS_futex, (uint32_t *)(uintptr_t)word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
+static inline void futex_wake_all(_Atomic uint32_t *word)
+{
+    syscall(SYS_futex, (uint32_t *)(uintptr_t)word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
 #endif

@@ -192,6 +192,7 @@ void mp_remove_stale(const char *name);
  * 0 when addr now has it (*rc: 0, -ENAMETOOLONG, -ENOSPC). */
 ts_addr mp_name_claim(struct mp_node *nd, const char *name, ts_addr addr, int *rc);
 void mp_name_release(struct mp_node *nd, const char *name, ts_addr addr);
+ts_addr mp_name_get(struct mp_node *nd, const char *name); /* 0: nobody */
 /* Types: published by the starter, looked up by callers, adopted by shards. */
 void mp_type_publish(struct mp_node *nd, const ts_actor_type *t);
 bool mp_type_known(struct mp_node *nd, const char *name);

@@ -139,6 +139,17 @@ ts_addr mp_name_claim(struct mp_node *nd, const char *name, ts_addr addr, int *r
     return have;
 }
 
+ts_addr mp_name_get(struct mp_node *nd, const char *name)
+{
+    if (strlen(name) >= MP_NAME_LEN)
+        return 0;
+    mp_lock(&nd->lock);
+    struct mp_name *e = name_slot(nd, name, false);
+    ts_addr have = e && e->state == 1 ? e->addr : 0;
+    pthread_mutex_unlock(&nd->lock);
+    return have;
+}
+
 void mp_name_release(struct mp_node *nd, const char *name, ts_addr addr)
 {
     mp_lock(&nd->lock);

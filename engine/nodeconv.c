@@ -242,16 +242,20 @@ void node_conv_free(struct node_conv *l)
     free(l);
 }
 
+static struct conv *conv_use(struct node_conv *l);
+static void conv_unuse(struct node_conv *l);
+
 void node_conv_sync(struct node_conv *l)
 {
-    if (!l || l->closing || !l->c) /* the owner's thread: the one that stops it */
+    struct conv *c = l ? conv_use(l) : NULL; /* any thread: l may be stopping */
+    if (!c)
         return;
     struct ts_system *sys = l->sys;
     pthread_mutex_lock(&l->sync_lock);
     if (node_caps_gen(sys->caps) != l->caps_gen) {
         char caps[NODE_CAPS_TEXT];
         l->caps_gen = node_caps_read(sys->caps, NULL, caps, sizeof(caps));
-        conv_set_caps(l->c, caps);
+        conv_set_caps(c, caps);
     }
     /* When each was last heard from, for status: a copy of the table, so
      * at most every HEARD_NS (the admin calls this every loop turn). */
@@ -261,16 +265,21 @@ void node_conv_sync(struct node_conv *l)
         l->heard_at = now;
     pthread_mutex_unlock(&l->sync_lock);
     struct conv_member *all = refresh ? malloc(CONV_MEMBERS_MAX * sizeof(*all)) : NULL;
-    unsigned k = all ? conv_members(l->c, all, CONV_MEMBERS_MAX) : 0;
+    unsigned k = all ? conv_members(c, all, CONV_MEMBERS_MAX) : 0;
     for (unsigned i = 0; i < k && i < CONV_MEMBERS_MAX; i++)
         if (all[i].heard_ns)
             members_heard(l->m, all[i].node.node, all[i].heard_ns);
     free(all);
+    conv_unuse(l);
 }
 
-uint16_t node_conv_port(const struct node_conv *l)
+uint16_t node_conv_port(struct node_conv *l)
 {
-    return l && l->c ? conv_port(l->c) : 0;
+    struct conv *c = l ? conv_use(l) : NULL;
+    uint16_t port = c ? conv_port(c) : 0;
+    if (c)
+        conv_unuse(l);
+    return port;
 }
 
 /* The convention for one call, or NULL once stopping (under way: counted). */
@@ -316,14 +325,6 @@ int node_conv_name(struct node_conv *l, enum node_name_op op, const char *name, 
     return rc;
 }
 
-unsigned node_conv_names(struct node_conv *l)
-{
-    struct conv *c = l ? conv_use(l) : NULL;
-    unsigned n = c ? conv_names_count(c) : 0;
-    if (c)
-        conv_unuse(l);
-    return n;
-}
 
 unsigned node_conv_claim_ms(const struct ts_config *cfg)
 {

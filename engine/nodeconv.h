@@ -67,14 +67,12 @@ int node_conv_name(struct node_conv *l, enum node_name_op op, const char *name, 
 /* How long a claim waits for the leader under cfg: 4 * lost_ms. */
 unsigned node_conv_claim_ms(const struct ts_config *cfg);
 
-/* The global names the convention keeps (leader) or this node holds. */
-unsigned node_conv_names(struct node_conv *l);
-
 /* Sends the node's capabilities to the convention when they changed since
- * the last call, and refreshes when each member was last heard from. */
+ * the last call, and refreshes when each member was last heard from. Any
+ * thread; nothing once l is stopping. */
 void node_conv_sync(struct node_conv *l);
 
 /* The leader's bound port (its configuration may say port 0); 0 on a member. */
-uint16_t node_conv_port(const struct node_conv *l);
+uint16_t node_conv_port(struct node_conv *l);
 
 #endif

@@ -232,22 +232,36 @@ static int send_start(struct shard *sh, ts_addr addr, ts_addr creator, const cha
 }
 
 /* Claims a global name for addr, or returns the live actor that has it.
- * In a convention the name is the convention's: this node's table first
- * (a holder here answers at once, and two shards here agree), then the
- * leader, which says who has it anywhere. This node's table keeps only its
- * own actors: a name claimed for an actor placed on another node is kept
- * there (its Start takes it up: actor_start). */
+ * In a convention the name is the convention's: a holder in this node's
+ * table answers at once, else the leader says who has it anywhere (two
+ * shards here asking at once get one answer from it). This node's table
+ * takes only a granted name of its own actor: never one still being
+ * claimed, and never one placed on another node (kept there: actor_start). */
 static ts_addr claim_name(struct shard *sh, const char *name, ts_addr addr, int *rc)
 {
     struct ts_system *sys = sh->sys;
-    ts_addr have = system_name_claim(sys, name, addr, rc);
-    if (have || *rc < 0 || !sys->members)
+    if (!sys->members)
+        return system_name_claim(sys, name, addr, rc);
+    *rc = 0;
+    ts_addr have = system_name_get(sys, name);
+    if (have)
         return have;
     ts_addr holder = 0;
-    *rc = system_conv_name(sys, NODE_NAME_CLAIM, name, addr, &holder);
-    if (*rc < 0 || holder != addr || ts_addr_node(addr) != sh->node)
-        system_name_drop(sys, name, addr);
-    return *rc < 0 || holder == addr ? 0 : holder;
+    if ((*rc = system_conv_name(sys, NODE_NAME_CLAIM, name, addr, &holder)) < 0)
+        return 0;
+    if (holder != addr)
+        return holder;
+    if (ts_addr_node(addr) != sh->node)
+        return 0;
+    have = system_name_claim(sys, name, addr, rc);
+    if (have || *rc < 0) { /* this node's table cannot say what the convention does */
+        char why[200];
+        snprintf(why, sizeof(why), "%s", *rc < 0 ? ts_last_error() : "");
+        system_conv_name(sys, NODE_NAME_RELEASE, name, addr, NULL);
+        if (*rc < 0)
+            *rc = err_set(*rc, "%s", why);
+    }
+    return have;
 }
 
 /* A name gone with its actor: from this node's table, and the convention's. */
@@ -267,6 +281,7 @@ static int spawn_at(struct shard *sh, ts_addr addr, const char *type_name,
                     const uint64_t *epoch)
 {
     int rc = 0;
+    *out = 0; /* != addr: the caller gives addr back */
     if (opts && opts->global_name) {
         ts_addr have = claim_name(sh, opts->global_name, addr, &rc);
         if (have || rc < 0) {
@@ -275,8 +290,14 @@ static int spawn_at(struct shard *sh, ts_addr addr, const char *type_name,
         }
     }
     rc = send_start(sh, addr, creator, type_name, opts, parent, epoch);
-    if (rc < 0 && opts && opts->global_name)
+    if (rc < 0 && opts && opts->global_name) {
+        char why[200];
+        snprintf(why, sizeof(why), "%s", ts_last_error());
         release_name(sh, opts->global_name, addr); /* never started */
+        rc = err_set(rc, "%s", why);
+    }
+    if (rc == 0)
+        *out = addr; /* its Start is queued: it will run */
     struct actor *pa = parent && ts_addr_shard(parent) == sh->id && ts_addr_node(parent) == sh->node
                            ? shard_lookup(sh, parent) : NULL;
     if (rc == 0 && pa && addrset_add(&pa->children, addr) < 0)
@@ -287,7 +308,6 @@ static int spawn_at(struct shard *sh, ts_addr addr, const char *type_name,
         STAT_INC(sh, created);
         STAT_INC(sh, live); /* counted where created, uncounted where it exits: the sum holds */
     }
-    *out = addr;
     return 0;
 }
 
@@ -303,7 +323,7 @@ static int shard_spawn(struct shard *sh, uint8_t target, const char *type_name,
         return rc;
     rc = spawn_at(sh, ts_addr_make(sh->node, target, slot, gen), type_name, opts, parent,
                   creator, out, NULL);
-    if (rc == 1)
+    if (*out != ts_addr_make(sh->node, target, slot, gen))
         pool_push(&sh->pools[target], slot, gen); /* unused: hand it out again */
     return rc < 0 ? rc : 0;
 }
@@ -319,8 +339,8 @@ static int spawn_remote(struct shard *sh, uint16_t node, const char *type_name,
     if (rc < 0)
         return rc;
     rc = spawn_at(sh, addr, type_name, opts, parent, creator, out, &epoch);
-    if (rc == 1)
-        net_lease_return(sh->net, addr, epoch);
+    if (*out != addr)
+        net_lease_return(sh->net, addr, epoch); /* unused: hand it out again */
     return rc < 0 ? rc : 0;
 }
 
@@ -515,6 +535,9 @@ static int actor_setup(struct shard *sh, struct actor *a, const ts_msg *start)
     if (sh->start_max && start->len > sh->start_max)
         return -EMSGSIZE; /* this base's actor directory could not keep it */
     a->parent = v.parent;
+    /* First: a Start refused below still gives its name back (actor_finish). */
+    if (v.name && !(a->global_name = strdup(v.name)))
+        return -ENOMEM;
     if (!(a->type = registry_find(v.type)))
         return -ENOENT; /* a Start from another node that lacks the type here */
     a->state_mem = calloc(1, a->type->type->state_size ? a->type->type->state_size : 1);
@@ -525,8 +548,6 @@ static int actor_setup(struct shard *sh, struct actor *a, const ts_msg *start)
     if (v.arg_len)
         memcpy(a->arg, v.arg, v.arg_len);
     a->arg_len = v.arg_len;
-    if (v.name && !(a->global_name = strdup(v.name)))
-        return -ENOMEM;
     if (v.reqs && !(a->reqs = strdup(v.reqs)))
         return -ENOMEM;
     return actor_fits(sh, a, &a->why);
@@ -623,8 +644,9 @@ static int run_init(struct shard *sh, struct actor *a, const ts_msg *start)
 
 /* A named actor another node placed here: the name is kept for this node
  * (the creator claimed it at the leader), which takes it up, so that it
- * gives it back on exit and claims it again from a restarted leader. One
- * this node cannot keep goes; the actor lives on without it. */
+ * claims it again from a restarted leader. One this node cannot keep is
+ * said; the actor keeps its name for its exit, which gives it back to the
+ * leader all the same (by address). */
 static void adopt_name(struct shard *sh, struct actor *a, ts_addr self, uint16_t from)
 {
     int rc = 0;
@@ -642,10 +664,8 @@ static void adopt_name(struct shard *sh, struct actor *a, ts_addr self, uint16_t
     else
         snprintf(why, sizeof(why), "%s", ts_last_error());
     system_log(sh->sys, TS_LOG_WARNING, "TS-CONV-NAME", self, a->type->type->name,
-               "global name '%s', claimed by node %u for this actor, is not kept here (%s); "
-               "the actor lives on without it", a->global_name, from, why);
-    free(a->global_name);
-    a->global_name = NULL;
+               "global name '%s', claimed by node %u for this actor, is not kept here (%s)",
+               a->global_name, from, why);
 }
 
 void actor_start(struct shard *sh, const ts_msg *start)

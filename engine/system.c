@@ -248,6 +248,16 @@ ts_addr system_name_claim(struct ts_system *sys, const char *name, ts_addr addr,
     return have;
 }
 
+ts_addr system_name_get(struct ts_system *sys, const char *name)
+{
+    if (sys->ops->name_get)
+        return sys->ops->name_get(sys, name);
+    pthread_mutex_lock(&sys->names_lock);
+    ts_addr have = names_get(&sys->names, name);
+    pthread_mutex_unlock(&sys->names_lock);
+    return have;
+}
+
 void system_name_drop(struct ts_system *sys, const char *name, ts_addr addr)
 {
     if (sys->ops->name_release) {
@@ -262,8 +272,9 @@ void system_name_drop(struct ts_system *sys, const char *name, ts_addr addr)
 int system_conv_name(struct ts_system *sys, int op, const char *name, ts_addr addr,
                      ts_addr *holder)
 {
-    if (sys->conv)
-        return node_conv_name(sys->conv, (enum node_name_op)op, name, addr, holder);
+    struct node_conv *l = system_conv(sys);
+    if (l)
+        return node_conv_name(l, (enum node_name_op)op, name, addr, holder);
     if (sys->ops->conv_name)
         return sys->ops->conv_name(sys, op, name, addr, holder);
     return op == NODE_NAME_RELEASE ? 0

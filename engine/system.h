@@ -70,6 +70,7 @@ struct base_ops {
      * live holder, or 0 with *rc 0 when addr now has it). */
     ts_addr (*name_claim)(struct ts_system *sys, const char *name, ts_addr addr, int *rc);
     void (*name_release)(struct ts_system *sys, const char *name, ts_addr addr);
+    ts_addr (*name_get)(struct ts_system *sys, const char *name); /* with the two above */
     /* Optional: the convention's global names from a process other than the
      * one that keeps the node's place in it (a multiproc shard: its admin
      * does); as node_conv_name, op an enum node_name_op. */
@@ -104,7 +105,9 @@ struct ts_system {
     struct node_caps own_caps;
     struct node_members *members; /* the convention's table; NULL: the node is in none */
     struct node_members own_members;
-    struct node_conv *conv; /* this process keeps the node's place in it (nodeconv.h) */
+    struct node_conv *conv; /* this process keeps the node's place in it (nodeconv.h);
+                               published with a release store once started (the
+                               shards run by then): read it with system_conv */
     void *base; /* the base's own state */
 };
 
@@ -116,11 +119,18 @@ extern _Thread_local struct ts_system *system_running;
 void system_log(struct ts_system *sys, ts_log_level level, const char *id, ts_addr actor,
                 const char *type, const char *fmt, ...) TS_PRINTF(6, 7);
 
+/* sys->conv as published (NULL: none, or not yet). */
+static inline struct node_conv *system_conv(struct ts_system *sys)
+{
+    return __atomic_load_n(&sys->conv, __ATOMIC_ACQUIRE);
+}
+
 /* This node's own table of global names (sys->names, or the base's): claim
  * returns the live holder, or 0 with *rc 0 when addr now has it (*rc < 0,
  * with ts_last_error, when it cannot); drop forgets name if addr has it. */
 ts_addr system_name_claim(struct ts_system *sys, const char *name, ts_addr addr, int *rc);
 void system_name_drop(struct ts_system *sys, const char *name, ts_addr addr);
+ts_addr system_name_get(struct ts_system *sys, const char *name); /* 0: nobody here */
 
 /* A global name through the node's convention (nodeconv.h: node_conv_name,
  * op an enum node_name_op), from whichever process: the one that keeps the

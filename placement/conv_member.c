@@ -203,16 +203,25 @@ static void ops_unlink(struct conv *c, struct conv_nameop *op)
         c->nreleases--;
 }
 
+/* A new op about name for addr (a claim unless the caller says), or NULL. */
+static struct conv_nameop *op_new(const char *name, uint64_t addr)
+{
+    struct conv_nameop *op = calloc(1, sizeof(*op));
+    if (op) {
+        op->addr = addr;
+        snprintf(op->name, sizeof(op->name), "%s", name);
+    }
+    return op;
+}
+
 /* A release of name for addr after everything queued (under the lock). Out
  * of memory it is not sent: the leader frees the name when this node leaves. */
 static void queue_release(struct conv *c, const char *name, uint64_t addr)
 {
-    struct conv_nameop *op = calloc(1, sizeof(*op));
+    struct conv_nameop *op = op_new(name, addr);
     if (!op)
         return;
     op->release = true;
-    op->addr = addr;
-    snprintf(op->name, sizeof(op->name), "%s", name);
     ops_append(c, op);
 }
 
@@ -228,9 +237,14 @@ static void names_link_lost(struct conv *c)
         if (!op->sent)
             continue;
         op->sent = false;
+        int s = conv_names_find(&c->names, op->name);
+        if (op->adopt && !(s >= 0 && c->names.slot[s].addr == op->addr)) {
+            ops_unlink(c, op); /* released meanwhile: not claimed again */
+            free(op);
+            continue;
+        }
         if (!op->abandoned)
             continue;
-        int s = conv_names_find(&c->names, op->name);
         if (s >= 0 && c->names.slot[s].addr == op->addr) {
             ops_unlink(c, op);
             free(op);
@@ -457,11 +471,9 @@ static int claim_wait(struct conv *c, struct conv_nameop **opp, const struct tim
 int conv_member_claim(struct conv *c, const char *name, uint64_t addr, unsigned timeout_ms,
                       uint64_t *holder)
 {
-    struct conv_nameop *op = calloc(1, sizeof(*op));
+    struct conv_nameop *op = op_new(name, addr);
     if (!op)
         return err_set(-ENOMEM, "conv_name_claim: out of memory");
-    op->addr = addr;
-    snprintf(op->name, sizeof(op->name), "%s", name);
     struct timespec end = deadline_in(timeout_ms);
     int rc = -ENOTCONN;
     pthread_mutex_lock(&c->lock);
@@ -498,19 +510,17 @@ int conv_member_claim(struct conv *c, const char *name, uint64_t addr, unsigned 
 
 int conv_member_release(struct conv *c, const char *name, uint64_t addr)
 {
-    struct conv_nameop *op = calloc(1, sizeof(*op));
+    struct conv_nameop *op = op_new(name, addr);
     if (!op)
         return err_set(-ENOMEM, "conv_name_release: out of memory");
     op->release = true;
-    op->addr = addr;
-    snprintf(op->name, sizeof(op->name), "%s", name);
     int rc = 0;
     pthread_mutex_lock(&c->lock);
     int s = conv_names_find(&c->names, name);
-    /* A name claimed for an address on another node is not remembered here
-     * (addr_node): its release goes to the leader all the same. */
-    bool foreign = c->addr_node && c->addr_node(addr) != c->node;
-    if ((s < 0 || c->names.slot[s].addr != addr) && !foreign) {
+    /* With addr_node the leader knows a holder by its address alone: a
+     * release goes to it even when this node does not hold the name (one
+     * claimed for another node's address, or one never taken up here). */
+    if ((s < 0 || c->names.slot[s].addr != addr) && !c->addr_node) {
         rc = -ENOENT;
     } else if (c->nreleases >= CONV_NAMES_MAX) {
         rc = -ENOBUFS;
@@ -743,12 +753,10 @@ void conv_member_leave(struct conv *c, bool polite)
 
 int conv_member_adopt(struct conv *c, const char *name, uint64_t addr)
 {
-    struct conv_nameop *op = calloc(1, sizeof(*op));
+    struct conv_nameop *op = op_new(name, addr);
     if (!op)
         return err_set(-ENOMEM, "conv_name_adopt: out of memory");
     op->adopt = true;
-    op->addr = addr;
-    snprintf(op->name, sizeof(op->name), "%s", name);
     int rc = 0;
     pthread_mutex_lock(&c->lock);
     int s = conv_names_find(&c->names, name);

@@ -255,8 +255,9 @@ int conv_name_claim(struct conv *c, const char *name, uint64_t addr, unsigned ti
  * while it is not joined, after its next WELCOME, and it does not re-claim
  * the name then). Does not wait; callbacks may call it. Returns 0, or
  *   -ENOENT   this node does not hold name for addr (never granted, released
- *             already, or lost: on_name_lost); with addr_node, a release for
- *             an address on another node goes to the leader all the same
+ *             already, or lost: on_name_lost); not with addr_node, where a
+ *             release goes to the leader all the same (it frees the name
+ *             if addr holds it, whoever claimed it)
  *   -EINVAL   a NULL argument, an empty name or one too long
  *   -ENOBUFS  (member) CONV_NAMES_MAX releases wait for the leader already
  *   -ENOMEM

@@ -554,40 +554,68 @@ TEST_F(Convention, NamesOutliveARestartOfTheLeader)
     EXPECT_EQ(g_named_inits.load(), 4) << "kept, gone, barrier, and gone again";
 }
 
-TEST(ConventionNamed, TheLeadersStatusListsItsMembers)
+// A named multiproc leader (node 1, one shard process) and a pinned member
+// (node 2), the convention's port at base, their data links at base + 1, + 2.
+class ConventionNamed : public ::testing::Test {
+  protected:
+    void SetUp() override
+    {
+        ASSERT_EQ(ts_register_actor_type(&kNamedType), 0) << ts_last_error();
+        char tmpl[] = "/tmp/ts-convn-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        key_ = dir_ + "/k";
+        ASSERT_EQ(ts_convention_keygen(key_.c_str()), 0);
+    }
+    void TearDown() override
+    {
+        ts_system_close(m_);
+        if (lead_)
+            EXPECT_EQ(ts_system_shutdown(lead_), 0);
+        ts_system_close(lead_);
+        std::remove(key_.c_str());
+        rmdir(dir_.c_str());
+    }
+    void Open(uint16_t base, const std::string &name)
+    {
+        name_ = name;
+        std::string conv = "127.0.0.1:" + std::to_string(base);
+        std::string l1 = "tcp://127.0.0.1:" + std::to_string(base + 1);
+        std::string l2 = "tcp://127.0.0.1:" + std::to_string(base + 2);
+        ts_config cfg;
+        ts_config_init(&cfg);
+        cfg.base = TS_BASE_MULTIPROC;
+        cfg.node_name = name_.c_str();
+        cfg.node_id = 1;
+        cfg.shards = 1;
+        cfg.caps = "role=lead";
+        cfg.listen = l1.c_str();
+        cfg.convention = conv.c_str();
+        cfg.convention_leader = true;
+        cfg.key_file = key_.c_str();
+        ASSERT_EQ(ts_system_open(&cfg, &lead_), 0) << ts_last_error();
+        ts_config mc;
+        ts_config_init(&mc);
+        mc.base = TS_BASE_PINNED;
+        mc.node_id = 2;
+        mc.shards = 1;
+        mc.caps = "gpu=true";
+        mc.listen = l2.c_str();
+        mc.convention = conv.c_str();
+        mc.key_file = key_.c_str();
+        ASSERT_EQ(ts_system_open(&mc, &m_), 0) << ts_last_error();
+    }
+
+    std::string dir_, key_, name_;
+    ts_system *lead_ = nullptr, *m_ = nullptr;
+};
+
+TEST_F(ConventionNamed, TheLeadersStatusListsItsMembers)
 {
-    char tmpl[] = "/tmp/ts-convn-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    std::string key = std::string(tmpl) + "/k";
-    ASSERT_EQ(ts_convention_keygen(key.c_str()), 0);
-    std::string name = "tsconv" + std::to_string(getpid());
-    ts_config cfg;
-    ts_config_init(&cfg);
-    cfg.base = TS_BASE_MULTIPROC;
-    cfg.node_name = name.c_str();
-    cfg.node_id = 1;
-    cfg.shards = 1;
-    cfg.caps = "role=lead";
-    cfg.listen = "tcp://127.0.0.1:21441";
-    cfg.convention = "127.0.0.1:21440";
-    cfg.convention_leader = true;
-    cfg.key_file = key.c_str();
-    ts_system *lead = nullptr;
-    ASSERT_EQ(ts_system_open(&cfg, &lead), 0) << ts_last_error();
-    ts_config mc;
-    ts_config_init(&mc);
-    mc.base = TS_BASE_PINNED;
-    mc.node_id = 2;
-    mc.shards = 1;
-    mc.caps = "gpu=true";
-    mc.listen = "tcp://127.0.0.1:21442";
-    mc.convention = "127.0.0.1:21440";
-    mc.key_file = key.c_str();
-    ts_system *m = nullptr;
-    ASSERT_EQ(ts_system_open(&mc, &m), 0) << ts_last_error();
+    ASSERT_NO_FATAL_FAILURE(Open(21440, "tsconv" + std::to_string(getpid())));
     ts_node_status st;
     EXPECT_TRUE(WaitUntil([&] {
-        return ts_node_status_get(name.c_str(), &st) == 0 && st.nmembers == 2 &&
+        return ts_node_status_get(name_.c_str(), &st) == 0 && st.nmembers == 2 &&
                st.members[1].heard_ms_ago >= 0;
     })) << st.nmembers;
     EXPECT_STREQ(st.convention, "127.0.0.1:21440");
@@ -599,49 +627,20 @@ TEST(ConventionNamed, TheLeadersStatusListsItsMembers)
     EXPECT_STREQ(st.members[1].caps, "gpu=true");
     EXPECT_STREQ(st.members[1].endpoints, "tcp://127.0.0.1:21442");
     // The attached program sees the node's table too.
-    EXPECT_EQ(Members(lead).size(), 2u);
-    ts_system_close(m);
+    EXPECT_EQ(Members(lead_).size(), 2u);
+    ts_system_close(m_);
+    m_ = nullptr;
     EXPECT_TRUE(WaitUntil([&] {
-        return ts_node_status_get(name.c_str(), &st) == 0 && st.nmembers == 1;
+        return ts_node_status_get(name_.c_str(), &st) == 0 && st.nmembers == 1;
     }));
-    EXPECT_EQ(ts_system_shutdown(lead), 0);
-    ts_system_close(lead);
-    std::remove(key.c_str());
-    rmdir(tmpl);
 }
 
 // A multiproc node's shards are processes: their claims go through the
 // node's admin, which keeps its place in the convention.
-TEST(ConventionNamed, AMultiprocNodesShardsKeepNamesThroughTheirAdmin)
+TEST_F(ConventionNamed, AMultiprocNodesShardsKeepNamesThroughTheirAdmin)
 {
-    ASSERT_EQ(ts_register_actor_type(&kNamedType), 0) << ts_last_error();
-    char tmpl[] = "/tmp/ts-convn-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    std::string key = std::string(tmpl) + "/k";
-    ASSERT_EQ(ts_convention_keygen(key.c_str()), 0);
-    std::string name = "tsconvmp" + std::to_string(getpid());
-    ts_config cfg;
-    ts_config_init(&cfg);
-    cfg.base = TS_BASE_MULTIPROC;
-    cfg.node_name = name.c_str();
-    cfg.node_id = 1;
-    cfg.shards = 1;
-    cfg.listen = "tcp://127.0.0.1:21451";
-    cfg.convention = "127.0.0.1:21450";
-    cfg.convention_leader = true;
-    cfg.key_file = key.c_str();
-    ts_system *lead = nullptr;
-    ASSERT_EQ(ts_system_open(&cfg, &lead), 0) << ts_last_error();
-    ts_config mc;
-    ts_config_init(&mc);
-    mc.base = TS_BASE_PINNED;
-    mc.node_id = 2;
-    mc.shards = 1;
-    mc.listen = "tcp://127.0.0.1:21452";
-    mc.convention = "127.0.0.1:21450";
-    mc.key_file = key.c_str();
-    ts_system *m = nullptr;
-    ASSERT_EQ(ts_system_open(&mc, &m), 0) << ts_last_error();
+    ASSERT_NO_FATAL_FAILURE(Open(21450, "tsconvmp" + std::to_string(getpid())));
+    ts_system *lead = lead_, *m = m_;
     EXPECT_TRUE(WaitUntil([&] { return Members(lead).size() == 2 && Members(m).size() == 2; }));
 
     ts_addr on_m = TS_ADDR_NONE, on_l = TS_ADDR_NONE, seen = TS_ADDR_NONE;
@@ -661,12 +660,6 @@ TEST(ConventionNamed, AMultiprocNodesShardsKeepNamesThroughTheirAdmin)
         return CreateNamed(m, "test.conv.Named", "on-l", &seen) == 0 && seen != on_l;
     })) << ts_last_error();
     EXPECT_EQ(ts_addr_node(seen), 2u);
-
-    ts_system_close(m);
-    EXPECT_EQ(ts_system_shutdown(lead), 0);
-    ts_system_close(lead);
-    std::remove(key.c_str());
-    rmdir(tmpl);
 }
 
 } // namespace
