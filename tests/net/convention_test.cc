@@ -570,8 +570,9 @@ class ConventionNamed : public ::testing::Test {
     void TearDown() override
     {
         ts_system_close(m_);
-        if (lead_)
+        if (lead_) {
             EXPECT_EQ(ts_system_shutdown(lead_), 0);
+        }
         ts_system_close(lead_);
         std::remove(key_.c_str());
         rmdir(dir_.c_str());
