@@ -1,16 +1,20 @@
 // conv_support.h — what the convention suites share (convention_test.cc on
 // loopback, convention_hosts_test.cc across namespaces): a bounded wait on a
-// condition and a node's member table.
+// condition, a node's member table, and a watcher actor type.
 #ifndef TS_TESTS_NET_CONV_SUPPORT_H
 #define TS_TESTS_NET_CONV_SUPPORT_H
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 #include <thread>
 #include <vector>
 
 #include <thespis/node.h>
+#include <thespis/sysmsg.h>
+#include <thespis/thespis.h>
 
 #include "ts_test.h"
 
@@ -45,6 +49,28 @@ inline const ts_node_member *Find(const std::vector<ts_node_member> &v, uint16_t
             return &m;
     return nullptr;
 }
+
+// test.convt.Watcher: watches the convention and passes every
+// ConventionUpdate on to the caller whose address init was given.
+struct WatcherState {
+    ts_addr to;
+};
+inline int WatcherInit(ts_ctx *ctx, void *state, const void *arg, size_t len)
+{
+    if (len != sizeof(ts_addr))
+        return -EINVAL;
+    std::memcpy(&static_cast<WatcherState *>(state)->to, arg, len);
+    return ts_notify_on_convention(ctx, true);
+}
+inline int WatcherAny(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    if (m->type != TS_MSG_CONVENTION_UPDATE)
+        return 0;
+    return ts_send(ctx, static_cast<WatcherState *>(state)->to, m->type, ts_msg_data(m), m->len);
+}
+inline const ts_actor_type kWatcherType = {"test.convt.Watcher", sizeof(WatcherState),
+                                           WatcherInit, nullptr, nullptr, WatcherAny, nullptr,
+                                           nullptr};
 
 } // namespace convt
 

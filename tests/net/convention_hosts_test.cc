@@ -84,26 +84,6 @@ const ts_actor_type kGpuType = {"test.convh.Gpu", 0, nullptr, nullptr, kWhereHan
 const ts_actor_type kEuType = {"test.convh.Eu", 0, nullptr, nullptr, kWhereHandlers,
                                nullptr, "region=eu", nullptr};
 
-// test.convh.Watcher: watches the convention and passes every
-// ConventionUpdate on to the caller whose address init was given.
-struct WatcherState {
-    ts_addr to;
-};
-int WatcherInit(ts_ctx *ctx, void *state, const void *arg, size_t len)
-{
-    if (len != sizeof(ts_addr))
-        return -EINVAL;
-    std::memcpy(&static_cast<WatcherState *>(state)->to, arg, len);
-    return ts_notify_on_convention(ctx, true);
-}
-int WatcherAny(ts_ctx *ctx, void *state, const ts_msg *m)
-{
-    if (m->type != TS_MSG_CONVENTION_UPDATE)
-        return 0;
-    return ts_send(ctx, static_cast<WatcherState *>(state)->to, m->type, ts_msg_data(m), m->len);
-}
-const ts_actor_type kWatcherType = {"test.convh.Watcher", sizeof(WatcherState), WatcherInit,
-                                    nullptr, nullptr, WatcherAny, nullptr, nullptr};
 
 using convt::Find;
 using convt::Members;
@@ -275,7 +255,7 @@ class Watching {
         ts_addr me = ts_system_client_addr(sys_);
         ts_create_opts o = {&me, sizeof me, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
         ts_addr w = TS_ADDR_NONE;
-        int rc = ts_system_create(sys_, kWatcherType.name, &o, &w);
+        int rc = ts_system_create(sys_, convt::kWatcherType.name, &o, &w);
         {
             std::lock_guard<std::mutex> g(mu_);
             rc_ = rc;
@@ -338,7 +318,7 @@ class ConventionHosts : public ::testing::Test {
         std::string why;
         if (!tst::SwitchAvailable(&why))
             GTEST_SKIP() << "needs network namespaces and bridges: " << why;
-        for (const ts_actor_type *t : {&kGpuType, &kEuType, &kWatcherType})
+        for (const ts_actor_type *t : {&kGpuType, &kEuType, &convt::kWatcherType})
             ASSERT_EQ(ts_register_actor_type(t), 0) << ts_last_error();
         StopOrphanedLeaders();
         char tmpl[] = "/tmp/ts-convh-XXXXXX";

@@ -89,26 +89,6 @@ ts_addr AskWhere(ts_system *sys, ts_addr addr)
     return r->type == kHere() && tst::As(r, &where) ? where : TS_ADDR_NONE;
 }
 
-// test.conv.Watcher: watches the convention and passes every
-// ConventionUpdate on to the caller whose address init was given.
-struct WatcherState {
-    ts_addr to;
-};
-int WatcherInit(ts_ctx *ctx, void *state, const void *arg, size_t len)
-{
-    if (len != sizeof(ts_addr))
-        return -EINVAL;
-    std::memcpy(&static_cast<WatcherState *>(state)->to, arg, len);
-    return ts_notify_on_convention(ctx, true);
-}
-int WatcherAny(ts_ctx *ctx, void *state, const ts_msg *m)
-{
-    if (m->type != TS_MSG_CONVENTION_UPDATE)
-        return 0;
-    return ts_send(ctx, static_cast<WatcherState *>(state)->to, m->type, ts_msg_data(m), m->len);
-}
-const ts_actor_type kWatcherType = {"test.conv.Watcher", sizeof(WatcherState), WatcherInit,
-                                    nullptr, nullptr, WatcherAny, nullptr, nullptr};
 
 // Log records of one node, kept for the test to look through.
 struct LogSink {
@@ -143,7 +123,7 @@ class Convention : public ::testing::Test {
     void SetUp() override
     {
         ASSERT_EQ(ts_register_actor_type(&kGpuType), 0) << ts_last_error();
-        ASSERT_EQ(ts_register_actor_type(&kWatcherType), 0) << ts_last_error();
+        ASSERT_EQ(ts_register_actor_type(&convt::kWatcherType), 0) << ts_last_error();
         ASSERT_EQ(ts_register_actor_type(&kNamedType), 0) << ts_last_error();
         char tmpl[] = "/tmp/ts-conv-XXXXXX";
         ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -216,6 +196,16 @@ class Convention : public ::testing::Test {
             }
         }
     }
+    // A leader (1) and two members (2, and 3 with caps3), each seeing all three.
+    void OpenThree(ts_system **lead, ts_system **a, ts_system **b, const char *caps3)
+    {
+        *lead = Open(1, true, "");
+        *a = Open(2, false, "");
+        *b = Open(3, false, caps3);
+        ASSERT_TRUE(*lead && *a && *b);
+        for (ts_system *s : {*lead, *a, *b})
+            ASSERT_TRUE(WaitMembers(s, 3));
+    }
     // Until every node in sys has n members.
     static bool WaitMembers(ts_system *sys, size_t n)
     {
@@ -227,7 +217,7 @@ class Convention : public ::testing::Test {
         ts_addr me = ts_system_client_addr(sys);
         ts_create_opts o = {&me, sizeof me, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
         ts_addr w = TS_ADDR_NONE;
-        EXPECT_EQ(ts_system_create(sys, "test.conv.Watcher", &o, &w), 0) << ts_last_error();
+        EXPECT_EQ(ts_system_create(sys, convt::kWatcherType.name, &o, &w), 0) << ts_last_error();
         return w;
     }
     // The next ConventionUpdate in this thread's mailbox on sys.
@@ -290,12 +280,8 @@ TEST_F(Convention, EveryNodeSeesEveryMemberWithItsCapabilitiesAndEndpoints)
 
 TEST_F(Convention, AnActorThatNeedsAGpuLandsOnTheMemberWithOneAndExitsWhenItGoes)
 {
-    ts_system *lead = Open(1, true, "");
-    ts_system *a = Open(2, false, "");
-    ts_system *b = Open(3, false, "gpu=true");
-    ASSERT_TRUE(lead && a && b);
-    for (ts_system *s : {lead, a, b})
-        ASSERT_TRUE(WaitMembers(s, 3));
+    ts_system *lead = nullptr, *a = nullptr, *b = nullptr;
+    ASSERT_NO_FATAL_FAILURE(OpenThree(&lead, &a, &b, "gpu=true"));
     ts_addr gpu = TS_ADDR_NONE;
     ASSERT_EQ(CreateAgain(a, "test.conv.Gpu", &gpu), 0) << ts_last_error();
     EXPECT_EQ(ts_addr_node(gpu), 3u);
@@ -374,12 +360,8 @@ TEST_F(Convention, WatchersHearWhoIsThereWhoChangesAndWhoLeaves)
 
 TEST_F(Convention, AMemberThatLeavesLeavesDeadLettersBehind)
 {
-    ts_system *lead = Open(1, true, "");
-    ts_system *a = Open(2, false, "");
-    ts_system *b = Open(3, false, "gpu=true");
-    ASSERT_TRUE(lead && a && b);
-    for (ts_system *s : {lead, a, b})
-        ASSERT_TRUE(WaitMembers(s, 3));
+    ts_system *lead = nullptr, *a = nullptr, *b = nullptr;
+    ASSERT_NO_FATAL_FAILURE(OpenThree(&lead, &a, &b, "gpu=true"));
     ts_addr gpu = TS_ADDR_NONE;
     ASSERT_EQ(CreateAgain(a, "test.conv.Gpu", &gpu), 0) << ts_last_error();
     ts_msg *r = nullptr;
@@ -451,12 +433,8 @@ TEST_F(Convention, ASecondLeaderOnTheSamePortFailsToOpenAndSaysWhy)
 
 TEST_F(Convention, ANameIsOneActorAnywhereInTheConventionEvenWhenCreatedAtOnce)
 {
-    ts_system *lead = Open(1, true, "");
-    ts_system *a = Open(2, false, "");
-    ts_system *b = Open(3, false, "");
-    ASSERT_TRUE(lead && a && b);
-    for (ts_system *s : {lead, a, b})
-        ASSERT_TRUE(WaitMembers(s, 3));
+    ts_system *lead = nullptr, *a = nullptr, *b = nullptr;
+    ASSERT_NO_FATAL_FAILURE(OpenThree(&lead, &a, &b, ""));
     g_named_inits = 0;
     // Every node creates the same 20 names at once, each in its own order.
     constexpr int kNames = 20;
@@ -490,12 +468,8 @@ TEST_F(Convention, ANameIsOneActorAnywhereInTheConventionEvenWhenCreatedAtOnce)
 
 TEST_F(Convention, ANamedActorPlacedOnAnotherMemberKeepsItsNameThereAndGivesItBack)
 {
-    ts_system *lead = Open(1, true, "");
-    ts_system *a = Open(2, false, "");
-    ts_system *b = Open(3, false, "gpu=true");
-    ASSERT_TRUE(lead && a && b);
-    for (ts_system *s : {lead, a, b})
-        ASSERT_TRUE(WaitMembers(s, 3));
+    ts_system *lead = nullptr, *a = nullptr, *b = nullptr;
+    ASSERT_NO_FATAL_FAILURE(OpenThree(&lead, &a, &b, "gpu=true"));
     ts_addr gpu = TS_ADDR_NONE;
     ASSERT_EQ(CreateNamed(a, "test.conv.Gpu", "the-gpu", &gpu), 0) << ts_last_error();
     ASSERT_EQ(ts_addr_node(gpu), 3u);
@@ -521,12 +495,8 @@ TEST_F(Convention, ANamedActorPlacedOnAnotherMemberKeepsItsNameThereAndGivesItBa
 
 TEST_F(Convention, NamesOutliveARestartOfTheLeader)
 {
-    ts_system *lead = Open(1, true, "");
-    ts_system *a = Open(2, false, "");
-    ts_system *b = Open(3, false, "");
-    ASSERT_TRUE(lead && a && b);
-    for (ts_system *s : {lead, a, b})
-        ASSERT_TRUE(WaitMembers(s, 3));
+    ts_system *lead = nullptr, *a = nullptr, *b = nullptr;
+    ASSERT_NO_FATAL_FAILURE(OpenThree(&lead, &a, &b, ""));
     g_named_inits = 0;
     ts_addr kept = TS_ADDR_NONE, gone = TS_ADDR_NONE;
     ASSERT_EQ(CreateNamed(a, "test.conv.Named", "kept", &kept), 0) << ts_last_error();
