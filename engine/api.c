@@ -11,9 +11,18 @@
 #include "err.h"
 #include "system.h"
 
-static int check_dst(const struct ts_system *sys, ts_addr dst, const char *fn)
+/* A node's own address (ts_node_addr: generation 0, the control slot)
+ * takes a StatusRequest, and no other message from outside the engine. */
+static bool node_request(ts_addr dst, uint64_t type)
 {
-    if (!dst || !ts_addr_gen(dst))
+    return type == TS_MSG_STATUS_REQUEST && ts_addr_gen(dst) == 0 &&
+           ts_addr_slot(dst) == TS_ADDR_MAX_SLOT;
+}
+
+/* node_ok: dst may be a node's own address (node_request). */
+static int check_dst(const struct ts_system *sys, ts_addr dst, bool node_ok, const char *fn)
+{
+    if (!dst || (!ts_addr_gen(dst) && !node_ok))
         return err_set(-EINVAL, "%s: invalid address %016llx", fn, (unsigned long long)dst);
     unsigned shard = ts_addr_shard(dst);
     if (ts_addr_node(dst) == sys->cfg.node_id && shard >= sys->nshards && shard != SHARD_CLIENT)
@@ -22,12 +31,12 @@ static int check_dst(const struct ts_system *sys, ts_addr dst, const char *fn)
     return 0;
 }
 
-static int check_send(const struct ts_system *sys, ts_addr dst, const void *p, size_t len,
-                      const char *fn)
+static int check_send(const struct ts_system *sys, ts_addr dst, uint64_t type, const void *p,
+                      size_t len, const char *fn)
 {
     if (atomic_load_explicit(&sys->shut_down, memory_order_relaxed))
         return err_set(-ESHUTDOWN, "%s: the system is shut down", fn);
-    int rc = check_dst(sys, dst, fn);
+    int rc = check_dst(sys, dst, node_request(dst, type), fn);
     if (rc < 0)
         return rc;
     if (len && !p)
@@ -42,7 +51,7 @@ int ts_send(ts_ctx *ctx, ts_addr dst, uint64_t type, const void *payload, size_t
 {
     if (!ctx)
         return err_set(-EINVAL, "ts_send: NULL context");
-    int rc = check_send(ctx->sys, dst, payload, len, "ts_send");
+    int rc = check_send(ctx->sys, dst, type, payload, len, "ts_send");
     if (rc == 0 && shard_enqueue(ctx->sh, dst, ctx->self, type, payload, len, 0) < 0)
         rc = err_set(-ENOMEM, "ts_send: out of memory");
     return rc;
@@ -116,7 +125,7 @@ int ts_wakeup_after(ts_ctx *ctx, uint64_t ns, const void *payload, size_t len)
 {
     if (!ctx)
         return err_set(-EINVAL, "ts_wakeup_after: NULL context");
-    int rc = check_send(ctx->sys, ctx->self, payload, len, "ts_wakeup_after");
+    int rc = check_send(ctx->sys, ctx->self, TS_MSG_WAKEUP, payload, len, "ts_wakeup_after");
     if (rc < 0)
         return rc;
     if (ctx->a->state == ACTOR_EXITING)
@@ -160,7 +169,7 @@ int ts_system_set_dead_letter_handler(ts_system *sys, ts_addr addr)
     if (atomic_load(&sys->shut_down))
         return err_set(-ESHUTDOWN, "ts_system_set_dead_letter_handler: the system is shut down");
     if (addr) {
-        int rc = check_dst(sys, addr, "ts_system_set_dead_letter_handler");
+        int rc = check_dst(sys, addr, false, "ts_system_set_dead_letter_handler");
         if (rc < 0)
             return rc;
     }
@@ -172,7 +181,7 @@ int ts_tell(ts_system *sys, ts_addr dst, uint64_t type, const void *payload, siz
 {
     if (!sys)
         return err_set(-EINVAL, "ts_tell: NULL system");
-    int rc = check_send(sys, dst, payload, len, "ts_tell");
+    int rc = check_send(sys, dst, type, payload, len, "ts_tell");
     return rc < 0 ? rc : sys->ops->tell(sys, dst, type, payload, len);
 }
 
@@ -237,6 +246,44 @@ char *ts_addr_format(ts_addr a, char *buf, size_t len)
         snprintf(buf, len, "%u.%u.%u.%u", ts_addr_node(a), ts_addr_shard(a), ts_addr_slot(a),
                  ts_addr_gen(a));
     return buf;
+}
+
+/* One field of ts_addr_parse: decimal digits (no sign, no spaces, at most
+ * 8 of them) up to max, ending at end (a '.' or the NUL). NULL when bad. */
+static const char *addr_field(const char *p, char end, uint32_t max, uint32_t *out)
+{
+    uint32_t v = 0;
+    int n = 0;
+
+    for (; *p >= '0' && *p <= '9'; p++, n++) {
+        if (n == 8)
+            return NULL;
+        v = v * 10 + (uint32_t)(*p - '0');
+    }
+    if (n == 0 || *p != end || v > max)
+        return NULL;
+    *out = v;
+    return p;
+}
+
+int ts_addr_parse(const char *text, ts_addr *out)
+{
+    static const uint32_t max[4] = {UINT16_MAX, UINT8_MAX, TS_ADDR_MAX_SLOT, UINT16_MAX};
+    uint32_t f[4];
+    const char *p = text;
+
+    if (!text || !out)
+        return err_set(-EINVAL, "ts_addr_parse: NULL argument");
+    for (int i = 0; i < 4 && p; i++) {
+        p = addr_field(p, i < 3 ? '.' : '\0', max[i], &f[i]);
+        if (p && i < 3)
+            p++;
+    }
+    if (!p)
+        return err_set(-EINVAL, "ts_addr_parse: '%.40s' is not an address "
+                       "(node.shard.slot.gen: 0-65535.0-255.0-16777215.0-65535)", text);
+    *out = ts_addr_make((uint16_t)f[0], (uint8_t)f[1], f[2], (uint16_t)f[3]);
+    return 0;
 }
 
 const char *msgtype_label(uint64_t type, char buf[20])

@@ -24,9 +24,13 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <thespis/image.h>
 
 #include "clock.h"
 #include "cores.h"
@@ -91,6 +95,29 @@ static void mp_actor_born(struct shard *sh, const ts_msg *start)
 static void mp_actor_gone(struct shard *sh, uint32_t slot)
 {
     mp_dir_del(node_of(sh->sys), sh->id, slot);
+}
+
+/* A node's Status (status.c): its name, admin and shard processes, and
+ * what its shards published in the segment. Actors are counted in the
+ * directory, as ts_node_status_get does (a restarted shard's resident
+ * count starts again). */
+static void mp_status_info(struct shard *sh, struct status_info *out)
+{
+    struct mp_node *nd = node_of(sh->sys);
+    out->name = nd->name;
+    out->base = nd->base;
+    out->pid = atomic_load(&nd->admin_pid);
+    for (unsigned i = 0; i < nd->nshards && i < sh->sys->nshards; i++) {
+        struct mp_shard *s = &nd->shards[i];
+        struct status_shard_info *o = &out->shards[i];
+        o->pid = atomic_load(&s->pid);
+        o->restarts = atomic_load(&s->restarts);
+        o->actors = 0;
+        uint32_t hwm = atomic_load(&s->dir_hwm);
+        for (uint32_t k = 0; k < hwm && k < nd->dir_cap; k++)
+            o->actors += atomic_load_explicit(&mp_dir(nd, i, k)->live, memory_order_relaxed);
+        o->links = &s->net;
+    }
 }
 
 static const struct type_rec *type_fallback(const char *name)
@@ -491,6 +518,7 @@ static int build_view(struct ts_system *sys, struct mpv *v)
     sys->cfg.node_id = nd->node_id; /* an attached program takes the node's */
     sys->dead_letter_handler = &nd->dlh;
     sys->caps = &nd->caps;
+    sys->img = &nd->images;
     sys->members = nd->in_conv ? &nd->members : NULL; /* the node's, not the caller's config */
     for (unsigned i = 0; i < p->n; i++) {
         struct pshard *ps = &p->shards[i];
@@ -740,6 +768,102 @@ static void conv_server_stop(struct conv_server *cs)
 
 /* The admin's life once the shards run: restart what dies, drain the logs
  * nobody else drains, until asked to stop (SIGUSR1 after stop_req). */
+/* ---- code images: the admin keeps each one's memfd ------------------ */
+
+/* The admin's side of an mp_image_req: takes the program's fd, checks it
+ * is a sealed memfd of the bytes the id names, keeps it. */
+static int image_take(struct mp_image_req *q)
+{
+    int pidfd = (int)syscall(SYS_pidfd_open, q->pid, 0);
+    if (pidfd < 0)
+        return err_set(-errno, "the program that loads the image is gone: %s", strerror(errno));
+    int fd = (int)syscall(SYS_pidfd_getfd, pidfd, q->fd, 0);
+    int e = errno;
+    close(pidfd);
+    if (fd < 0)
+        return err_set(-e, "the admin cannot take the image's memfd: %s", strerror(e));
+    int seals = fcntl(fd, F_GET_SEALS);
+    int want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+    struct stat st;
+    int rc = 0;
+    if (seals < 0 || (seals & want) != want)
+        rc = err_set(-EPERM, "the image's memfd is not sealed against changes");
+    else if (fstat(fd, &st) < 0 || st.st_size <= 0)
+        rc = err_set(-EINVAL, "the image's memfd is empty");
+    void *m = rc == 0 ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0) : NULL;
+    if (m == MAP_FAILED)
+        rc = err_set(-errno, "cannot map the image: %s", strerror(errno));
+    if (rc == 0) {
+        ts_image_id id;
+        ts_image_id_of(m, (size_t)st.st_size, &id);
+        if (memcmp(&id, &q->id, sizeof(id)) != 0)
+            rc = err_set(-EBADMSG, "the image's bytes do not hash to its id");
+        munmap(m, (size_t)st.st_size);
+    }
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+static bool image_serve(struct mp_node *nd)
+{
+    struct mp_image_req *q = &nd->img_req;
+    uint32_t asked = MP_CONV_ASKED;
+    if (!atomic_compare_exchange_strong(&q->state, &asked, MP_CONV_TAKEN))
+        return false;
+    int fd = image_take(q);
+    q->rc = fd < 0 ? fd : 0;
+    q->kept_fd = fd;
+    if (fd < 0)
+        snprintf(q->why, sizeof(q->why), "%s", ts_last_error());
+    atomic_store(&q->state, MP_CONV_ANSWERED);
+    futex_wake(&q->state);
+    return true;
+}
+
+/* A program's side: asks the admin, waits (10 s at most) for its answer. */
+static int mp_image_keep(struct ts_system *sys, const ts_image_id *id, int fd, int32_t *pid,
+                         int32_t *kept_fd)
+{
+    struct mp_node *nd = node_of(sys);
+    struct mp_image_req *q = &nd->img_req;
+    if (mp_lock(&nd->img_lock) != 0)
+        return err_set(-ENOTRECOVERABLE, "the node's image lock is not recoverable");
+    /* A predecessor that died waiting may have left its ask: taken back. */
+    uint32_t st = atomic_load(&q->state);
+    if (st == MP_CONV_ANSWERED || st == MP_CONV_ASKED)
+        atomic_compare_exchange_strong(&q->state, &st, MP_CONV_IDLE);
+    q->pid = (int32_t)getpid();
+    q->fd = fd;
+    q->id = *id;
+    q->rc = 0;
+    q->kept_fd = -1;
+    atomic_store(&q->state, MP_CONV_ASKED);
+    uint64_t deadline = clock_deadline(clock_now_ns(), 10ull * 1000000000u);
+    int rc = 0;
+    while ((st = atomic_load(&q->state)) != MP_CONV_ANSWERED) {
+        uint64_t now = clock_now_ns();
+        uint32_t a = MP_CONV_ASKED;
+        if (now >= deadline && atomic_compare_exchange_strong(&q->state, &a, MP_CONV_IDLE)) {
+            rc = err_set(-ETIMEDOUT, "the node's admin did not take the image in 10 s");
+            break;
+        }
+        futex_wait(&q->state, st, now >= deadline ? 10000000u : deadline - now);
+    }
+    if (rc == 0) {
+        rc = q->rc;
+        if (rc < 0)
+            err_set(rc, "%s", q->why);
+        *pid = atomic_load(&nd->admin_pid);
+        *kept_fd = q->kept_fd;
+        atomic_store(&q->state, MP_CONV_IDLE);
+    }
+    pthread_mutex_unlock(&nd->img_lock);
+    return rc;
+}
+
 static void admin_loop(struct ts_system *sys, struct mpv *v, struct pidwatch *w, int sfd)
 {
     struct mp_node *nd = v->nd;
@@ -771,6 +895,7 @@ static void admin_loop(struct ts_system *sys, struct mpv *v, struct pidwatch *w,
             log_gate(nd, false);
         }
         node_conv_sync(sys->conv); /* caps changed by any process; last heard */
+        took |= image_serve(nd);
         pause_ms = took ? 1 : (pause_ms < 64 ? 2 * pause_ms : 64);
     }
 }
@@ -822,6 +947,8 @@ static int admin_main(struct ts_system *sys, const char *segname)
     atomic_store(&nd->admin_pid, (int32_t)getpid());
     snprintf(nd->name, sizeof(nd->name), "%s", sys->cfg.node_name);
     node_caps_init(&nd->caps, sys->cfg.caps, true); /* checked by ts_system_open */
+    image_node_init(&nd->images, sys->cfg.allow_unsigned_images, true);
+    mp_mutex_init(&nd->img_lock, true);
     if (sys->cfg.convention) {
         members_init(&nd->members, true);
         nd->in_conv = 1;
@@ -1188,4 +1315,7 @@ const struct base_ops base_multiproc_ops = {
     .actor_born = mp_actor_born,
     .actor_gone = mp_actor_gone,
     .caps_changed = pinned_caps_changed,
+    .image_keep = mp_image_keep,
+    .status_queued = pinned_status_queued,
+    .status_info = mp_status_info,
 };

@@ -42,6 +42,8 @@ struct create_req {
     uint16_t node;               /* TS_PLACE_NODE */
     uint16_t reqs_len;           /* the creation's requirements, with their NUL (after the name) */
     int32_t core;                /* TS_PLACE_CORE */
+    uint32_t has_image;          /* 1: image names the type's image */
+    ts_image_id image;
 };
 
 struct create_rep {
@@ -66,7 +68,8 @@ int pinned_control(struct shard *sh, const ts_msg *m)
     ts_create_opts o = {.arg = reqs + q.reqs_len, .arg_len = q.arg_len,
                         .global_name = q.name_len ? type_name + q.type_len : NULL,
                         .placement = (ts_placement)q.placement, .node = q.node, .core = q.core,
-                        .requirements = q.reqs_len ? reqs : NULL};
+                        .requirements = q.reqs_len ? reqs : NULL,
+                        .image = q.has_image ? &q.image : NULL};
     struct create_rep rep = {0};
     rep.rc = shard_create(sh, type_name, &o, TS_ADDR_NONE, m->src, &rep.addr);
     shard_enqueue(sh, m->src, control_addr(sh->node, sh->id), CTL_CREATED, &rep, sizeof(rep), 0);
@@ -138,9 +141,14 @@ int pinned_create(struct ts_system *sys, const char *type_name, const ts_create_
     }
     if (rc < 0)
         return rc;
-    const struct type_rec *t = registry_find(type_name);
-    if (!t && !(p->type_known && p->type_known(p, type_name)))
+    const ts_image_id *image = opts && !ts_image_id_is_zero(opts->image) ? opts->image : NULL;
+    const struct type_rec *t = registry_find_in(image, type_name);
+    if (!t && !image && !(p->type_known && p->type_known(p, type_name)))
         return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
+    /* Said here, on the caller's thread (a shard's reason would not come
+     * back); a type this process lacks may be the node's shards'. */
+    if (image && (rc = image_create_check(sys->img, image, type_name, t || !image_here(image))) < 0)
+        return rc;
     const char *name = opts ? opts->global_name : NULL;
     const char *reqs = opts && opts->requirements && *opts->requirements ? opts->requirements
                                                                           : NULL;
@@ -155,7 +163,10 @@ int pinned_create(struct ts_system *sys, const char *type_name, const ts_create_
                            .reqs_len = (uint16_t)(reqs ? strlen(reqs) + 1 : 0),
                            .placement = decide && opts ? (int32_t)opts->placement : TS_PLACE_LOCAL,
                            .node = decide && opts ? opts->node : 0,
-                           .core = decide && opts ? opts->core : 0};
+                           .core = decide && opts ? opts->core : 0,
+                           .has_image = image ? 1 : 0};
+    if (image)
+        q.image = *image;
     if (decide && q.placement == TS_PLACE_DEFAULT)
         q.placement = sys->cfg.placement;
     int target = decide ? 0 : where.shard;
@@ -397,9 +408,23 @@ void pinned_net_close(struct pshard *ps)
 static int open_nets(struct ts_system *sys, struct pinned *p)
 {
     int rc = net_config_parse(sys->cfg.listen, sys->cfg.peers, sys->cfg.node_id, &p->net);
-    for (unsigned i = 0; rc == 0 && i < p->n; i++)
+    if (rc == 0 && (p->net.listen_set || p->net.npeers) &&
+        !(p->pubs = calloc(p->n, sizeof(*p->pubs))))
+        rc = err_set(-ENOMEM, "out of memory");
+    for (unsigned i = 0; rc == 0 && i < p->n; i++) {
         rc = pinned_net_open(&p->shards[i]);
+        if (rc == 0 && p->shards[i].net) /* its links' figures, for the node's Status */
+            p->shards[i].net->pub = &p->pubs[i];
+    }
     return rc;
+}
+
+void pinned_status_info(struct shard *sh, struct status_info *out)
+{
+    struct pinned *p = ((struct pshard *)sh->base)->p;
+    for (unsigned i = 0; p->pubs && i < p->n; i++)
+        if (p->shards[i].net) /* set before the shards started, gone after they stop */
+            out->shards[i].links = &p->pubs[i];
 }
 
 static int pinned_open(struct ts_system *sys)
@@ -479,6 +504,7 @@ static void pinned_close(struct ts_system *sys)
     for (unsigned i = 0; p->shards && i < p->n; i++)
         pinned_net_close(&p->shards[i]);
     net_config_free(&p->net);
+    free(p->pubs);
     logger_stop(&sys->log); /* the last records, before their rings go */
     for (unsigned i = 0; p->shards && i < p->n; i++)
         pshard_fini(&p->shards[i]);
@@ -509,4 +535,6 @@ const struct base_ops base_pinned_ops = {
     .client_known = pinned_client_known,
     .node_known = pinned_node_known,
     .caps_changed = pinned_caps_changed,
+    .status_queued = pinned_status_queued,
+    .status_info = pinned_status_info,
 };

@@ -11,6 +11,7 @@
 #include "err.h"
 #include "net.h"
 #include "shard_internal.h"
+#include "status.h"
 #include "sysmsg_wire.h"
 #include "system.h"
 
@@ -78,6 +79,8 @@ static int restart(struct shard *sh, struct actor *a, ts_addr self)
     const ts_actor_type *t = a->type->type;
     struct ts_ctx ctx = {.sys = sh->sys, .sh = sh, .a = a, .self = self};
     STAT_INC(sh, restarts);
+    if (a->restarts < UINT16_MAX)
+        a->restarts++;
     if (t->fini)
         t->fini(&ctx, a->state_mem);
     memset(a->state_mem, 0, t->state_size);
@@ -161,7 +164,9 @@ static void handle_child_exited(struct shard *sh, struct actor *a, const ts_msg 
 
 static void handle_control(struct shard *sh, const ts_msg *m)
 {
-    if (m->type == CTL_SLOT_FREED && m->len == sizeof(struct slot_freed)) {
+    if (m->type == TS_MSG_STATUS_REQUEST) { /* to the node's address (ts_node_addr) */
+        status_node_reply(sh, m);
+    } else if (m->type == CTL_SLOT_FREED && m->len == sizeof(struct slot_freed)) {
         struct slot_freed f;
         memcpy(&f, ts_msg_data(m), sizeof(f));
         shard_slot_freed(sh, f.target, f.slot, f.gen);
@@ -206,6 +211,10 @@ static void undeliverable(struct shard *sh, const ts_msg *m)
 
 void shard_dispatch(struct shard *sh, ts_msg *m)
 {
+    if (ts_addr_gen(m->dst) == 0 && ts_addr_node(m->dst) != sh->node) {
+        undeliverable(sh, m); /* a caller's StatusRequest to another node: on over its link */
+        return;
+    }
     if (ts_addr_gen(m->dst) == 0) {
         handle_control(sh, m);
         return;
@@ -219,14 +228,23 @@ void shard_dispatch(struct shard *sh, ts_msg *m)
         undeliverable(sh, m);
         return;
     }
+    /* Answered by the engine, live or exiting: the handlers never see it. */
+    if (m->type == TS_MSG_STATUS_REQUEST &&
+        (a->state == ACTOR_LIVE || a->state == ACTOR_EXITING)) {
+        status_actor_reply(sh, a, m);
+        return;
+    }
     switch ((enum actor_state)a->state) {
     case ACTOR_EXITING:
-        if (m->type == TS_MSG_CHILD_EXITED)
+        if (m->type == TS_MSG_CHILD_EXITED) {
+            a->handled++;
             handle_child_exited(sh, a, m);
-        else if (m->type != TS_MSG_EXIT_REQUEST)
+        } else if (m->type != TS_MSG_EXIT_REQUEST) {
             dead_letter(sh, m);
+        }
         return;
     case ACTOR_LIVE:
+        a->handled++; /* before: an exit may free the slot */
         if (m->type == TS_MSG_EXIT_REQUEST)
             handle_exit_request(sh, a, m);
         else if (m->type == TS_MSG_CHILD_EXITED)

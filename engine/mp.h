@@ -23,6 +23,7 @@
 
 #include "logger.h"
 #include "net.h"
+#include "images.h"
 #include "members.h"
 #include "nodecaps.h"
 #include "pinned.h"
@@ -30,7 +31,7 @@
 #include "shard.h"
 
 #define MP_MAGIC UINT64_C(0x3165646f6e737473) /* "tsnode1" */
-#define MP_VERSION 6u
+#define MP_VERSION 7u
 #define MP_PREFIX "thespis.node."
 #define MP_MAX_CLIENTS 64   /* caller threads attached to one node at once */
 #define MP_CLIENT_RING (64u << 10)
@@ -72,6 +73,19 @@ struct mp_conv_req {
     uint32_t zero;
     char name[MP_NAME_LEN];
     char why[256]; /* rc < 0: ts_last_error's text */
+};
+
+/* A program's ask that the admin keep an image's sealed memfd (image.c):
+ * the admin takes the fd from the program (pidfd_getfd), checks its seals
+ * and hash, and keeps it open as long as the node runs; shard processes,
+ * restarted ones too, load the image from it. One at a time (img_lock). */
+struct mp_image_req {
+    _Atomic uint32_t state; /* MP_CONV_IDLE, _ASKED, _TAKEN, _ANSWERED */
+    int32_t pid, fd;        /* the asking program's */
+    int32_t rc, kept_fd;    /* the answer: 0 and the admin's fd, or -errno */
+    uint32_t zero;
+    ts_image_id id;
+    char why[256];
 };
 
 struct mp_shard {
@@ -123,6 +137,9 @@ struct mp_node {
     uint64_t max_msg;
     char name[TS_NODE_NAME_MAX + 1];
     struct node_caps caps; /* its capabilities, changed at runtime */
+    struct image_node images;   /* its code images, authority and image watchers */
+    pthread_mutex_t img_lock;   /* one mp_image_req at a time */
+    struct mp_image_req img_req;
     uint32_t in_conv;      /* 1: it is in a convention; members is its table */
     struct node_members members;
     _Atomic uint32_t conv_asks; /* bumped with each mp_conv_req asked: the admin sleeps on it */

@@ -467,7 +467,8 @@ static void deliver(void *arg, const struct frame_hdr *h, const void *payload)
             lease_grant(n, h->src_node, h->src, payload, h->len);
         else if (h->type == NET_LEASE_GRANT && ts_addr_shard(h->dst) == sh->id)
             lease_granted(n, h->src_node, payload, h->len);
-        else if (h->type == NET_LEASE_GRANT && ts_addr_shard(h->dst) < sh->nshards)
+        else if ((h->type == NET_LEASE_GRANT || h->type == TS_MSG_STATUS_REQUEST) &&
+                 ts_addr_shard(h->dst) < sh->nshards) /* a StatusRequest: to the node (status.c) */
             shard_enqueue(sh, h->dst, h->src, h->type, payload, h->len, 0);
         else
             system_log(sh->sys, TS_LOG_WARNING, "TS-NET-MALFORMED", 0, "",

@@ -132,6 +132,8 @@ struct pinned {
     const struct blob_store *blobs;
     size_t blob_min;
     struct net_config net; /* the listen endpoint and peer table */
+    struct net_pub *pubs;  /* [n]: each shard's link figures for the node's Status
+                              (pinned; a multiproc node's are in its segment) */
     pthread_mutex_t client_lock;
     _Atomic uint32_t *stop; /* own_stop, or the node's shared memory */
     _Atomic uint32_t own_stop;
@@ -195,6 +197,10 @@ int pinned_net_open(struct pshard *ps);
 void pinned_net_close(struct pshard *ps);
 bool pinned_node_known(struct shard *sh, uint16_t node);
 struct port *pinned_client_port(struct pshard *ps, ts_addr dst);
+/* base_ops.status_queued and status_info (status.c) of the pinned base;
+ * the first also multiproc's. */
+uint64_t pinned_status_queued(struct shard *sh, ts_addr dst, const ts_msg *skip);
+void pinned_status_info(struct shard *sh, struct status_info *out);
 
 /* Wakes whoever sleeps on word, if it announced so (after a publish). */
 void pinned_wake(_Atomic uint32_t *word);

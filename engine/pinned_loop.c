@@ -336,6 +336,49 @@ static unsigned drain_runq(struct shard *sh)
     return k;
 }
 
+/* ---- status: what waits in the inbound rings --------------------------- */
+
+struct queued {
+    ts_addr dst;
+    const ts_msg *skip;
+    uint64_t n;
+};
+
+static void count_queued(void *rec, uint32_t len, uint32_t flags, void *arg)
+{
+    struct queued *q = arg;
+    const ts_msg *m;
+    if (flags & REC_BLOB) {
+        if (len != sizeof(m))
+            return;
+        memcpy(&m, rec, sizeof(m));
+    } else if (len >= sizeof(*m)) {
+        m = rec;
+    } else {
+        return;
+    }
+    /* A blob reference (multiproc) is not opened: its envelope is a ref's. */
+    if (m != q->skip && m->dst == q->dst && !(m->flags & MSGF_BLOBREF))
+        q->n++;
+}
+
+uint64_t pinned_status_queued(struct shard *sh, ts_addr dst, const ts_msg *skip)
+{
+    struct pshard *ps = pshard_of(sh);
+    struct pinned *p = ps->p;
+    struct queued q = {.dst = dst, .skip = skip};
+    for (unsigned i = 0; i < p->n; i++)
+        if (ps->in[i])
+            ring_foreach_unread(ps->in[i], count_queued, &q);
+    uint32_t nc = atomic_load_explicit(p->ncl, memory_order_acquire);
+    for (uint32_t i = 0; i < nc; i++) {
+        struct client *c = atomic_load_explicit(&p->clients[i], memory_order_acquire);
+        if (c)
+            ring_foreach_unread(c->to_shard[sh->id], count_queued, &q);
+    }
+    return q.n;
+}
+
 /* One pass over every inbound queue. What a batch sent is published as
  * soon as the batch is done, not after the whole pass: batching without
  * holding replies back. */

@@ -10,6 +10,8 @@
 
 #include <xxhash.h>
 
+#include <thespis/image.h>
+
 #include "err.h"
 #include "registry.h"
 
@@ -22,30 +24,69 @@ static _Atomic(struct type_rec *) registry[REGISTRY_CAP];
 static size_t registry_count;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static size_t name_hash(const char *name)
+/* Types an image registers are its own: the key is (image, name). */
+static size_t key_hash(const ts_image_id *image, const char *name)
 {
-    return (size_t)XXH3_64bits(name, strlen(name));
+    uint64_t h = XXH3_64bits(name, strlen(name));
+    if (image)
+        h ^= XXH3_64bits(image->b, sizeof(image->b));
+    return (size_t)h;
+}
+
+static bool key_is(const struct type_rec *r, const ts_image_id *image, const char *name)
+{
+    static const ts_image_id none;
+    return memcmp(&r->image, image ? image : &none, sizeof(none)) == 0 &&
+           strcmp(r->type->name, name) == 0;
 }
 
 static const struct type_rec *(*_Atomic fallback)(const char *name);
 static void (*observer)(const ts_actor_type *t); /* registry_lock */
 
-static const struct type_rec *find_local(const char *name)
+/* The image whose init runs on this thread (registry_image_begin). */
+static _Thread_local struct {
+    const ts_image_id *id;
+    void (*on_type)(const ts_actor_type *t, void *arg);
+    void *arg;
+} loading;
+
+static const struct type_rec *find_local(const ts_image_id *image, const char *name)
 {
-    for (size_t i = name_hash(name) & (REGISTRY_CAP - 1);; i = (i + 1) & (REGISTRY_CAP - 1)) {
+    size_t i = key_hash(image, name) & (REGISTRY_CAP - 1);
+    for (;; i = (i + 1) & (REGISTRY_CAP - 1)) {
         struct type_rec *r = atomic_load_explicit(&registry[i], memory_order_acquire);
         if (!r)
             return NULL;
-        if (strcmp(r->type->name, name) == 0)
+        if (key_is(r, image, name))
             return r;
     }
 }
 
 const struct type_rec *registry_find(const char *name)
 {
-    const struct type_rec *r = find_local(name);
+    const struct type_rec *r = find_local(NULL, name);
     const struct type_rec *(*fb)(const char *) = atomic_load(&fallback);
     return r || !fb ? r : fb(name);
+}
+
+const struct type_rec *registry_find_in(const ts_image_id *image, const char *name)
+{
+    return image && !ts_image_id_is_zero(image) ? find_local(image, name) : registry_find(name);
+}
+
+void registry_image_begin(const ts_image_id *image,
+                          void (*on_type)(const ts_actor_type *t, void *arg), void *arg)
+{
+    loading.id = image;
+    loading.on_type = on_type;
+    loading.arg = arg;
+}
+
+void registry_image_end(void)
+{
+    loading.id = NULL;
+    loading.on_type = NULL;
+    loading.arg = NULL;
 }
 
 void registry_set_fallback(const struct type_rec *(*fn)(const char *name))
@@ -114,12 +155,16 @@ static int build_table(const ts_actor_type *t, struct type_rec *r)
 
 static int insert_locked(const ts_actor_type *t)
 {
-    size_t i = name_hash(t->name) & (REGISTRY_CAP - 1);
+    const ts_image_id *image = loading.id;
+    size_t i = key_hash(image, t->name) & (REGISTRY_CAP - 1);
     for (struct type_rec *r; (r = atomic_load_explicit(&registry[i], memory_order_relaxed));
          i = (i + 1) & (REGISTRY_CAP - 1)) {
-        if (strcmp(r->type->name, t->name) == 0)
-            return r->type == t ? 0
-                                : err_set(-EEXIST, "another actor type is registered as '%s'", t->name);
+        if (!key_is(r, image, t->name))
+            continue;
+        if (r->type == t)
+            return 0;
+        return image ? err_set(-EEXIST, "the image registers two actor types named '%s'", t->name)
+                     : err_set(-EEXIST, "another actor type is registered as '%s'", t->name);
     }
     if (registry_count + 1 >= REGISTRY_CAP / 2)
         return err_set(-ENOSPC, "actor type registry is full (%zu types)", registry_count);
@@ -127,6 +172,8 @@ static int insert_locked(const ts_actor_type *t)
     if (!r)
         return err_set(-ENOMEM, "out of memory");
     r->type = t;
+    if (image)
+        r->image = *image;
     int rc = reqs_parse(t->requirements, &r->reqs);
     if (rc < 0) {
         char why[160];
@@ -142,7 +189,9 @@ static int insert_locked(const ts_actor_type *t)
     }
     atomic_store_explicit(&registry[i], r, memory_order_release); /* pairs with registry_find */
     registry_count++;
-    if (observer)
+    if (loading.on_type)
+        loading.on_type(t, loading.arg);
+    if (!image && observer)
         observer(t);
     return 0;
 }

@@ -21,6 +21,8 @@ struct type_rec {
     uint32_t mask; /* table size - 1 */
     struct handler_slot *table;
     struct reqs reqs; /* the type's requirements, parsed */
+    ts_image_id image; /* the image (ts_load_image) that registered it; all
+                          zero for the program's own types */
 };
 
 /* Whether type t may run on a node with capabilities c, given a creation's
@@ -36,6 +38,18 @@ static inline bool type_rec_demands(const struct type_rec *t)
 
 /* The registered type of that name, or NULL. */
 const struct type_rec *registry_find(const char *name);
+
+/* The type of that name image registered (image NULL or zero: the
+ * program's, as registry_find), or NULL. Says nothing of whether the image
+ * is still loaded (image.h). */
+const struct type_rec *registry_find_in(const ts_image_id *image, const char *name);
+
+/* From now until registry_image_end, types this thread registers are
+ * image's (a name twice in it is -EEXIST), and on_type(t, arg) is called
+ * with each (under the registry's lock: it must not register). */
+void registry_image_begin(const ts_image_id *image,
+                          void (*on_type)(const ts_actor_type *t, void *arg), void *arg);
+void registry_image_end(void);
 
 /* Where registry_find looks for a name it does not know (multiproc: the
  * types a node's starter registered after the node forked); it may

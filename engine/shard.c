@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <thespis/image.h>
 #include <thespis/sysmsg.h>
 
 #include "../placement/decide.h"
@@ -480,7 +481,13 @@ int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *
                  ts_addr parent, ts_addr creator, ts_addr *out)
 {
     ts_placement how = opts && opts->placement ? opts->placement : sh->sys->cfg.placement;
-    const struct type_rec *t = registry_find(type_name);
+    const ts_image_id *image = opts && !ts_image_id_is_zero(opts->image) ? opts->image : NULL;
+    const struct type_rec *t = registry_find_in(image, type_name);
+    if (image && !t && image_adopt(sh->sys->img, image) == 0) /* a shard process's first */
+        t = registry_find_in(image, type_name);
+    int rc0 = image ? image_create_check(sh->sys->img, image, type_name, t != NULL) : 0;
+    if (rc0 < 0)
+        return rc0;
     if (t && (type_rec_demands(t) || how == TS_PLACE_LEAST_LOADED ||
               (opts && opts->requirements && *opts->requirements)))
         return create_by_caps(sh, t, how, opts, parent, creator, out);
@@ -538,7 +545,10 @@ static int actor_setup(struct shard *sh, struct actor *a, const ts_msg *start)
     /* First: a Start refused below still gives its name back (actor_finish). */
     if (v.name && !(a->global_name = strdup(v.name)))
         return -ENOMEM;
-    if (!(a->type = registry_find(v.type)))
+    if (!(a->type = registry_find_in(&v.image, v.type)) && !ts_image_id_is_zero(&v.image) &&
+        image_adopt(sh->sys->img, &v.image) == 0)
+        a->type = registry_find_in(&v.image, v.type);
+    if (!a->type)
         return -ENOENT; /* a Start from another node that lacks the type here */
     a->state_mem = calloc(1, a->type->type->state_size ? a->type->type->state_size : 1);
     if (!a->state_mem)
@@ -576,6 +586,7 @@ void actor_finish(struct shard *sh, struct actor *a, int32_t status)
     atomic_compare_exchange_strong(sh->sys->dead_letter_handler, &expect, TS_ADDR_NONE);
     if (sh->conv)
         addrset_remove(&sh->conv->watchers, self);
+    image_node_drop(sh->sys->img, self);
     ts_addr parent = a->parent;
     uint16_t gen = a->gen;
     bool born_dead = a->state == ACTOR_PENDING;

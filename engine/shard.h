@@ -44,21 +44,26 @@ struct timer {
 };
 
 struct actor {
+    /* The small fields first, with no hole between them: an idle actor's
+     * bytes are a benchmarked figure (docs/benchmarks.md, memory.idle_actor). */
     uint32_t slot;      /* its own index */
     uint16_t gen;       /* of the current occupant, or of the last one when FREE */
-    uint8_t state;
     uint16_t init_err;  /* FREE: the last occupant's init failed with this errno */
+    uint8_t state;
     bool caps_exit;     /* asked to exit: the node no longer meets its requirements */
+    uint16_t restarts;  /* its Status (status.c): restarts after a failing handler,
+                           counted up to UINT16_MAX */
+    uint32_t arg_len;
     ts_addr parent;     /* TS_ADDR_NONE for top-level actors */
     const struct type_rec *type;
     void *state_mem;
     void *arg;
-    uint32_t arg_len;
     char *global_name;
     char *reqs;         /* its creation's requirements (NULL: none) */
     char *why;          /* FREE: why its creation failed, when more than init's errno says */
     struct addrset children;
     struct timer *timers;
+    uint64_t handled;   /* its Status: messages dispatched to it (a redelivery counts once) */
 };
 
 #define SLOT_PAGE_BITS 12

@@ -7,7 +7,8 @@
  * reader trusts nothing in it.
  *
  *   uint64 parent | uint32 arg_len | uint16 type_len | uint16 name_len |
- *   uint16 reqs_len | uint16 zero | uint32 zero |
+ *   uint16 reqs_len | uint16 flags | uint32 zero |
+ *   image id (16 bytes, when flags bit 0 is set: a type of that image) |
  *   type (type_len bytes, NUL last) | name (name_len bytes, NUL last; none
  *   when 0) | reqs (the creation's requirements, likewise) | arg (arg_len
  *   bytes)
@@ -23,10 +24,12 @@
 #include <thespis/thespis.h>
 
 #define START_HDR 24u
+#define START_IMAGE 16u
 
 /* A Start as read: pointers into the payload it was read from. */
 struct start_view {
     ts_addr parent;
+    ts_image_id image; /* all zero: the program's type */
     const char *type; /* NUL-terminated, not empty */
     const char *name; /* NUL-terminated, or NULL: no global name */
     const char *reqs; /* NUL-terminated, or NULL: no requirements of its own */
@@ -41,7 +44,7 @@ size_t start_size(const char *type, const ts_create_opts *opts);
 void start_write(unsigned char *out, ts_addr parent, const char *type, const ts_create_opts *opts);
 /* Reads a payload of len bytes: 0, or -EBADMSG when the lengths do not add
  * up to len, the type is empty, a name or requirement text is not one
- * NUL-terminated string, or the reserved field is not 0. */
+ * NUL-terminated string, or a reserved field or flag is not 0. */
 int start_read(const void *p, size_t len, struct start_view *out);
 /* The parent a payload of len bytes names, even one start_read refuses;
  * TS_ADDR_NONE when it is too short to say. */

@@ -180,6 +180,8 @@ const char *ts_sysmsg_name(uint64_t type)
     case TS_MSG_WAKEUP: return "ts.Wakeup";
     case TS_MSG_DEAD_LETTER: return "ts.DeadLetter";
     case TS_MSG_CONVENTION_UPDATE: return "ts.ConventionUpdate";
+    case TS_MSG_STATUS_REQUEST: return "ts.StatusRequest";
+    case TS_MSG_STATUS: return "ts.Status";
     default: return NULL;
     }
 }

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "echo.h"
 #include "err.h"
 #include "nodeconv.h"
+#include "authority.h"
 #include "system.h"
 #include "../placement/caps.h"
 
@@ -104,6 +106,7 @@ int ts_system_open(const ts_config *cfg_in, ts_system **out)
     if (!out)
         return err_set(-EINVAL, "ts_system_open: NULL out");
     *out = NULL;
+    (void)echo_register(); /* thespis.Echo (echo.c): here too, so a static link has it */
     ts_config cfg;
     ts_config_init(&cfg);
     if (cfg_in)
@@ -113,11 +116,19 @@ int ts_system_open(const ts_config *cfg_in, ts_system **out)
     int rc = check_config(&cfg);
     if (rc < 0)
         return rc;
+    if (cfg.authority_keys) { /* said before anything starts */
+        uint8_t keys[AUTHORITY_MAX_KEYS][TS_SIGN_PUBLIC_BYTES];
+        size_t n;
+        if ((rc = authority_keys_read(cfg.authority_keys, keys, &n)) < 0)
+            return rc;
+    }
     struct ts_system *sys = calloc(1, sizeof(*sys));
     if (!sys)
         return err_set(-ENOMEM, "out of memory");
     sys->cfg = cfg;
     sys->dead_letter_handler = &sys->own_dlh;
+    image_node_init(&sys->own_img, cfg.allow_unsigned_images, false);
+    sys->img = &sys->own_img;
     node_caps_init(&sys->own_caps, cfg.caps, false); /* checked above */
     sys->caps = &sys->own_caps;
     if (cfg.convention) { /* a named node's is in its segment (base_multiproc.c) */
@@ -134,6 +145,8 @@ int ts_system_open(const ts_config *cfg_in, ts_system **out)
         sys->cfg.log = sys->log.cfg;
         rc = sys->ops->open(sys);
     }
+    if (rc == 0 && cfg.authority_keys)
+        rc = authority_start(sys, cfg.authority_keys);
     if (rc < 0) {
         atomic_store(&sys->shut_down, true); /* nothing to shut down */
         ts_system_close(sys);
@@ -165,6 +178,7 @@ void ts_system_close(ts_system *sys)
     sys->ops->close(sys);
     names_fini(&sys->names);
     pthread_mutex_destroy(&sys->names_lock);
+    image_node_fini(&sys->own_img, false);
     node_caps_fini(&sys->own_caps, false);
     if (sys->cfg.convention)
         members_fini(&sys->own_members, false);

@@ -9,6 +9,7 @@
 
 #include <thespis/thespis.h>
 
+#include "images.h"
 #include "logger.h"
 #include "names.h"
 #include "members.h"
@@ -25,6 +26,21 @@ struct inbox {
 int inbox_push(struct inbox *in, ts_msg *m);
 ts_msg *inbox_pop(struct inbox *in);
 void inbox_fini(struct inbox *in);
+
+/* A node's figures only its base knows, for its Status (status.c). */
+struct net_pub;
+struct status_shard_info {
+    int32_t pid;        /* its process; default this one */
+    uint32_t restarts;  /* of its process (multiproc); default 0 */
+    uint64_t actors;    /* live on it; default its resident count */
+    const struct net_pub *links; /* its published link figures; default NULL (none) */
+};
+struct status_info {
+    const char *name;   /* the node's name; default NULL (none) */
+    int base;           /* ts_base; default the configured one */
+    int32_t pid;        /* its admin process; default this one */
+    struct status_shard_info *shards; /* [sys->nshards] */
+};
 
 /*
  * What a base does. The system layer has checked arguments and the shutdown
@@ -80,9 +96,22 @@ struct base_ops {
      * it is gone; an actor directory follows them. */
     void (*actor_born)(struct shard *sh, const ts_msg *start);
     void (*actor_gone)(struct shard *sh, uint32_t slot);
+    /* Optional: a process of the node that is not this one must keep the
+     * sealed memfd fd of image id (a multiproc node's admin); the process
+     * and its fd number for it. 0 or -errno, said. */
+    int (*image_keep)(struct ts_system *sys, const ts_image_id *id, int fd, int32_t *pid,
+                      int32_t *kept_fd);
     /* Optional: the node's capabilities changed; wake the shards so each
      * checks its actors against them. */
     void (*caps_changed)(struct ts_system *sys);
+    /* Status (status.c). Optional, shard side: how many messages to dst
+     * are published in this shard's inbound rings and not taken yet, skip
+     * (the message being handled) aside; read without consuming any. */
+    uint64_t (*status_queued)(struct shard *sh, ts_addr dst, const ts_msg *skip);
+    /* Optional, shard side: what a node's Status shows that only the base
+     * knows (struct status_info; status.c has filled in the defaults). It
+     * must not wait for another shard. */
+    void (*status_info)(struct shard *sh, struct status_info *out);
 };
 
 extern const struct base_ops base_simple_ops;
@@ -105,6 +134,8 @@ struct ts_system {
     struct node_caps own_caps;
     struct node_members *members; /* the convention's table; NULL: the node is in none */
     struct node_members own_members;
+    struct image_node *img; /* own_img, or the node's shared memory (images.h) */
+    struct image_node own_img;
     struct node_conv *conv; /* this process keeps the node's place in it (nodeconv.h);
                                published with a release store once started (the
                                shards run by then): read it with system_conv */

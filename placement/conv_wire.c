@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "../engine/err.h"
+#include "../engine/keyfile.h"
 
 /* Every key, mac context and derivation starts with this label, so nothing
  * made for another protocol (or another version of this one) fits here. */
@@ -588,101 +589,16 @@ int conv_decode(struct conv_session *s, const void *frame, size_t len, struct co
     return 0;
 }
 
-/* ---- key files ----------------------------------------------------------- */
+/* ---- key files (engine/keyfile.c) ----------------------------------------- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Reads at most cap bytes of fd into buf: the count, or -errno. */
-static ssize_t read_all(int fd, char *buf, size_t cap)
-{
-    size_t at = 0;
-    while (at < cap) {
-        ssize_t n = read(fd, buf + at, cap - at);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            break;
-        at += (size_t)n;
-    }
-    return (ssize_t)at;
-}
-
-/* The key text (n bytes of buf) into key. */
-static int key_parse(const char *path, const char *buf, size_t n, uint8_t key[CONV_KEY])
-{
-    if (n == 2 * CONV_KEY + 1 && buf[2 * CONV_KEY] == '\n')
-        n--;
-    if (n != 2 * CONV_KEY)
-        return err_set(-EINVAL, "convention key file %s: %s; it must hold %u hex digits and "
-                       "an optional newline (make one with conv_key_generate)", path,
-                       n > 2 * CONV_KEY ? "too long" : "too short", 2 * CONV_KEY);
-    for (size_t i = 0; i < CONV_KEY; i++) {
-        int hi = hexval((unsigned char)buf[2 * i]), lo = hexval((unsigned char)buf[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return err_set(-EINVAL, "convention key file %s: character %zu is not a hex digit",
-                           path, 2 * i + 1 + (hi >= 0));
-        key[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
+#define KEY_WHAT "convention key file"
 
 int conv_key_load(const char *path, uint8_t key[CONV_KEY])
 {
     if (!path || !key)
         return err_set(-EINVAL, "conv_key_load: NULL argument");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_set(-errno, "convention key file %s: %s", path, strerror(errno));
-    struct stat st;
-    char buf[2 * CONV_KEY + 2]; /* one byte more than a key file may hold */
-    int rc = 0;
-    if (fstat(fd, &st) < 0) {
-        rc = err_set(-errno, "convention key file %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = err_set(-EINVAL, "convention key file %s is not a regular file", path);
-        goto out;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        rc = err_set(-EACCES, "convention key file %s has mode %04o: group or others may "
-                     "use it; run chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
-        goto out;
-    }
-    ssize_t n = read_all(fd, buf, sizeof(buf));
-    if (n < 0)
-        rc = err_set((int)n, "convention key file %s: %s", path, strerror((int)-n));
-    else
-        rc = key_parse(path, buf, (size_t)n, key);
-    sodium_memzero(buf, sizeof(buf));
-out:
-    close(fd);
-    return rc;
-}
-
-static int write_all(int fd, const char *buf, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        buf += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return keyfile_load(KEY_WHAT, "make one with conv_key_generate", path, -EACCES, key,
+                        CONV_KEY);
 }
 
 int conv_key_generate(const char *path)
@@ -691,26 +607,9 @@ int conv_key_generate(const char *path)
         return err_set(-EINVAL, "conv_key_generate: NULL path");
     if (sodium_init() < 0)
         return err_set(-EIO, "libsodium could not start (no source of randomness?)");
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 && errno == EEXIST)
-        return err_set(-EEXIST, "convention key file %s already exists: not overwritten", path);
-    if (fd < 0)
-        return err_set(-errno, "convention key file %s: %s", path, strerror(errno));
     uint8_t key[CONV_KEY];
-    char hex[2 * CONV_KEY + 1];
     randombytes_buf(key, sizeof(key));
-    sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
-    hex[2 * CONV_KEY] = '\n'; /* replaces the NUL: 64 digits and a newline */
-    int rc = write_all(fd, hex, sizeof(hex));
-    if (rc == 0 && fsync(fd) < 0)
-        rc = -errno;
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
+    int rc = keyfile_write(KEY_WHAT, path, 0600, key, sizeof(key));
     sodium_memzero(key, sizeof(key));
-    sodium_memzero(hex, sizeof(hex));
-    if (rc < 0) {
-        unlink(path);
-        return err_set(rc, "convention key file %s: %s", path, strerror(-rc));
-    }
-    return 0;
+    return rc;
 }

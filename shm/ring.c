@@ -163,6 +163,20 @@ int ring_empty(struct ring *r)
     return r->cached_tail == r->read;
 }
 
+void ring_foreach_unread(struct ring *r, void (*fn)(void *rec, uint32_t len, uint32_t flags,
+                                                    void *arg),
+                         void *arg)
+{
+    /* C1: acquire — as ring_front: the records up to tail are whole. */
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    for (uint64_t at = r->read; at < tail;) {
+        struct ring_rec *h = rec_at(r, at);
+        if (!(h->flags & RING_F_PAD))
+            fn(h + 1, h->len, h->flags, arg);
+        at += h->flags & RING_F_PAD ? RING_HDR + h->len : rec_size(h->len);
+    }
+}
+
 void ring_consumer_recover(struct ring *r)
 {
     /* C0: relaxed — the consumer's own index. Popped but unreleased records

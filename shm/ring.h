@@ -105,6 +105,14 @@ void ring_release(struct ring *r);
  * hot path. */
 int ring_empty(struct ring *r);
 
+/* Consumer: calls fn on every record published and not yet popped (padding
+ * aside), oldest first, without consuming any: its payload, len and flags
+ * as ring_front gives them. For status (how many messages wait), not the
+ * hot path. */
+void ring_foreach_unread(struct ring *r, void (*fn)(void *rec, uint32_t len, uint32_t flags,
+                                                    void *arg),
+                         void *arg);
+
 /* Recovery (design §5): the ring outlives a process that dies using it; its
  * successor calls one of these before anything else. */
 /* Producer: drops the reservations the dead producer never published. */

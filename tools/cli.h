@@ -51,6 +51,11 @@ enum cli_opt {
     CLI_OPT_CONVENTION_LEADER,
     CLI_OPT_KEY_FILE,
     CLI_OPT_LOST_MS,
+    CLI_OPT_SIGN,            /* keygen --sign */
+    CLI_OPT_SIGN_KEY,        /* sign --key */
+    CLI_OPT_OUT,             /* sign --out */
+    CLI_OPT_AUTHORITY_KEY,   /* start --authority-key */
+    CLI_OPT_ALLOW_UNSIGNED,  /* start --allow-unsigned */
 };
 
 /* --listen: at most one per transport (tcp, udp, dpdk). */
@@ -74,6 +79,12 @@ struct cli_args {
     uint64_t timeout_ns;
     char **pos;            /* the words that are not options (a command that takes them) */
     int npos;
+    /* Signing (cli_sign.c): keygen --sign, sign --key and --out, and the
+     * --authority-key files, "PATH,PATH", which cfg.authority_keys names. */
+    bool sign;
+    const char *sign_key;
+    const char *out;
+    char authority_keys[4096];
 };
 
 struct cli_cmd;
@@ -88,6 +99,21 @@ struct cli_cmd {
     cli_run_fn run;
     bool positional; /* takes words besides options (a->pos); else they are errors */
 };
+
+/* cli_sign.c: `thespis keygen --sign SECRET PUBLIC` (cmd is keygen's) and
+ * `thespis sign`. */
+int cli_keygen_sign(const struct cli_cmd *cmd, const struct cli_args *a);
+extern const char cli_sign_usage[];
+extern const struct option cli_sign_options[];
+int cli_sign_run(const struct cli_cmd *cmd, const struct cli_args *a);
+
+/* cli_image.c: `thespis load`, `unload`, `images`, and attaching to a
+ * running named node (0 with *out, or an exit status, said). */
+int cli_attach(const char *cmd, const char *name, ts_system **out);
+extern const char cli_load_usage[], cli_unload_usage[], cli_images_usage[];
+int cli_load_run(const struct cli_cmd *cmd, const struct cli_args *a);
+int cli_unload_run(const struct cli_cmd *cmd, const struct cli_args *a);
+int cli_images_run(const struct cli_cmd *cmd, const struct cli_args *a);
 
 /* What cli_parse decided. */
 enum cli_parsed {
@@ -118,5 +144,11 @@ void cli_print_status_text(FILE *out, const ts_node_status *st);
 /* A node's status as one JSON object on one line ("device" is null for a
  * node without one). */
 void cli_print_status_json(FILE *out, const ts_node_status *st);
+
+/* A Status message (thespis/sysmsg.h: an actor's or a node's, the answer
+ * to a StatusRequest) as `thespis status ADDR` prints it: text for people,
+ * or with json its ts_status_json object on one line. 0, or -EBADMSG /
+ * -ENOMEM (nothing printed). */
+int cli_print_status_msg(FILE *out, const ts_msg *status, bool json);
 
 #endif

@@ -15,6 +15,7 @@
 #define MAX_TIMEOUT_S 86400ul /* a day */
 #define DPDK_MBUFS_MIN 1024ul   /* a shard's rx and tx rings filled once */
 #define DPDK_MBUFS_MAX 1048576ul
+#define CLI_MAX_AUTHORITY_KEYS 64 /* the keys one authority holds */
 
 /* The transports a URL may name, as --transport takes them. */
 static const char *const transports[] = {"tcp", "udp", "dpdk"};
@@ -271,6 +272,30 @@ static int set_dpdk(const char *cmd, int id, const char *v, struct cli_args *a)
     return 0;
 }
 
+/* A public key file, appended to a->authority_keys ("PATH,PATH"), which
+ * cfg.authority_keys then names; the node reads them when it starts. */
+static int add_authority_key(const char *cmd, const char *path, struct cli_args *a)
+{
+    size_t used = strlen(a->authority_keys), nkeys = used ? 1 : 0;
+
+    if (!*path)
+        return reject(cmd, "empty --authority-key path");
+    if (strchr(path, ','))
+        return reject(cmd, "bad --authority-key '%s' (one file each, without ','; repeat "
+                      "the option)", path);
+    for (const char *p = a->authority_keys; *p; p++)
+        nkeys += *p == ',';
+    if (nkeys == CLI_MAX_AUTHORITY_KEYS)
+        return reject(cmd, "too many --authority-key (at most %d)", CLI_MAX_AUTHORITY_KEYS);
+    int n = snprintf(a->authority_keys + used, sizeof(a->authority_keys) - used, "%s%s",
+                     used ? "," : "", path);
+    if (n < 0 || (size_t)n >= sizeof(a->authority_keys) - used)
+        return reject(cmd, "--authority-key paths too long (at most %zu characters in all)",
+                      sizeof(a->authority_keys) - 1);
+    a->cfg.authority_keys = a->authority_keys;
+    return 0;
+}
+
 /* Applies one option and its value (NULL for a flag). */
 static int apply(const char *cmd, int id, const char *v, struct cli_args *a)
 {
@@ -340,6 +365,24 @@ static int apply(const char *cmd, int id, const char *v, struct cli_args *a)
         if (parse_count(cmd, "--lost-ms", v, 10, 600000, &n))
             return -1;
         a->cfg.convention_lost_ms = (unsigned)n;
+        return 0;
+    case CLI_OPT_SIGN:
+        a->sign = true;
+        return 0;
+    case CLI_OPT_SIGN_KEY:
+        if (!*v)
+            return reject(cmd, "empty --key path");
+        a->sign_key = v;
+        return 0;
+    case CLI_OPT_OUT:
+        if (!*v)
+            return reject(cmd, "empty --out path");
+        a->out = v;
+        return 0;
+    case CLI_OPT_AUTHORITY_KEY:
+        return add_authority_key(cmd, v, a);
+    case CLI_OPT_ALLOW_UNSIGNED:
+        a->cfg.allow_unsigned_images = true;
         return 0;
     case CLI_OPT_TIMEOUT:
         if (parse_count(cmd, "--timeout", v, 1, MAX_TIMEOUT_S, &n))
@@ -473,6 +516,16 @@ static int check_convention(const char *cmd, const struct cli_args *a)
     return 0;
 }
 
+/* With an authority, it decides about every image: --allow-unsigned would
+ * not let an unsigned one in. */
+static int check_authority(const char *cmd, const struct cli_args *a)
+{
+    if (a->cfg.authority_keys && a->cfg.allow_unsigned_images)
+        return reject(cmd, "--allow-unsigned and --authority-key do not go together (the "
+                      "authority refuses unsigned images)");
+    return 0;
+}
+
 enum cli_parsed cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
                           struct cli_args *a)
 {
@@ -501,7 +554,7 @@ enum cli_parsed cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
     a->npos = argc - optind;
     /* What depends on several options, whatever their order. */
     if (build_listen(cmd->name, a) || prefix_peers(cmd->name, a) || check_dpdk(cmd->name, a) ||
-        check_convention(cmd->name, a))
+        check_convention(cmd->name, a) || check_authority(cmd->name, a))
         return CLI_PARSED_ERROR;
     return CLI_PARSED_RUN;
 }

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* cli_status.c — a node's status as `thespis status` prints it: text for
- * people, one JSON line for programs. */
+ * people, one JSON line for programs; and an actor's or a node's Status
+ * message, the answer to `thespis status ADDR`'s StatusRequest. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <thespis/sysmsg.h>
 
 #include "cli.h"
 
@@ -223,4 +228,105 @@ void cli_print_status_json(FILE *out, const ts_node_status *st)
     json_device(out, &st->device);
     json_convention(out, st);
     fputs("}\n", out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* `thespis status ADDR`: a Status message                                   */
+/* ------------------------------------------------------------------------ */
+
+static void print_actor_status_text(FILE *out, const ts_status *s)
+{
+    const ts_actor_status *a = &s->actor;
+    char addr[48];
+    bool image = false;
+
+    for (unsigned i = 0; i < sizeof(a->image.b); i++)
+        image |= a->image.b[i] != 0;
+    fprintf(out, "actor %s: %s, %s\n", ts_addr_format(a->addr, addr, sizeof(addr)), a->type_name,
+            a->state == TS_ACTOR_LIVE ? "live" : "exiting (waiting for its children)");
+    fprintf(out, "  %-12s %s\n", "parent",
+            a->parent ? ts_addr_format(a->parent, addr, sizeof(addr)) : "none");
+    fprintf(out, "  %-12s %s\n", "global name", a->global_name_len ? a->global_name : "none");
+    fprintf(out, "  %-12s ", "image");
+    if (image) {
+        for (unsigned i = 0; i < sizeof(a->image.b); i++)
+            fprintf(out, "%02x", a->image.b[i]);
+        fputc('\n', out);
+    } else {
+        fputs("none (a type of the program's own)\n", out);
+    }
+    fprintf(out, "  %-12s %" PRIu64 " waiting\n", "mailbox", a->mailbox);
+    fprintf(out, "  %-12s %" PRIu64 "\n", "handled", a->handled);
+    fprintf(out, "  %-12s %" PRIu64 "\n", "restarts", a->restarts);
+    fprintf(out, "  %-12s %u\n", "timers", a->timers);
+    fprintf(out, "  %-12s %u", "children", a->children_total);
+    if (a->nchildren < a->children_total)
+        fprintf(out, " (the first %u listed)", a->nchildren);
+    for (uint32_t i = 0; i < a->nchildren; i++)
+        fprintf(out, "%s%s", i ? " " : ": ",
+                ts_addr_format(ts_status_child_at(s, i), addr, sizeof(addr)));
+    fputc('\n', out);
+}
+
+static void print_node_status_text(FILE *out, const ts_status *s)
+{
+    const ts_status_node *n = &s->node;
+
+    fprintf(out, "node %u%s%s%s: base %s, pid %d, %" PRIu64 " actors, %" PRIu64
+            " dead letters, caps %s (answered by shard %u)\n",
+            n->node_id, n->name_len ? " '" : "", n->name, n->name_len ? "'" : "",
+            ts_base_name(n->base), n->pid, n->actors, n->dead_letters,
+            n->caps_len ? n->caps : "none", n->shard);
+    fprintf(out, "%5s %5s %8s %6s %8s %8s %8s %12s %12s %8s %8s %8s %6s %8s %8s\n", "shard",
+            "core", "pid", "procr", "actors", "created", "exited", "handled", "sent", "restarts",
+            "poisoned", "deadl", "timers", "pending", "ovf_hwm");
+    for (uint32_t i = 0; i < n->nshards; i++) {
+        ts_status_shard h;
+        if (ts_status_shard_at(s, i, &h) != 0)
+            continue;
+        fprintf(out,
+                "%5u %5d %8d %6u %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %12" PRIu64 " %12" PRIu64
+                " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n",
+                h.id, h.core, h.pid, h.process_restarts, h.actors, h.created, h.exited, h.handled,
+                h.sent, h.restarts, h.poisoned, h.dead_letters, h.timers, h.pending,
+                h.overflow_hwm);
+    }
+    if (!n->nlinks)
+        return;
+    fprintf(out, "%5s %5s %4s %12s %12s %14s %14s %8s %8s %9s %10s\n", "shard", "node", "up",
+            "frames_in", "frames_out", "bytes_in", "bytes_out", "resent", "reconn", "malformed",
+            "queued");
+    for (uint32_t i = 0; i < n->nlinks; i++) {
+        ts_status_link l;
+        if (ts_status_link_at(s, i, &l) != 0)
+            continue;
+        fprintf(out,
+                "%5u %5u %4s %12" PRIu64 " %12" PRIu64 " %14" PRIu64 " %14" PRIu64 " %8" PRIu64
+                " %8" PRIu64 " %9" PRIu64 " %10" PRIu64 "\n",
+                l.shard, l.node, l.up ? "yes" : "no", l.frames_in, l.frames_out, l.bytes_in,
+                l.bytes_out, l.retransmits, l.reconnects, l.malformed, l.queued_bytes);
+    }
+}
+
+int cli_print_status_msg(FILE *out, const ts_msg *status, bool json)
+{
+    ts_status s;
+    int rc = ts_status_decode(status, &s);
+
+    if (rc < 0)
+        return rc;
+    if (json) {
+        int n = ts_status_json(status, NULL, 0);
+        char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+        if (!buf)
+            return n < 0 ? n : -ENOMEM;
+        ts_status_json(status, buf, (size_t)n + 1);
+        fprintf(out, "%s\n", buf);
+        free(buf);
+    } else if (s.kind == TS_STATUS_ACTOR) {
+        print_actor_status_text(out, &s);
+    } else {
+        print_node_status_text(out, &s);
+    }
+    return 0;
 }

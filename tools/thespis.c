@@ -10,7 +10,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include <thespis/sysmsg.h>
+
 #include "cli.h"
+#include "shell.h" /* shell.c: `thespis shell` */
 
 #define OPT_NAME {"name", required_argument, NULL, CLI_OPT_NAME}
 #define OPT_HELP {"help", no_argument, NULL, CLI_OPT_HELP}
@@ -64,6 +67,11 @@ static const char start_usage[] =
     "                     needed with --convention\n"
     "  --lost-ms N        a member or leader silent this long is lost, 10 to\n"
     "                     600000 (default 500)\n"
+    "  --authority-key PUBFILE  a public signing key (`thespis keygen --sign`):\n"
+    "                     the node loads an image only when one of these keys\n"
+    "                     verifies its signature (IMAGE.sig, `thespis sign`); may be\n"
+    "                     repeated\n"
+    "  --allow-unsigned   without --authority-key, load any image (else none)\n"
     "  -h, --help         print this help\n"
     "\n"
     "A node on DPDK, its port on eth1 at 10.0.0.1 (one like it at 10.0.0.2):\n"
@@ -101,6 +109,8 @@ static const struct option start_options[] = {
     {"convention-leader", no_argument, NULL, CLI_OPT_CONVENTION_LEADER},
     {"key-file", required_argument, NULL, CLI_OPT_KEY_FILE},
     {"lost-ms", required_argument, NULL, CLI_OPT_LOST_MS},
+    {"authority-key", required_argument, NULL, CLI_OPT_AUTHORITY_KEY},
+    {"allow-unsigned", no_argument, NULL, CLI_OPT_ALLOW_UNSIGNED},
     OPT_HELP,
     OPT_END,
 };
@@ -173,6 +183,7 @@ static int cmd_start(const struct cli_cmd *cmd, const struct cli_args *a)
 
 static const char status_usage[] =
     "usage: thespis status [--name N] [--json]\n"
+    "       thespis status [--name N] [--json] [--timeout SECONDS] ADDR\n"
     "Prints the status of a running node: its admin process, actors, dead\n"
     "letters, clients and capabilities, then one line per shard (core, pid,\n"
     "actors, restarts, messages in and out) and, for a node with links to\n"
@@ -184,18 +195,40 @@ static const char status_usage[] =
     "shards' own, published every few hundred turns of their loops (the\n"
     "device's at most every 10 ms).\n"
     "\n"
-    "  --name N    the node's name (default 'default')\n"
-    "  --json      one JSON object on one line instead of text\n"
-    "  -h, --help  print this help\n"
+    "With ADDR (an actor's address as thespis prints it, node.shard.slot.gen),\n"
+    "attaches to the node and asks that actor for its status (a StatusRequest,\n"
+    "which the engine answers, whatever the actor is doing): its type, state,\n"
+    "parent, global name, code image, messages waiting for it, handled and\n"
+    "restarts, timers and children. The actor may live on the node or on any\n"
+    "node it has a link to. The node's own address, NODE.0.16777215.0, gives\n"
+    "the node's status as its shards see it.\n"
     "\n"
-    "Exit status: 0 printed, 1 no such node (or it is stale), 2 bad arguments.\n";
+    "  --name N           the node's name (default 'default')\n"
+    "  --json             one JSON object on one line instead of text (with\n"
+    "                     ADDR: the schema of docs/protocol.md#status-as-json)\n"
+    "  --timeout SECONDS  with ADDR: how long to wait for the answer, 1 to 86400\n"
+    "                     (default 30)\n"
+    "  -h, --help         print this help\n"
+    "\n"
+    "  thespis status --name n1 0.0.5.1 --json\n"
+    "\n"
+    "Exit status: 0 printed, 1 no such node (or it is stale; with ADDR: no\n"
+    "answer in time: nothing lives there), 2 bad arguments.\n";
 
 static const struct option status_options[] = {
     OPT_NAME,
     {"json", no_argument, NULL, CLI_OPT_JSON},
+    {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
     OPT_HELP,
     OPT_END,
 };
+
+/* A Poison's reason text, or "" when it does not decode. */
+static const char *poison_text(const ts_msg *m)
+{
+    ts_poison p;
+    return ts_poison_decode(m, &p) == 0 ? p.reason_text : "";
+}
 
 /* Says why a node's status cannot be read; returns an exit status. */
 static int node_error(const char *cmd, const char *name, int rc)
@@ -213,13 +246,56 @@ static int node_error(const char *cmd, const char *name, int rc)
     }
 }
 
+/* `thespis status ADDR`: attaches to the node, asks ADDR for its Status
+ * (a StatusRequest the engine answers) and prints it. */
+static int status_of_addr(const struct cli_cmd *cmd, const struct cli_args *a,
+                          const ts_node_status *st, ts_addr addr)
+{
+    const char *name = a->cfg.node_name;
+    ts_config cfg;
+    ts_system *sys;
+    ts_msg *reply = NULL;
+    int rc;
+
+    ts_config_init(&cfg);
+    cfg.node_name = name;
+    if (ts_base_parse(st->base, &cfg.base) != 0 || cfg.base == TS_BASE_SIMPLE)
+        cfg.base = TS_BASE_MULTIPROC;
+    if (ts_system_open(&cfg, &sys) != 0)
+        return cli_fail(cmd->name, "cannot attach to node '%s': %s", name, ts_last_error());
+    rc = ts_ask(sys, addr, TS_MSG_STATUS_REQUEST, NULL, 0, a->timeout_ns, &reply);
+    if (rc == -ETIMEDOUT)
+        rc = cli_fail(cmd->name, "no answer from %s within %llu s: nothing lives there (a "
+                      "StatusRequest to an address that is gone is a dead letter)", a->pos[0],
+                      (unsigned long long)(a->timeout_ns / 1000000000u));
+    else if (rc)
+        rc = cli_fail(cmd->name, "%s: %s", a->pos[0], ts_last_error());
+    else if (reply->type == TS_MSG_POISON)
+        rc = cli_fail(cmd->name, "%s: the actor's creation failed: %s", a->pos[0],
+                      poison_text(reply));
+    else if (reply->type != TS_MSG_STATUS || cli_print_status_msg(stdout, reply, a->json) != 0)
+        rc = cli_fail(cmd->name, "%s answered with a message that is no Status", a->pos[0]);
+    ts_msg_free(reply);
+    ts_system_close(sys); /* a named node only detaches: it keeps running */
+    return rc ? rc : CLI_EXIT_OK;
+}
+
 static int cmd_status(const struct cli_cmd *cmd, const struct cli_args *a)
 {
     ts_node_status st;
-    int rc = ts_node_status_get(a->cfg.node_name, &st);
+    ts_addr addr = TS_ADDR_NONE;
+    int rc;
 
+    if (a->npos > 1)
+        return cli_usage_error(cmd->name, "unexpected argument '%s': one ADDR only", a->pos[1]);
+    if (a->npos == 1 && ts_addr_parse(a->pos[0], &addr) != 0)
+        return cli_usage_error(cmd->name, "unexpected argument '%s': an ADDR is an address as "
+                               "thespis prints them, node.shard.slot.gen", a->pos[0]);
+    rc = ts_node_status_get(a->cfg.node_name, &st);
     if (rc)
         return node_error(cmd->name, a->cfg.node_name, rc);
+    if (a->npos == 1)
+        return status_of_addr(cmd, a, &st, addr);
     if (a->json)
         cli_print_status_json(stdout, &st);
     else
@@ -333,23 +409,34 @@ static int cmd_cap(const struct cli_cmd *cmd, const struct cli_args *a)
 
 static const char keygen_usage[] =
     "usage: thespis keygen FILE\n"
+    "       thespis keygen --sign SECRET PUBLIC\n"
     "Writes a new random convention key to FILE: 64 hex characters, readable and\n"
     "writable by its owner only (mode 0600). Every node of a convention needs the\n"
     "same key; a node without it is refused when it joins. An existing FILE is\n"
     "never overwritten.\n"
     "\n"
+    "With --sign, writes a new ed25519 key pair for signing code images instead:\n"
+    "the secret key to SECRET (128 hex characters, mode 0600; `thespis sign --key\n"
+    "SECRET IMAGE` signs with it) and the public key to PUBLIC (64 hex\n"
+    "characters, mode 0644; `thespis start --authority-key PUBLIC` starts a node\n"
+    "that loads the images it signed). Neither file is ever overwritten.\n"
+    "\n"
+    "  --sign      write a signing key pair to SECRET and PUBLIC\n"
     "  -h, --help  print this help\n"
     "\n"
     "Exit status: 0 written, 1 not written (it exists, or cannot be made), 2 bad\n"
     "arguments.\n";
 
 static const struct option keygen_options[] = {
+    {"sign", no_argument, NULL, CLI_OPT_SIGN},
     OPT_HELP,
     OPT_END,
 };
 
 static int cmd_keygen(const struct cli_cmd *cmd, const struct cli_args *a)
 {
+    if (a->sign)
+        return cli_keygen_sign(cmd, a); /* cli_sign.c */
     if (a->npos != 1)
         return cli_usage_error(cmd->name, a->npos ? "one FILE only" : "say the FILE to write");
     if (!*a->pos[0])
@@ -364,12 +451,30 @@ static int cmd_keygen(const struct cli_cmd *cmd, const struct cli_args *a)
 /* main                                                                      */
 /* ------------------------------------------------------------------------ */
 
+static const struct option name_options[] = {
+    OPT_NAME,
+    OPT_HELP,
+    OPT_END,
+};
+
+static const struct option images_options[] = {
+    OPT_NAME,
+    {"json", no_argument, NULL, CLI_OPT_JSON},
+    OPT_HELP,
+    OPT_END,
+};
+
 static const struct cli_cmd commands[] = {
     {"start", start_usage, start_options, cmd_start, false},
-    {"status", status_usage, status_options, cmd_status, false},
+    {"status", status_usage, status_options, cmd_status, true},
     {"stop", stop_usage, stop_options, cmd_stop, false},
     {"cap", cap_usage, cap_options, cmd_cap, true},
     {"keygen", keygen_usage, keygen_options, cmd_keygen, true},
+    {"sign", cli_sign_usage, cli_sign_options, cli_sign_run, true},
+    {"shell", shell_usage, shell_options, cmd_shell, false},
+    {"load", cli_load_usage, name_options, cli_load_run, true},
+    {"unload", cli_unload_usage, name_options, cli_unload_run, true},
+    {"images", cli_images_usage, images_options, cli_images_run, false},
 };
 
 static int usage(FILE *out)
@@ -382,7 +487,12 @@ static int usage(FILE *out)
           "  status  print a running node's status, as text or JSON\n"
           "  stop    stop a running node\n"
           "  cap     change a running node's capabilities\n"
-          "  keygen  write a new convention key\n"
+          "  keygen  write a new convention key (--sign: an image signing key pair)\n"
+          "  sign    sign a code image\n"
+          "  load    load signed code images into a running node\n"
+          "  unload  unload code images from a running node\n"
+          "  images  list a running node's code images\n"
+          "  shell   drive a running node by hand: create, tell, ask, status, load\n"
           "\n"
           "'thespis SUBCOMMAND --help' describes its options.\n",
           out);

@@ -76,6 +76,14 @@ static inline uint16_t ts_addr_gen(ts_addr a) { return (uint16_t)(a >> TS_ADDR_G
  * Returns buf. */
 TS_API char *ts_addr_format(ts_addr a, char *buf, size_t len);
 
+/* Reads an address in ts_addr_format's form, "node.shard.slot.gen", each
+ * field decimal and within its width (node and gen 0-65535, shard 0-255,
+ * slot 0-16777215), nothing before, between or after. "0.0.0.0"
+ * (TS_ADDR_NONE) reads too: whether an address is one to send to is
+ * ts_send's to say. Returns 0, or -EINVAL (NULL, or not an address; *out
+ * is then left alone). */
+TS_API int ts_addr_parse(const char *text, ts_addr *out);
+
 /* ------------------------------------------------------------------------ */
 /* Messages and their type ids                                               */
 /* ------------------------------------------------------------------------ */
@@ -120,6 +128,12 @@ TS_API int ts_register_msg_type(const char *name, uint64_t *id);
 /* ------------------------------------------------------------------------ */
 /* Actor types                                                               */
 /* ------------------------------------------------------------------------ */
+
+/* A code image's id: the XXH3-128 of its bytes (design §8; thespis/image.h).
+ * All zero: no image. */
+typedef struct ts_image_id {
+    uint8_t b[16];
+} ts_image_id;
 
 typedef struct ts_ctx ts_ctx;       /* handed to handlers: who am I, who sent this */
 typedef struct ts_system ts_system; /* one actor system, seen from outside */
@@ -214,6 +228,17 @@ typedef struct ts_actor_type {
  *   -ENOSPC  the registry is full
  */
 TS_API int ts_register_actor_type(const ts_actor_type *type);
+
+/*
+ * The bundled test actor type, registered in every process that links the
+ * library (before any system opens, so a multiproc node's shard processes
+ * have it too): an actor of it answers every message that is not a system
+ * message with a message of the same type and payload, to its sender, and
+ * keeps no state. Create one on any node to try it (`thespis shell`:
+ * "create thespis.Echo as e", then "ask e app.Ping hello"). The "thespis."
+ * prefix of type names is the library's own.
+ */
+#define TS_ECHO_TYPE "thespis.Echo"
 
 /* ------------------------------------------------------------------------ */
 /* Systems                                                                   */
@@ -310,6 +335,13 @@ typedef struct ts_config {
      * become dead letters and watchers get LEFT. Heartbeats go every fifth
      * of it. 0: 500 ms. */
     unsigned convention_lost_ms;
+    /* Code images (thespis/image.h). With no Source Authority set, every
+     * ts_load_image is refused unless allow_unsigned_images. authority_keys:
+     * "PATH,PATH,...", public key files (`thespis keygen --sign`): the node
+     * starts the bundled TS_SIGNATURE_AUTHORITY with them and makes it its
+     * authority. NULL: none. */
+    bool allow_unsigned_images;
+    const char *authority_keys;
 } ts_config;
 
 /* Fills *cfg with the defaults: simple base, node 0, 64 MiB messages,
@@ -397,6 +429,11 @@ typedef struct ts_create_opts {
      * ts_actor_type.requirements); also handed to the type's
      * capability_check. NULL: none. */
     const char *requirements;
+    /* The image the type comes from (thespis/image.h): the type of that
+     * name that image registered. A node that lacks the image fetches it
+     * from the convention's leader. NULL: a type the program registered
+     * (or an image preloaded with ts_image_load). */
+    const ts_image_id *image;
 } ts_create_opts;
 
 /*

@@ -83,19 +83,15 @@ TEST(ImageLoad, MissingFileIsENOENT)
     EXPECT_EQ(ts_image_load("libc.so.6"), -ENOENT) << ts_last_error();
 }
 
-TEST(ImageLoad, NotAnObjectIsENOEXECWithTheLoadersReason)
+TEST(ImageLoad, NotAnObjectIsENOEXECSayingWhyBeforeTheLoaderSeesIt)
 {
     TempFile f(std::string(256, '#') + " not an ELF file\n");
     ASSERT_TRUE(f.ok()) << "cannot write a temporary file";
 
-    // What the dynamic loader says about this file is what ts_last_error
-    // must carry.
-    void *h = dlopen(f.path().c_str(), RTLD_NOW | RTLD_LOCAL);
-    ASSERT_EQ(h, nullptr);
-    const std::string why = dlerror();
-
+    // The header checks refuse it before dlopen is given the bytes.
     EXPECT_EQ(ts_image_load(f.path().c_str()), -ENOEXEC);
-    EXPECT_TRUE(Contains(ts_last_error(), why)) << ts_last_error() << "\nwanted: " << why;
+    EXPECT_TRUE(Contains(ts_last_error(), f.path())) << ts_last_error();
+    EXPECT_TRUE(Contains(ts_last_error(), "not an ELF file")) << ts_last_error();
 }
 
 TEST(ImageLoad, ImageWithoutInitSymbolIsENOEXEC)

@@ -253,7 +253,7 @@ class Watching {
     void Loop()
     {
         ts_addr me = ts_system_client_addr(sys_);
-        ts_create_opts o = {&me, sizeof me, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
+        ts_create_opts o = {&me, sizeof me, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr, nullptr};
         ts_addr w = TS_ADDR_NONE;
         int rc = ts_system_create(sys_, convt::kWatcherType.name, &o, &w);
         {

@@ -66,7 +66,7 @@ const ts_actor_type kNamedType = {"test.conv.Named", 0, NamedInit, nullptr, kNam
 // has leased this node no slot yet (-EAGAIN).
 int CreateNamed(ts_system *sys, const char *type, const std::string &name, ts_addr *out)
 {
-    ts_create_opts o = {nullptr, 0, name.c_str(), TS_PLACE_DEFAULT, 0, 0, nullptr};
+    ts_create_opts o = {nullptr, 0, name.c_str(), TS_PLACE_DEFAULT, 0, 0, nullptr, nullptr};
     int rc;
     auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kWait);
     while ((rc = ts_system_create(sys, type, &o, out)) == -EAGAIN &&
@@ -215,7 +215,7 @@ class Convention : public ::testing::Test {
     ts_addr Watch(ts_system *sys)
     {
         ts_addr me = ts_system_client_addr(sys);
-        ts_create_opts o = {&me, sizeof me, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
+        ts_create_opts o = {&me, sizeof me, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr, nullptr};
         ts_addr w = TS_ADDR_NONE;
         EXPECT_EQ(ts_system_create(sys, convt::kWatcherType.name, &o, &w), 0) << ts_last_error();
         return w;

@@ -67,7 +67,7 @@ int ProberProbe(ts_ctx *ctx, void *, const ts_msg *m)
     case kOpCreateMissing: r.rc = ts_create(ctx, kNoSuchType, nullptr, &out); break;
     case kOpWakeup: r.rc = ts_wakeup_after(ctx, tst::kMs, g_big, q.len); break;
     case kOpCreateBigArg: {
-        ts_create_opts o{g_big, q.len, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
+        ts_create_opts o{g_big, q.len, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr, nullptr};
         r.rc = ts_create(ctx, tst::kEcho, &o, &out);
         break;
     }
@@ -192,7 +192,7 @@ TEST_P(ErrorScenario, payload_above_maximum_is_emsgsize)
     EXPECT_TS_ERR(ts_ask(sys(), echo, tst::kPing(), over.data(), over.size(), tst::kWait, &reply),
                   -EMSGSIZE, SIZE_WORDS);
     EXPECT_EQ(reply, nullptr);
-    ts_create_opts big_arg{over.data(), over.size(), nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
+    ts_create_opts big_arg{over.data(), over.size(), nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr, nullptr};
     ts_addr out = TS_ADDR_NONE;
     EXPECT_TS_ERR(ts_system_create(sys(), tst::kEcho, &big_arg, &out), -EMSGSIZE, SIZE_WORDS);
     ExpectNothingArrives();

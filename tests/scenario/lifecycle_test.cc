@@ -68,7 +68,7 @@ int NodeGrow(ts_ctx *ctx, void *state, const ts_msg *)
         NodeArg &a = st->kid_args[i];
         std::snprintf(a.name, sizeof a.name, "%.8s%d", st->self.name, i);
         a.depth = st->self.depth - 1;
-        ts_create_opts o{&a, sizeof a, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
+        ts_create_opts o{&a, sizeof a, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr, nullptr};
         int rc = ts_create(ctx, "test.tree.Node", &o, &st->kids[i]);
         if (rc == 0)
             rc = ts_send(ctx, st->kids[i], kGrow(), nullptr, 0);
@@ -136,7 +136,7 @@ const ts_actor_type kStubborn = {"test.tree.Stubborn", 0, nullptr, StubbornFini,
 int FinderFind(ts_ctx *ctx, void *, const ts_msg *m)
 {
     std::string name = Text(m);
-    ts_create_opts o{nullptr, 0, name.c_str(), TS_PLACE_DEFAULT, 0, 0, nullptr};
+    ts_create_opts o{nullptr, 0, name.c_str(), TS_PLACE_DEFAULT, 0, 0, nullptr, nullptr};
     ts_addr a = TS_ADDR_NONE;
     int rc = ts_create(ctx, tst::kEcho, &o, &a);
     if (rc)

@@ -210,7 +210,7 @@ int WorkerNudge(ts_ctx *ctx, void *state, const ts_msg *)
 int HubGo(ts_ctx *ctx, void *, const ts_msg *)
 {
     ts_addr client = ts_sender(ctx), sink, w[kWorkers];
-    ts_create_opts so{&client, sizeof client, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr};
+    ts_create_opts so{&client, sizeof client, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr, nullptr};
     int rc = ts_create(ctx, "test.det.Sink", &so, &sink);
     for (uint32_t i = 0; rc == 0 && i < kWorkers; i++)
         rc = ts_create(ctx, "test.det.Worker", nullptr, &w[i]);

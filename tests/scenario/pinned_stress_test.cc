@@ -681,7 +681,7 @@ class PinnedStress : public tst::SystemTest {
     // A top-level actor on the given shard (shard 0 is all there is on simple).
     ts_addr CreateOn(const char *type, unsigned shard, const void *arg = nullptr, size_t len = 0)
     {
-        ts_create_opts o{arg, len, nullptr, TS_PLACE_LOCAL, 0, 0, nullptr};
+        ts_create_opts o{arg, len, nullptr, TS_PLACE_LOCAL, 0, 0, nullptr, nullptr};
         if (!shard_cpus_.empty()) {
             o.placement = TS_PLACE_CORE;
             o.core = shard_cpus_.at(shard);
@@ -714,7 +714,7 @@ TEST_P(PinnedStress, ten_million_messages_fan_in_with_per_sender_order)
 
     ts_addr senders[kSenders];
     unsigned on_shard[kMaxShards] = {0, 0};
-    ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr};
+    ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr, nullptr};
     for (unsigned i = 0; i < kSenders; i++) {
         ASSERT_EQ(ts_system_create(sys(), "test.pstress.FanSender", &rr, &senders[i]), 0)
             << ts_last_error();
@@ -1011,7 +1011,7 @@ class PinnedStressThreads : public PinnedStress {
         if (GetParam() == TS_BASE_SIMPLE)
             GTEST_SKIP() << "the simple base runs actors on its one caller's thread; concurrent "
                             "callers need the pinned base";
-        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr};
+        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr, nullptr};
         for (unsigned i = 0; i < kEchoes; i++) {
             ASSERT_EQ(ts_system_create(sys(), tst::kEcho, &rr, &echoes_[i]), 0) << ts_last_error();
             EXPECT_EQ(ts_addr_shard(echoes_[i]), i % Shards());

@@ -592,7 +592,7 @@ class PinnedTest : public tst::SystemTest {
     // Creates a top-level actor on the given shard (TS_PLACE_CORE).
     ts_addr CreateOn(const char *type, unsigned shard, const void *arg = nullptr, size_t len = 0)
     {
-        ts_create_opts o{arg, len, nullptr, TS_PLACE_CORE, ShardCpu(shard), 0, nullptr};
+        ts_create_opts o{arg, len, nullptr, TS_PLACE_CORE, ShardCpu(shard), 0, nullptr, nullptr};
         ts_addr a = TS_ADDR_NONE;
         int rc = ts_system_create(sys(), type, &o, &a);
         EXPECT_EQ(rc, 0) << "create " << type << " on shard " << shard << ": " << ts_last_error();
@@ -708,14 +708,14 @@ TEST_P(PinnedTest, core_zero_runs_one_shard)
         cfg.cores = "0";
         cfg.shards = shards;
         TS_REOPEN(cfg);
-        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr};
+        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr, nullptr};
         for (int i = 0; i < 3; i++) {
             ts_addr a = TS_ADDR_NONE;
             ASSERT_EQ(ts_system_create(sys(), tst::kEcho, &rr, &a), 0) << ts_last_error();
             EXPECT_EQ(ts_addr_shard(a), 0) << "only one shard exists";
             ExpectEchoes(a);
         }
-        ts_create_opts core0{nullptr, 0, nullptr, TS_PLACE_CORE, 0, 0, nullptr};
+        ts_create_opts core0{nullptr, 0, nullptr, TS_PLACE_CORE, 0, 0, nullptr, nullptr};
         ts_addr a = TS_ADDR_NONE;
         ASSERT_EQ(ts_system_create(sys(), tst::kEcho, &core0, &a), 0) << ts_last_error();
         EXPECT_EQ(ts_addr_shard(a), 0);
@@ -733,7 +733,7 @@ TEST_P(PinnedTest, cores_zero_to_one_run_two_shards)
         cfg.cores = "0-1";
         cfg.shards = shards;
         TS_REOPEN(cfg);
-        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr};
+        ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr, nullptr};
         std::vector<int> got;
         for (int i = 0; i < 4; i++) {
             ts_addr a = TS_ADDR_NONE;
@@ -842,7 +842,7 @@ TEST_P(PinnedTest, place_core_puts_the_actor_on_that_cores_shard)
 
     // From outside.
     for (auto want : {std::make_pair(c0, 1), std::make_pair(c1, 0)}) {
-        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, want.first, 0, nullptr};
+        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, want.first, 0, nullptr, nullptr};
         ts_addr a = TS_ADDR_NONE;
         ASSERT_EQ(ts_system_create(sys(), tst::kEcho, &o, &a), 0) << ts_last_error();
         EXPECT_EQ(ts_addr_shard(a), want.second) << "core " << want.first;
@@ -850,7 +850,7 @@ TEST_P(PinnedTest, place_core_puts_the_actor_on_that_cores_shard)
     }
     // From inside, from a maker on either shard.
     for (int maker_core : {c0, c1}) {
-        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, maker_core, 0, nullptr};
+        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, maker_core, 0, nullptr, nullptr};
         ts_addr maker = TS_ADDR_NONE;
         ASSERT_EQ(ts_system_create(sys(), "test.pinned.Maker", &o, &maker), 0) << ts_last_error();
         for (auto want : {std::make_pair(c0, 1), std::make_pair(c1, 0)}) {
@@ -878,7 +878,7 @@ TEST_P(PinnedTest, place_core_that_runs_no_shard_is_einval)
     ts_system_stats before = Stats();
     for (int core : outside) {
         SCOPED_TRACE(core);
-        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, core, 0, nullptr};
+        ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_CORE, core, 0, nullptr, nullptr};
         ts_addr a = TS_ADDR_NONE;
         EXPECT_EQ(ts_system_create(sys(), tst::kEcho, &o, &a), -EINVAL);
         std::string err = ts_last_error();
@@ -898,7 +898,7 @@ TEST_P(PinnedTest, round_robin_from_one_creator_alternates_shards)
 {
     NEED_TWO_SHARDS();
     // From outside: this caller's cursor.
-    ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr};
+    ts_create_opts rr{nullptr, 0, nullptr, TS_PLACE_ROUND_ROBIN, 0, 0, nullptr, nullptr};
     std::vector<int> got;
     for (int i = 0; i < 4; i++) {
         ts_addr a = TS_ADDR_NONE;
@@ -926,7 +926,7 @@ TEST_P(PinnedTest, default_placement_is_the_creators_shard)
 {
     // From outside: shard 0.
     for (bool null_opts : {true, false}) {
-        ts_create_opts local{nullptr, 0, nullptr, TS_PLACE_LOCAL, 0, 0, nullptr};
+        ts_create_opts local{nullptr, 0, nullptr, TS_PLACE_LOCAL, 0, 0, nullptr, nullptr};
         ts_addr a = TS_ADDR_NONE;
         ASSERT_EQ(ts_system_create(sys(), tst::kEcho, null_opts ? nullptr : &local, &a), 0)
             << ts_last_error();

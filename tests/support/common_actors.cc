@@ -53,7 +53,7 @@ int ParentSpawn(ts_ctx *ctx, void *state, const ts_msg *m)
         return -EBADMSG;
     st->watcher = ts_sender(ctx);
     ts_create_opts o{req.arg, req.arg_len, req.global_name[0] ? req.global_name : nullptr,
-                     TS_PLACE_DEFAULT, 0, 0, req.requirements[0] ? req.requirements : nullptr};
+                     TS_PLACE_DEFAULT, 0, 0, req.requirements[0] ? req.requirements : nullptr, nullptr};
     SpawnReply rep{};
     rep.rc = ts_create(ctx, req.type, &o, &rep.child);
     for (uint32_t i = 0; rep.rc == 0 && i < req.nprobe; i++)

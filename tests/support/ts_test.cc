@@ -332,7 +332,7 @@ void SystemTest::Reopen(const ts_config &cfg)
 ts_addr SystemTest::Create(const char *type, const void *arg, size_t len,
                            const char *global_name)
 {
-    ts_create_opts o{arg, len, global_name, TS_PLACE_DEFAULT, 0, 0, nullptr};
+    ts_create_opts o{arg, len, global_name, TS_PLACE_DEFAULT, 0, 0, nullptr, nullptr};
     ts_addr a = TS_ADDR_NONE;
     int rc = ts_system_create(sys_, type, &o, &a);
     EXPECT_EQ(rc, 0) << "ts_system_create(" << type << "): " << ts_last_error();

@@ -22,7 +22,8 @@ TEST(TypeId, IsXxh3OfTheName)
 TEST(TypeId, SystemConstantsMatchTheirNames)
 {
     const uint64_t ids[] = {TS_MSG_EXIT_REQUEST, TS_MSG_CHILD_EXITED, TS_MSG_POISON,
-                            TS_MSG_WAKEUP, TS_MSG_DEAD_LETTER, TS_MSG_CONVENTION_UPDATE};
+                            TS_MSG_WAKEUP, TS_MSG_DEAD_LETTER, TS_MSG_CONVENTION_UPDATE,
+                            TS_MSG_STATUS_REQUEST, TS_MSG_STATUS};
     for (uint64_t id : ids) {
         const char *name = ts_sysmsg_name(id);
         ASSERT_NE(name, nullptr);
