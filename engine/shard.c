@@ -545,9 +545,13 @@ static int actor_setup(struct shard *sh, struct actor *a, const ts_msg *start)
     /* First: a Start refused below still gives its name back (actor_finish). */
     if (v.name && !(a->global_name = strdup(v.name)))
         return -ENOMEM;
-    if (!(a->type = registry_find_in(&v.image, v.type)) && !ts_image_id_is_zero(&v.image) &&
-        image_adopt(sh->sys->img, &v.image) == 0)
-        a->type = registry_find_in(&v.image, v.type);
+    if (!(a->type = registry_find_in(&v.image, v.type)) && !ts_image_id_is_zero(&v.image)) {
+        if (image_adopt(sh->sys->img, &v.image) == 0)
+            a->type = registry_find_in(&v.image, v.type);
+        else
+            system_log(sh->sys, TS_LOG_WARNING, "TS-IMAGE-REFUSED", start->dst, v.type, "%s",
+                       ts_last_error());
+    }
     if (!a->type)
         return -ENOENT; /* a Start from another node that lacks the type here */
     a->state_mem = calloc(1, a->type->type->state_size ? a->type->type->state_size : 1);
