@@ -10,6 +10,7 @@
 
 #include <thespis/image.h>
 
+#include "le.h"
 #include "err.h"
 #include "image_wire.h"
 
@@ -76,29 +77,6 @@ bool ts_image_id_is_zero(const ts_image_id *id)
 }
 
 /* ---- payloads ------------------------------------------------------- */
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    v = htole64(v);
-    memcpy(p, &v, 8);
-}
-static void put32(unsigned char *p, uint32_t v)
-{
-    v = htole32(v);
-    memcpy(p, &v, 4);
-}
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return le64toh(v);
-}
-static uint32_t get32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return le32toh(v);
-}
 
 static int check(const ts_msg *m, const void *out, uint64_t type, size_t min)
 {

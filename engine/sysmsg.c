@@ -5,30 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "le.h"
 #include "sysmsg_wire.h"
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    v = htole64(v);
-    memcpy(p, &v, 8);
-}
-static void put32(unsigned char *p, uint32_t v)
-{
-    v = htole32(v);
-    memcpy(p, &v, 4);
-}
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return le64toh(v);
-}
-static uint32_t get32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return le32toh(v);
-}
 
 void child_exited_write(void *p, ts_addr child, int32_t status)
 {
@@ -62,18 +40,6 @@ void dead_letter_write(void *p, const ts_msg *orig)
     put32(b + 24, orig->len);
     put32(b + 28, 0);
     memcpy(b + DEAD_LETTER_HDR, ts_msg_data(orig), orig->len);
-}
-
-static void put16(unsigned char *p, uint16_t v)
-{
-    v = htole16(v);
-    memcpy(p, &v, 2);
-}
-static uint16_t get16(const unsigned char *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return le16toh(v);
 }
 
 void conv_update_write(void *p, uint16_t node, ts_convention_event ev, const char *name,

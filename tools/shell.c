@@ -15,8 +15,10 @@
  * when any did (0 when all went well).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <locale.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -108,6 +110,8 @@ struct type_name {
     char *name;
 };
 
+struct asker;
+
 struct shell {
     ts_system *sys;
     const char *node;     /* the named node attached to; NULL: a convention member */
@@ -123,6 +127,7 @@ struct shell {
     struct type_name *types; /* message type names used, for printing them */
     size_t ntypes, captypes;
     char history[4096];   /* the history file; "" none */
+    struct asker *asker;  /* the thread that asks (ask_apart) */
     struct shell_command cmd;
 };
 
@@ -484,13 +489,15 @@ static double seconds(uint64_t ns)
     return (double)ns / 1e9;
 }
 
-/* One ask, made from a thread of its own: a thread's first call gives it a
- * mailbox of its own, under a new address, so the answer is one to this
- * ask, never a reply to an earlier tell or a late one to an ask that gave
- * up (those go to the shell's mailbox, or to the address of a mailbox gone,
- * a dead letter). */
+/* Asks are made from a thread of the shell's own, the asker: it has a
+ * mailbox of its own, so an ask's answer is never the echo of an earlier
+ * tell (those come to the main thread's mailbox, printed by drain). Before
+ * each ask it takes what came to it since the last one: late answers to
+ * asks that gave up, printed as such. One thread for the shell's life, not
+ * one per ask: a mailbox is made once and never handed on. */
+#define LATE_MAX 16
+
 struct ask_job {
-    ts_system *sys;
     ts_addr to;
     uint64_t type;
     const void *payload;
@@ -498,29 +505,106 @@ struct ask_job {
     uint64_t timeout_ns;
     ts_msg *reply;
     int rc;
-    char error[512]; /* ts_last_error is the thread's own */
+    char error[512];         /* ts_last_error is the thread's own */
+    ts_msg *late[LATE_MAX];  /* came before the ask was made */
+    unsigned nlate;
+    unsigned late_dropped;   /* more than LATE_MAX of them */
 };
 
-static void *ask_thread(void *arg)
-{
-    struct ask_job *j = arg;
+struct asker {
+    ts_system *sys;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct ask_job *job;     /* posted, until done */
+    bool done, stop;
+};
 
-    j->rc = ts_ask(j->sys, j->to, j->type, j->payload, j->len, j->timeout_ns, &j->reply);
+static void ask_run(ts_system *sys, struct ask_job *j)
+{
+    ts_msg *m;
+
+    while (ts_listen(sys, 1, &m) == 0) {
+        if (j->nlate < LATE_MAX) {
+            j->late[j->nlate++] = m;
+        } else {
+            j->late_dropped++;
+            ts_msg_free(m);
+        }
+    }
+    j->rc = ts_ask(sys, j->to, j->type, j->payload, j->len, j->timeout_ns, &j->reply);
     if (j->rc)
         snprintf(j->error, sizeof(j->error), "%s", ts_last_error());
+}
+
+static void *asker_main(void *arg)
+{
+    struct asker *a = arg;
+
+    pthread_mutex_lock(&a->lock);
+    for (;;) {
+        while (!a->stop && (!a->job || a->done))
+            pthread_cond_wait(&a->cond, &a->lock);
+        if (a->stop)
+            break;
+        struct ask_job *j = a->job;
+        pthread_mutex_unlock(&a->lock);
+        ask_run(a->sys, j);
+        pthread_mutex_lock(&a->lock);
+        a->done = true;
+        pthread_cond_broadcast(&a->cond);
+    }
+    pthread_mutex_unlock(&a->lock);
     return NULL;
 }
 
-static int ask_apart(struct ask_job *j)
+static int asker_start(struct asker *a, ts_system *sys)
 {
-    pthread_t t;
-    int rc = pthread_create(&t, NULL, ask_thread, j);
-
+    a->sys = sys;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->cond, NULL);
+    int rc = pthread_create(&a->thread, NULL, asker_main, a);
     if (rc) {
-        snprintf(j->error, sizeof(j->error), "cannot start a thread: %s", strerror(rc));
-        return j->rc = -rc;
+        pthread_cond_destroy(&a->cond);
+        pthread_mutex_destroy(&a->lock);
+        a->sys = NULL;
     }
-    pthread_join(t, NULL);
+    return -rc;
+}
+
+static void asker_stop(struct asker *a)
+{
+    if (!a->sys)
+        return;
+    pthread_mutex_lock(&a->lock);
+    a->stop = true;
+    pthread_cond_broadcast(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+    pthread_join(a->thread, NULL);
+    pthread_cond_destroy(&a->cond);
+    pthread_mutex_destroy(&a->lock);
+    a->sys = NULL;
+}
+
+/* Runs j on the asker and waits for it; prints what came late. */
+static int ask_apart(struct shell *sh, struct ask_job *j)
+{
+    struct asker *a = sh->asker;
+
+    pthread_mutex_lock(&a->lock);
+    a->job = j;
+    a->done = false;
+    pthread_cond_broadcast(&a->cond);
+    while (!a->done)
+        pthread_cond_wait(&a->cond, &a->lock);
+    a->job = NULL;
+    pthread_mutex_unlock(&a->lock);
+    for (unsigned i = 0; i < j->nlate; i++) {
+        print_msg(sh, "late reply", j->late[i]);
+        ts_msg_free(j->late[i]);
+    }
+    if (j->late_dropped)
+        printf("... and %u late replies more\n", j->late_dropped);
     return j->rc;
 }
 
@@ -531,9 +615,9 @@ static int do_ask(struct shell *sh, const struct shell_command *c)
 
     if (resolve(sh, &c->ref, &addr) || type_use(sh, c->type, &type))
         return -EINVAL;
-    struct ask_job j = {.sys = sh->sys, .to = addr, .type = type, .payload = c->payload,
+    struct ask_job j = {.to = addr, .type = type, .payload = c->payload,
                         .len = c->payload_len, .timeout_ns = timeout};
-    int rc = ask_apart(&j);
+    int rc = ask_apart(sh, &j);
     if (rc == -ETIMEDOUT) {
         report(sh, "ask: no reply within %g s", seconds(timeout));
         return rc;
@@ -632,9 +716,8 @@ static int do_status(struct shell *sh, const struct shell_command *c)
 
     if (c->has_ref && resolve(sh, &c->ref, &to))
         return -ENOENT;
-    struct ask_job j = {.sys = sh->sys, .to = to, .type = TS_MSG_STATUS_REQUEST,
-                        .timeout_ns = sh->timeout_ns};
-    int rc = ask_apart(&j);
+    struct ask_job j = {.to = to, .type = TS_MSG_STATUS_REQUEST, .timeout_ns = sh->timeout_ns};
+    int rc = ask_apart(sh, &j);
     if (rc == -ETIMEDOUT) {
         report(sh, "status: no answer within %g s%s", seconds(sh->timeout_ns),
                c->has_ref ? " (is the actor still there?)" : "");
@@ -994,14 +1077,59 @@ static void history_path(struct shell *sh)
 }
 
 /* Ctrl-C at the prompt drops the line being typed (readline then gives
- * NULL with this set), not the shell. During an ask it is ignored: the ask
- * ends at its timeout. */
+ * NULL with interrupted set), not the shell. The handler also writes a byte
+ * to a pipe that the reader below waits on with the terminal, so a Ctrl-C
+ * that comes while libedit is busy, not reading, is not missed. During an
+ * ask it is ignored: the ask ends at its timeout. */
 static volatile sig_atomic_t interrupted;
+static int sigpipe_fd[2] = {-1, -1};
 
 static void on_sigint(int sig)
 {
+    int saved = errno;
+    char b = 1;
+
     (void)sig;
     interrupted = 1;
+    if (sigpipe_fd[1] >= 0 && write(sigpipe_fd[1], &b, 1) < 0) {
+        /* full: a Ctrl-C is pending already */
+    }
+    errno = saved;
+}
+
+static void sigpipe_drain(void)
+{
+    char buf[64];
+
+    while (sigpipe_fd[0] >= 0 && read(sigpipe_fd[0], buf, sizeof(buf)) > 0) {
+    }
+}
+
+/* libedit's reads, one byte at a time: a Ctrl-C ends the line as an end of
+ * input would, where libedit's own reader would read on. */
+static int shell_getc(FILE *in)
+{
+    unsigned char c;
+    struct pollfd p[2] = {{.fd = fileno(in), .events = POLLIN},
+                          {.fd = sigpipe_fd[0], .events = POLLIN}};
+
+    for (;;) {
+        if (interrupted)
+            return EOF;
+        if (poll(p, sigpipe_fd[0] >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return EOF;
+        }
+        if (p[1].revents)
+            return EOF; /* interrupted is set */
+        ssize_t n = read(p[0].fd, &c, 1);
+        if (n == 1)
+            return c;
+        if (n < 0 && errno == EINTR)
+            continue;
+        return EOF;
+    }
 }
 
 /* Commands from a terminal, with libedit. A history file that cannot be
@@ -1011,6 +1139,8 @@ static void run_terminal(struct shell *sh, const char *prompt)
     char *line;
     struct sigaction sa;
 
+    if (pipe2(sigpipe_fd, O_CLOEXEC | O_NONBLOCK) != 0)
+        sigpipe_fd[0] = sigpipe_fd[1] = -1; /* Ctrl-C is then seen in a read only */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_sigint; /* no SA_RESTART: the read at the prompt ends */
     sigemptyset(&sa.sa_mask);
@@ -1019,6 +1149,7 @@ static void run_terminal(struct shell *sh, const char *prompt)
     completing = sh;
     rl_readline_name = "thespis";
     rl_attempted_completion_function = complete;
+    rl_getc_function = shell_getc;
     using_history();
     stifle_history(HISTORY_LINES);
     history_path(sh);
@@ -1026,6 +1157,7 @@ static void run_terminal(struct shell *sh, const char *prompt)
         read_history(sh->history);
     for (;;) {
         interrupted = 0;
+        sigpipe_drain(); /* a Ctrl-C during the last command is forgotten */
         line = readline(prompt);
         if (!line && interrupted) {
             putchar('\n');
@@ -1042,9 +1174,15 @@ static void run_terminal(struct shell *sh, const char *prompt)
         bool quit = run_line(sh, line, strlen(line));
         free(line);
         if (quit)
-            return;
+            break;
     }
-    putchar('\n'); /* end of input (Ctrl-D) leaves the prompt's line */
+    if (!line)
+        putchar('\n'); /* end of input (Ctrl-D) leaves the prompt's line */
+    signal(SIGINT, SIG_DFL);
+    for (int i = 0; i < 2; i++)
+        if (sigpipe_fd[i] >= 0)
+            close(sigpipe_fd[i]);
+    sigpipe_fd[0] = sigpipe_fd[1] = -1;
 }
 
 #else /* no libedit: a plain prompt */
@@ -1183,6 +1321,15 @@ int cmd_shell(const struct cli_cmd *cmd, const struct cli_args *a)
         free(sh);
         return rc;
     }
+    sh->asker = calloc(1, sizeof(*sh->asker));
+    if (!sh->asker || (rc = asker_start(sh->asker, sh->sys)) != 0) {
+        rc = cli_fail(cmd->name, "cannot start the thread that asks: %s",
+                      sh->asker ? strerror(-rc) : "out of memory");
+        ts_system_close(sh->sys);
+        free(sh->asker);
+        free(sh);
+        return rc;
+    }
     if (sh->node)
         snprintf(prompt, sizeof(prompt), "thespis %s> ", sh->node);
     else
@@ -1197,6 +1344,8 @@ int cmd_shell(const struct cli_cmd *cmd, const struct cli_args *a)
     }
     drain(sh);
     fflush(stdout);
+    asker_stop(sh->asker);
+    free(sh->asker);
     ts_system_close(sh->sys); /* a named node only detaches: it keeps running */
     rc = !sh->interactive && sh->failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     shell_free(sh);

@@ -35,10 +35,11 @@ static const struct shell_cmd_info commands[] = {
      "(node.shard.slot.gen). Quote TEXT with blanks in it: \"hello world\".\n"},
     {"ask", NULL, SHELL_CMD_ASK, "ask ADDR TYPE [TEXT] [--timeout S]",
      "send a message and print the reply",
-     "Sends as tell does, from a mailbox of the ask's own, and waits for the\n"
-     "first message to it (the reply; as in Thespian, whoever sends it). Prints\n"
-     "its type, its sender and its payload: as text when it is text, else in\n"
-     "hex. A reply that comes after the timeout is a dead letter.\n"
+     "Sends as tell does, but from the mailbox the shell asks from (not the one\n"
+     "tell uses), and waits for the first message to it (the reply; as in\n"
+     "Thespian, whoever sends it). Prints its type, its sender and its payload:\n"
+     "as text when it is text, else in hex. A reply that comes after its ask\n"
+     "gave up is printed as a late reply before the next ask.\n"
      "  --timeout S    wait at most S seconds (a decimal: 0.5; default: the\n"
      "                 shell's --timeout)\n"},
     {"addrs", "book", SHELL_CMD_ADDRS, "addrs", "list the address book",
