@@ -106,6 +106,31 @@ static void on_state(void *arg, int state, const char *why)
     members_set_state(l->m, st, why);
 }
 
+/* A log record keeps its id as a pointer, read when the record is written
+ * out, later and maybe on another thread: a member's id forwarded to the
+ * leader lives in a frame, so it is kept here, once per distinct id, for
+ * the life of the process. */
+static const char *forwarded_id(const char *id)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char *ids[256];
+    static unsigned n;
+    const char *kept = "TS-CONV-FORWARDED";
+    if (!id)
+        return NULL;
+    pthread_mutex_lock(&lock);
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0) {
+            kept = ids[i];
+            goto out;
+        }
+    if (n < sizeof(ids) / sizeof(ids[0]) && (ids[n] = strdup(id)))
+        kept = ids[n++];
+out:
+    pthread_mutex_unlock(&lock);
+    return kept;
+}
+
 static void on_log(void *arg, uint16_t from, int level, const char *id, const char *text)
 {
     struct node_conv *l = arg;
@@ -115,7 +140,7 @@ static void on_log(void *arg, uint16_t from, int level, const char *id, const ch
     if (from == l->sys->cfg.node_id)
         system_log(l->sys, lv, id, TS_ADDR_NONE, "", "%s", text);
     else /* a member's, forwarded to the leader */
-        system_log(l->sys, lv, id, TS_ADDR_NONE, "", "node %u: %s", from, text);
+        system_log(l->sys, lv, forwarded_id(id), TS_ADDR_NONE, "", "node %u: %s", from, text);
 }
 
 /* A name this node held went to another while it was away from the

@@ -185,13 +185,14 @@ static struct actor *slot_get(struct shard *sh, uint32_t slot)
 
 /* Whether addr names the next occupant of a slot whose Start is still on the
  * way (it can come through another queue than a message to it): a fresh
- * slot its creator has issued, or a free slot at its next generation. On
- * one shard everything travels one FIFO, so nothing is ever early. */
+ * slot its creator has issued, or a free slot at its next generation. */
 bool shard_is_future(const struct shard *sh, ts_addr addr)
 {
     uint32_t slot = ts_addr_slot(addr);
-    /* One shard and no other node: nothing can overtake a Start. */
-    if ((sh->nshards == 1 && !sh->net) || slot >= SLOT_CONTROL)
+    /* Not even on one shard is a Start never overtaken: a caller's create
+     * queues it on the run queue and answers at once, and the caller's next
+     * message may come in from its ring before the run queue is drained. */
+    if (slot >= SLOT_CONTROL)
         return false;
     const struct actor *a = slot < sh->nslots ? shard_slot(sh, slot) : NULL;
     if (a && a->gen)

@@ -434,6 +434,9 @@ TEST_F(ShellNode, InteractiveOnATerminal)
     // Ctrl-C drops the line being typed, not the shell.
     tmux.Do({"send-keys", "-t", "shell", "-l", "create never"});
     tmux.Do({"send-keys", "-t", "shell", "C-c"});
+    // The line is dropped and a new prompt shown before anything more is
+    // typed (on a slow build the keys would otherwise race the signal).
+    ASSERT_TRUE(tmux.WaitFor(prompt + " create never\n" + prompt + "\n")) << tmux.Screen();
     tmux.Do({"send-keys", "-t", "shell", "-l", "addrs"});
     tmux.Do({"send-keys", "-t", "shell", "Enter"});
     ASSERT_TRUE(tmux.WaitFor(prompt + " addrs\n$1 = 0.0.")) << tmux.Screen();
