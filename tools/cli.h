@@ -108,8 +108,9 @@ extern const struct option cli_sign_options[];
 int cli_sign_run(const struct cli_cmd *cmd, const struct cli_args *a);
 
 /* cli_image.c: `thespis load`, `unload`, `images`, and attaching to a
- * running named node (0 with *out, or an exit status, said). */
-int cli_attach(const char *cmd, const char *name, ts_system **out);
+ * running named node, which must be running (0 with *out and, when
+ * node_id is not NULL, its id; or an exit status, said). */
+int cli_attach(const char *cmd, const char *name, ts_system **out, uint16_t *node_id);
 extern const char cli_load_usage[], cli_unload_usage[], cli_images_usage[];
 int cli_load_run(const struct cli_cmd *cmd, const struct cli_args *a);
 int cli_unload_run(const struct cli_cmd *cmd, const struct cli_args *a);

@@ -11,7 +11,7 @@
 
 #include "cli.h"
 
-int cli_attach(const char *cmd, const char *name, ts_system **out)
+int cli_attach(const char *cmd, const char *name, ts_system **out, uint16_t *node_id)
 {
     ts_node_status *st = malloc(sizeof(*st));
     int rc = st ? ts_node_status_get(name, st) : -ENOMEM;
@@ -21,6 +21,8 @@ int cli_attach(const char *cmd, const char *name, ts_system **out)
     cfg.node_name = name;
     if (rc == 0 && (ts_base_parse(st->base, &cfg.base) != 0 || cfg.base == TS_BASE_SIMPLE))
         cfg.base = TS_BASE_MULTIPROC;
+    if (rc == 0 && node_id)
+        *node_id = st->node_id;
     free(st);
     switch (rc) {
     case 0:
@@ -83,7 +85,7 @@ int cli_load_run(const struct cli_cmd *cmd, const struct cli_args *a)
     ts_system *sys;
     if (a->npos == 0)
         return cli_usage_error(cmd->name, "name at least one IMAGE file");
-    int rc = cli_attach(cmd->name, a->cfg.node_name, &sys);
+    int rc = cli_attach(cmd->name, a->cfg.node_name, &sys, NULL);
     if (rc)
         return rc;
     for (int i = 0; i < a->npos && rc == 0; i++) {
@@ -108,7 +110,7 @@ int cli_unload_run(const struct cli_cmd *cmd, const struct cli_args *a)
         if (ts_image_id_parse(a->pos[i], &id) != 0)
             return cli_usage_error(cmd->name, "'%s' is not an image id (32 hex digits)",
                                    a->pos[i]);
-    int rc = cli_attach(cmd->name, a->cfg.node_name, &sys);
+    int rc = cli_attach(cmd->name, a->cfg.node_name, &sys, NULL);
     if (rc)
         return rc;
     for (int i = 0; rc == 0 && i < a->npos; i++) {
@@ -143,7 +145,7 @@ static void print_types_json(const char *types)
 int cli_images_run(const struct cli_cmd *cmd, const struct cli_args *a)
 {
     ts_system *sys;
-    int rc = cli_attach(cmd->name, a->cfg.node_name, &sys);
+    int rc = cli_attach(cmd->name, a->cfg.node_name, &sys, NULL);
     if (rc)
         return rc;
     ts_image_info info[64];

@@ -1217,35 +1217,10 @@ static void run_terminal(struct shell *sh, const char *prompt)
  * shell never starts one). 0 or an exit status. */
 static int open_named(const char *cmd, const struct cli_args *a, struct shell *sh)
 {
-    const char *name = a->cfg.node_name;
-    ts_node_status *st = malloc(sizeof(*st));
-    ts_config cfg = a->cfg;
-    int rc = st ? ts_node_status_get(name, st) : -ENOMEM;
-
-    if (rc == 0 && ts_base_parse(st->base, &cfg.base) != 0)
-        rc = -EINVAL;
-    if (rc == 0)
-        sh->node_id = st->node_id;
-    free(st);
-    switch (rc) {
-    case 0:
-        break;
-    case -ENOENT:
-        return cli_fail(cmd, "no node named '%s' ('thespis start --name %s' starts one)", name,
-                        name);
-    case -ESTALE:
-        return cli_fail(cmd, "node '%s' is stale: its admin process is gone (the next "
-                        "'thespis start --name %s' cleans up)", name, name);
-    case -EAGAIN:
-        return cli_fail(cmd, "node '%s' is starting or stopping; try again", name);
-    default:
-        return cli_fail(cmd, "node '%s': %s", name, ts_last_error());
-    }
-    cfg.caps = NULL;
-    if (ts_system_open(&cfg, &sh->sys) != 0)
-        return cli_fail(cmd, "cannot attach to node '%s': %s", name, ts_last_error());
-    sh->node = name;
-    return 0;
+    int rc = cli_attach(cmd, a->cfg.node_name, &sh->sys, &sh->node_id);
+    if (rc == CLI_EXIT_OK)
+        sh->node = a->cfg.node_name;
+    return rc;
 }
 
 static uint64_t now_ns(void)

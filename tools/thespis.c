@@ -248,21 +248,14 @@ static int node_error(const char *cmd, const char *name, int rc)
 
 /* `thespis status ADDR`: attaches to the node, asks ADDR for its Status
  * (a StatusRequest the engine answers) and prints it. */
-static int status_of_addr(const struct cli_cmd *cmd, const struct cli_args *a,
-                          const ts_node_status *st, ts_addr addr)
+static int status_of_addr(const struct cli_cmd *cmd, const struct cli_args *a, ts_addr addr)
 {
-    const char *name = a->cfg.node_name;
-    ts_config cfg;
     ts_system *sys;
     ts_msg *reply = NULL;
-    int rc;
+    int rc = cli_attach(cmd->name, a->cfg.node_name, &sys, NULL);
 
-    ts_config_init(&cfg);
-    cfg.node_name = name;
-    if (ts_base_parse(st->base, &cfg.base) != 0 || cfg.base == TS_BASE_SIMPLE)
-        cfg.base = TS_BASE_MULTIPROC;
-    if (ts_system_open(&cfg, &sys) != 0)
-        return cli_fail(cmd->name, "cannot attach to node '%s': %s", name, ts_last_error());
+    if (rc)
+        return rc;
     rc = ts_ask(sys, addr, TS_MSG_STATUS_REQUEST, NULL, 0, a->timeout_ns, &reply);
     if (rc == -ETIMEDOUT)
         rc = cli_fail(cmd->name, "no answer from %s within %llu s: nothing lives there (a "
@@ -295,7 +288,7 @@ static int cmd_status(const struct cli_cmd *cmd, const struct cli_args *a)
     if (rc)
         return node_error(cmd->name, a->cfg.node_name, rc);
     if (a->npos == 1)
-        return status_of_addr(cmd, a, &st, addr);
+        return status_of_addr(cmd, a, addr);
     if (a->json)
         cli_print_status_json(stdout, &st);
     else

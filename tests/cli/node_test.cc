@@ -20,6 +20,10 @@
 
 namespace {
 
+using cli::NodeGuard;
+using cli::ShmLeftovers;
+using cli::ShardCount;
+
 using cli::Result;
 using cli::Thespis;
 
@@ -29,38 +33,6 @@ std::string Show(const Result &r)
 {
     return "exit " + std::to_string(r.status) + "\n--- stdout\n" + r.out + "--- stderr\n" +
            r.err;
-}
-
-// Entries of /dev/shm that are thespis segments and mention name.
-std::vector<std::string> ShmLeftovers(const std::string &name)
-{
-    std::vector<std::string> found;
-    DIR *d = opendir("/dev/shm");
-    if (!d)
-        return found;
-    while (struct dirent *e = readdir(d)) {
-        std::string n = e->d_name;
-        if (n.rfind("thespis.", 0) == 0 && n.find(name) != std::string::npos)
-            found.push_back(n);
-    }
-    closedir(d);
-    return found;
-}
-
-// Stops the node when the test ends, however it ends (a no-op once `stop`
-// has run).
-struct NodeGuard {
-    std::string name;
-    ~NodeGuard() { ts_node_stop(name.c_str(), kStopWait); }
-};
-
-// Two shards when this process may run on two CPUs, else one.
-int ShardCount()
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
-        return 1;
-    return CPU_COUNT(&set) >= 2 ? 2 : 1;
 }
 
 TEST(CliNode, StartStatusStop)

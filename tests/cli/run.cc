@@ -2,11 +2,15 @@
 // run.cc — running the thespis command for the tests (run.h).
 #include "run.h"
 
+#include <thespis/node.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -122,6 +126,34 @@ std::vector<std::string> Lines(const std::string &s)
         start = nl + 1;
     }
     return lines;
+}
+
+std::vector<std::string> ShmLeftovers(const std::string &name)
+{
+    std::vector<std::string> found;
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return found;
+    while (struct dirent *e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n.rfind("thespis.", 0) == 0 && n.find(name) != std::string::npos)
+            found.push_back(n);
+    }
+    closedir(d);
+    return found;
+}
+
+unsigned ShardCount()
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 1;
+    return CPU_COUNT(&set) >= 2 ? 2 : 1;
+}
+
+NodeGuard::~NodeGuard()
+{
+    ts_node_stop(name.c_str(), UINT64_C(30) * 1000 * 1000 * 1000);
 }
 
 } // namespace cli

@@ -28,6 +28,20 @@ Result Thespis(const std::vector<std::string> &args);
 // The lines of s (without their '\n').
 std::vector<std::string> Lines(const std::string &s);
 
+// Entries of /dev/shm that are thespis segments and mention name.
+std::vector<std::string> ShmLeftovers(const std::string &name);
+
+// How many shards a test node gets: two when this process may run on two
+// CPUs, else one.
+unsigned ShardCount();
+
+// Stops the named node when the test ends, however it ends (a no-op when
+// it is not running); waits up to 30 s.
+struct NodeGuard {
+    std::string name;
+    ~NodeGuard();
+};
+
 } // namespace cli
 
 #endif

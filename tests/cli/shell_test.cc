@@ -41,6 +41,9 @@ extern char **environ;
 
 namespace {
 
+using cli::NodeGuard;
+using cli::ShmLeftovers;
+
 using cli::Result;
 
 constexpr uint64_t kStopWait = UINT64_C(30) * 1000 * 1000 * 1000;
@@ -57,32 +60,11 @@ std::string UniqueName(const char *what)
     return "clitest-" + std::to_string(getpid()) + "-" + what;
 }
 
-struct NodeGuard {
-    std::string name;
-    ~NodeGuard() { ts_node_stop(name.c_str(), kStopWait); }
-};
-
 // Removes a file when the test ends, however it ends.
 struct FileGuard {
     std::string path;
     ~FileGuard() { std::remove(path.c_str()); }
 };
-
-// Entries of /dev/shm that are thespis segments and mention name.
-std::vector<std::string> ShmLeftovers(const std::string &name)
-{
-    std::vector<std::string> found;
-    DIR *d = opendir("/dev/shm");
-    if (!d)
-        return found;
-    while (struct dirent *e = readdir(d)) {
-        std::string n = e->d_name;
-        if (n.rfind("thespis.", 0) == 0 && n.find(name) != std::string::npos)
-            found.push_back(n);
-    }
-    closedir(d);
-    return found;
-}
 
 std::string ReadFd(int fd)
 {
@@ -217,23 +199,12 @@ TEST(ShellCli, HelpAndUsageErrors)
 
 // ---- scripted ------------------------------------------------------------
 
-// Two shards when this process may run on two CPUs, else one.
-std::string ShardCount()
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
-        return "1";
-    return CPU_COUNT(&set) >= 2 ? "2" : "1";
-}
-
 class ShellNode : public ::testing::Test {
   protected:
     void SetUp() override
     {
-        // Two shards where there are two CPUs: on a node of one shard a
-        // message from a caller may overtake the Start of an actor that
-        // caller just created (see the report on shard_is_future).
-        Result r = cli::Thespis({"start", "--name", name_, "--shards", ShardCount()});
+        Result r = cli::Thespis(
+            {"start", "--name", name_, "--shards", std::to_string(cli::ShardCount())});
         ASSERT_EQ(r.status, 0) << Show(r);
     }
     void TearDown() override

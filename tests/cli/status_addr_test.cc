@@ -28,6 +28,10 @@ extern "C" {
 
 namespace {
 
+using cli::NodeGuard;
+using cli::ShmLeftovers;
+using cli::ShardCount;
+
 using cli::Result;
 using cli::Thespis;
 
@@ -46,36 +50,6 @@ std::string Addr(ts_addr a)
 }
 
 bool Has(const std::string &s, const std::string &part) { return s.find(part) != std::string::npos; }
-
-// Entries of /dev/shm that are thespis segments and mention name.
-std::vector<std::string> ShmLeftovers(const std::string &name)
-{
-    std::vector<std::string> found;
-    DIR *d = opendir("/dev/shm");
-    if (!d)
-        return found;
-    while (struct dirent *e = readdir(d)) {
-        std::string n = e->d_name;
-        if (n.rfind("thespis.", 0) == 0 && n.find(name) != std::string::npos)
-            found.push_back(n);
-    }
-    closedir(d);
-    return found;
-}
-
-// Stops the node when the test ends, however it ends.
-struct NodeGuard {
-    std::string name;
-    ~NodeGuard() { ts_node_stop(name.c_str(), kWait); }
-};
-
-unsigned ShardCount()
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
-        return 1;
-    return CPU_COUNT(&set) >= 2 ? 2 : 1;
-}
 
 TEST(CliStatusAddr, AsksAnActorAndTheNodeForTheirStatus)
 {
