@@ -813,7 +813,9 @@ static bool image_serve(struct mp_node *nd)
     uint32_t asked = MP_CONV_ASKED;
     if (!atomic_compare_exchange_strong(&q->state, &asked, MP_CONV_TAKEN))
         return false;
+    uint32_t seq = q->seq;
     int fd = image_take(q);
+    q->answered = seq;
     q->rc = fd < 0 ? fd : 0;
     q->kept_fd = fd;
     if (fd < 0)
@@ -831,23 +833,40 @@ static int mp_image_keep(struct ts_system *sys, const ts_image_id *id, int fd, i
     struct mp_image_req *q = &nd->img_req;
     if (mp_lock(&nd->img_lock) != 0)
         return err_set(-ENOTRECOVERABLE, "the node's image lock is not recoverable");
-    /* A predecessor that died waiting may have left its ask: taken back. */
-    uint32_t st = atomic_load(&q->state);
-    if (st == MP_CONV_ANSWERED || st == MP_CONV_ASKED)
-        atomic_compare_exchange_strong(&q->state, &st, MP_CONV_IDLE);
+    /* A predecessor that died (holding the lock) may have left its ask: one
+     * the admin has not taken is taken back, one it serves is waited out. */
+    uint64_t deadline = clock_deadline(clock_now_ns(), 10ull * 1000000000u);
+    uint32_t st;
+    while ((st = atomic_load(&q->state)) != MP_CONV_IDLE) {
+        uint64_t now = clock_now_ns();
+        if (st == MP_CONV_ANSWERED || st == MP_CONV_ASKED)
+            atomic_compare_exchange_strong(&q->state, &st, MP_CONV_IDLE);
+        else if (now >= deadline)
+            break; /* the admin is stuck: its answer to this ask is told apart by seq */
+        else
+            futex_wait(&q->state, st, deadline - now);
+    }
+    q->seq++;
+    uint32_t seq = q->seq;
     q->pid = (int32_t)getpid();
     q->fd = fd;
     q->id = *id;
     q->rc = 0;
     q->kept_fd = -1;
     atomic_store(&q->state, MP_CONV_ASKED);
-    uint64_t deadline = clock_deadline(clock_now_ns(), 10ull * 1000000000u);
+    deadline = clock_deadline(clock_now_ns(), 10ull * 1000000000u);
     int rc = 0;
-    while ((st = atomic_load(&q->state)) != MP_CONV_ANSWERED) {
+    while ((st = atomic_load(&q->state)) != MP_CONV_ANSWERED || q->answered != seq) {
+        if (st == MP_CONV_ANSWERED) /* a predecessor's answer, late: ours comes next */
+            atomic_compare_exchange_strong(&q->state, &st, MP_CONV_ASKED);
         uint64_t now = clock_now_ns();
         uint32_t a = MP_CONV_ASKED;
         if (now >= deadline && atomic_compare_exchange_strong(&q->state, &a, MP_CONV_IDLE)) {
             rc = err_set(-ETIMEDOUT, "the node's admin did not take the image in 10 s");
+            break;
+        }
+        if (now >= deadline + 20ull * 1000000000u) { /* taken, never answered */
+            rc = err_set(-ETIMEDOUT, "the node's admin took the image but did not answer");
             break;
         }
         futex_wait(&q->state, st, now >= deadline ? 10000000u : deadline - now);

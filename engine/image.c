@@ -126,8 +126,18 @@ int image_create_check(struct image_node *n, const ts_image_id *id, const char *
     return 0;
 }
 
+/* Whether node n has image id, loaded or not. */
+static bool node_has(struct image_node *n, const ts_image_id *id)
+{
+    if (mp_lock(&n->lock) != 0)
+        return false;
+    bool has = node_find(n, id) != NULL;
+    pthread_mutex_unlock(&n->lock);
+    return has;
+}
+
 /* Marks the process's image im loaded on node n, its memfd kept by
- * process pid as fd: 0, or -ENOSPC. */
+ * process pid as fd (pid < 0: where it was kept already): 0, or -ENOSPC. */
 static int node_add(struct image_node *n, const struct image *im, int32_t pid, int32_t fd)
 {
     if (mp_lock(&n->lock) != 0)
@@ -142,8 +152,10 @@ static int node_add(struct image_node *n, const struct image *im, int32_t pid, i
         e->id = im->id;
         e->size = im->size;
         e->ntypes = im->ntypes;
-        e->owner_pid = pid;
-        e->owner_fd = fd;
+        if (pid >= 0) { /* else: a reload keeps where its copy is */
+            e->owner_pid = pid;
+            e->owner_fd = fd;
+        }
         snprintf(e->types, sizeof(e->types), "%s", im->types);
         e->state = NODE_IMAGE_LOADED;
     }
@@ -200,7 +212,10 @@ static int run_init(struct image *im, bool program, const char *what)
     ts_image_init_fn init;
     memcpy(&init, &sym, sizeof(init)); /* a data pointer to a function pointer, as dlsym means */
     registry_image_begin(program ? NULL : &im->id, count_type, im);
+    err_set(0, "%s", ""); /* what init says, if anything, is its own */
     int rc = init();
+    if (rc != 0)
+        registry_image_abort();
     registry_image_end();
     if (rc == 0)
         return 0;
@@ -212,9 +227,10 @@ static int run_init(struct image *im, bool program, const char *what)
                    *why ? ": " : "", why);
 }
 
-/* Fills a new image record: memfd, dlopen, init. A failed init may have
- * registered some types: they point into the image, so it stays mapped
- * (never dlclosed), but is not listed. */
+/* Fills a new image record: memfd, dlopen, init. The types a failed init
+ * registered are forgotten (registry_image_abort), so a later load starts
+ * afresh; the image stays mapped (never dlclosed: its init ran) and its
+ * memfd open, so that no later image's /proc/self/fd/N path names it. */
 static int load_new(struct image *im, const ts_image_id *id, const void *bytes, size_t len,
                     bool program, const char *what)
 {
@@ -462,9 +478,10 @@ int ts_load_image(ts_system *sys, const void *bytes, size_t len, const void *sig
         return rc;
     if (!bytes || !len || !id || (sig_len && !sig))
         return err_set(-EINVAL, "ts_load_image: NULL or empty argument");
-    if (len > sys->cfg.max_msg_size)
-        return err_set(-EMSGSIZE, "ts_load_image: %zu bytes, above the maximum message size",
-                       len);
+    if (len > sys->cfg.max_msg_size || sig_len > UINT32_MAX ||
+        sig_len > sys->cfg.max_msg_size - len)
+        return err_set(-EMSGSIZE, "ts_load_image: %zu bytes and a signature of %zu, above the "
+                       "maximum message size", len, sig_len);
     ts_image_id have;
     char hex[TS_IMAGE_ID_TEXT], what[64];
     ts_image_id_of(bytes, len, &have);
@@ -473,13 +490,14 @@ int ts_load_image(ts_system *sys, const void *bytes, size_t len, const void *sig
         *id = have;
         return 0;
     }
+    bool reload = node_has(sys->img, &have); /* unloaded: its copy is kept already */
     struct image info;
-    int32_t owner, owner_fd;
+    int32_t owner = -1, owner_fd = -1;
     if ((rc = check_bytes(bytes, len, what)) < 0 ||
         (rc = ask_authority(sys, &have, bytes, len, sig, sig_len)) < 0 ||
         (rc = load_bytes(&have, bytes, len, false, what, &info)) < 0 ||
-        (rc = keep(sys, &info, &owner, &owner_fd)) < 0 ||
-        (rc = node_add(sys->img, &info, owner, owner_fd)) < 0) {
+        (!reload && (rc = keep(sys, &info, &owner, &owner_fd)) < 0) ||
+        (rc = node_add(sys->img, &info, reload ? -1 : owner, owner_fd)) < 0) {
         system_log(sys, TS_LOG_WARNING, "TS-IMAGE-REFUSED", TS_ADDR_NONE, "", "%s",
                    ts_last_error());
         return rc;

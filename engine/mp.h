@@ -83,7 +83,8 @@ struct mp_image_req {
     _Atomic uint32_t state; /* MP_CONV_IDLE, _ASKED, _TAKEN, _ANSWERED */
     int32_t pid, fd;        /* the asking program's */
     int32_t rc, kept_fd;    /* the answer: 0 and the admin's fd, or -errno */
-    uint32_t zero;
+    uint32_t seq;           /* the ask's number; the answer echoes it */
+    uint32_t answered;
     ts_image_id id;
     char why[256];
 };

@@ -36,6 +36,8 @@ static size_t key_hash(const ts_image_id *image, const char *name)
 static bool key_is(const struct type_rec *r, const ts_image_id *image, const char *name)
 {
     static const ts_image_id none;
+    if (atomic_load_explicit(&r->dead, memory_order_acquire))
+        return false;
     return memcmp(&r->image, image ? image : &none, sizeof(none)) == 0 &&
            strcmp(r->type->name, name) == 0;
 }
@@ -48,7 +50,9 @@ static _Thread_local struct {
     const ts_image_id *id;
     void (*on_type)(const ts_actor_type *t, void *arg);
     void *arg;
+    uint64_t load; /* this load's number: its records carry it */
 } loading;
+static uint64_t loads; /* registry_lock */
 
 static const struct type_rec *find_local(const ts_image_id *image, const char *name)
 {
@@ -80,6 +84,20 @@ void registry_image_begin(const ts_image_id *image,
     loading.id = image;
     loading.on_type = on_type;
     loading.arg = arg;
+    pthread_mutex_lock(&registry_lock);
+    loading.load = ++loads;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void registry_image_abort(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = 0; loading.load && i < REGISTRY_CAP; i++) {
+        struct type_rec *r = atomic_load_explicit(&registry[i], memory_order_relaxed);
+        if (r && r->load == loading.load)
+            atomic_store_explicit(&r->dead, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&registry_lock);
 }
 
 void registry_image_end(void)
@@ -87,6 +105,7 @@ void registry_image_end(void)
     loading.id = NULL;
     loading.on_type = NULL;
     loading.arg = NULL;
+    loading.load = 0;
 }
 
 void registry_set_fallback(const struct type_rec *(*fn)(const char *name))
@@ -172,6 +191,7 @@ static int insert_locked(const ts_actor_type *t)
     if (!r)
         return err_set(-ENOMEM, "out of memory");
     r->type = t;
+    r->load = loading.load;
     if (image)
         r->image = *image;
     int rc = reqs_parse(t->requirements, &r->reqs);

@@ -23,6 +23,8 @@ struct type_rec {
     struct reqs reqs; /* the type's requirements, parsed */
     ts_image_id image; /* the image (ts_load_image) that registered it; all
                           zero for the program's own types */
+    uint64_t load;     /* the image load that registered it (0: none) */
+    _Atomic bool dead; /* its image's init failed: found by no lookup */
 };
 
 /* Whether type t may run on a node with capabilities c, given a creation's
@@ -50,6 +52,10 @@ const struct type_rec *registry_find_in(const ts_image_id *image, const char *na
 void registry_image_begin(const ts_image_id *image,
                           void (*on_type)(const ts_actor_type *t, void *arg), void *arg);
 void registry_image_end(void);
+/* The image whose init is running on this thread failed: every type it
+ * registered is forgotten (lookups pass over them; the name is free again),
+ * so that loading it again starts afresh. Call before registry_image_end. */
+void registry_image_abort(void);
 
 /* Where registry_find looks for a name it does not know (multiproc: the
  * types a node's starter registered after the node forked); it may

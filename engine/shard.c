@@ -233,6 +233,15 @@ static int send_start(struct shard *sh, ts_addr addr, ts_addr creator, const cha
     return 0;
 }
 
+/* Another node would have to fetch the image from the convention's leader,
+ * which is not built yet: said at once rather than failing there later. */
+static int image_remote_refused(uint16_t node)
+{
+    return err_set(-EOPNOTSUPP, "an actor of a code image is created on the node that loaded "
+                   "the image (placed on node %u, which would have to fetch it: not yet built)",
+                   node);
+}
+
 /* Claims a global name for addr, or returns the live actor that has it.
  * In a convention the name is the convention's: a holder in this node's
  * table answers at once, else the leader says who has it anywhere (two
@@ -470,6 +479,8 @@ static int create_by_caps(struct shard *sh, const struct type_rec *t, ts_placeme
         return create_nowhere(sh, t, opts, parent, creator, why, out);
     if (rc < 0)
         return err_set(rc, "ts_create: %s", why);
+    if (ch.node != sh->node && opts && !ts_image_id_is_zero(opts->image))
+        return image_remote_refused(ch.node);
     if (ch.node != sh->node)
         return spawn_remote(sh, ch.node, t->type->name, opts, parent, creator, out);
     int target = how == TS_PLACE_ROUND_ROBIN ? (int)(sh->rr_next++ % sh->nshards)
@@ -484,8 +495,15 @@ int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *
     ts_placement how = opts && opts->placement ? opts->placement : sh->sys->cfg.placement;
     const ts_image_id *image = opts && !ts_image_id_is_zero(opts->image) ? opts->image : NULL;
     const struct type_rec *t = registry_find_in(image, type_name);
-    if (image && !t && image_adopt(sh->sys->img, image) == 0) /* a shard process's first */
+    if (image && !t && image_usable(sh->sys->img, image)) { /* a shard process's first */
+        int rc = image_adopt(sh->sys->img, image);
+        if (rc < 0) {
+            system_log(sh->sys, TS_LOG_WARNING, "TS-IMAGE-REFUSED", TS_ADDR_NONE, type_name,
+                       "%s", ts_last_error());
+            return rc;
+        }
         t = registry_find_in(image, type_name);
+    }
     int rc0 = image ? image_create_check(sh->sys->img, image, type_name, t != NULL) : 0;
     if (rc0 < 0)
         return rc0;
@@ -502,6 +520,8 @@ int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *
         return rc;
     if (!t)
         return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
+    if (where.node != sh->node && image)
+        return image_remote_refused(where.node);
     if (where.node != sh->node)
         return spawn_remote(sh, where.node, type_name, opts, parent, creator, out);
     return shard_spawn(sh, (uint8_t)where.shard, type_name, opts, parent, creator, out);

@@ -421,6 +421,32 @@ TEST_P(ImageTest, BadImagesAreRefusedEachSayingWhyAndTheNodeGoesOn)
     EXPECT_EQ(AskNew(sys.get(), id, "images.Greeter", "still here"), "Hello, still here!");
 }
 
+// An init that fails after registering a type: the load fails with its
+// error (and only its text), the type is forgotten, and the same image
+// loads once its init succeeds.
+TEST_P(ImageTest, AFailedInitLeavesNothingBehindAndALaterLoadWorks)
+{
+    System sys = Open(Unsigned);
+    ASSERT_TRUE(sys);
+    Bytes img = Image("THESPIS_IMAGE_HALF", std::string("half-") + ts_base_name(GetParam()));
+    ts_image_id id;
+    ASSERT_EQ(setenv("CLITEST_HALF_RC", "-5", 1), 0); // -EIO
+    EXPECT_EQ(ts_load_image(sys.get(), img.data(), img.size(), nullptr, 0, &id), -EIO);
+    EXPECT_TRUE(Contains(ts_last_error(), "Input/output error")) << ts_last_error();
+    EXPECT_FALSE(Contains(ts_last_error(), ": no error")) << ts_last_error();
+    EXPECT_EQ(ts_images(sys.get(), nullptr, 0), 0);
+    ts_image_id_of(img.data(), img.size(), &id);
+    ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr, &id};
+    ts_addr a;
+    EXPECT_EQ(ts_system_create(sys.get(), "half.A", &o, &a), -ENOENT);
+
+    ASSERT_EQ(setenv("CLITEST_HALF_RC", "0", 1), 0);
+    ASSERT_EQ(ts_load_image(sys.get(), img.data(), img.size(), nullptr, 0, &id), 0)
+        << ts_last_error();
+    unsetenv("CLITEST_HALF_RC");
+    EXPECT_EQ(AskNew(sys.get(), id, "half.A", "?"), "half");
+}
+
 TEST_P(ImageTest, AFileLoadsWithTheSignatureBesideIt)
 {
     Keys keys;
