@@ -470,6 +470,9 @@ int image_adopt(struct image_node *n, const ts_image_id *id)
 
 /* ---- the API -------------------------------------------------------- */
 
+static int load_approved(struct ts_system *sys, const void *bytes, size_t len, const void *sig,
+                         size_t sig_len, ts_image_id *id);
+
 int ts_load_image(ts_system *sys, const void *bytes, size_t len, const void *sig,
                   size_t sig_len, ts_image_id *id)
 {
@@ -482,6 +485,27 @@ int ts_load_image(ts_system *sys, const void *bytes, size_t len, const void *sig
         sig_len > sys->cfg.max_msg_size - len)
         return err_set(-EMSGSIZE, "ts_load_image: %zu bytes and a signature of %zu, above the "
                        "maximum message size", len, sig_len);
+    /* Everything below reads a sealed private copy, so that what is hashed,
+     * checked, approved and loaded is one and the same, whatever happens to
+     * the caller's buffer meanwhile. */
+    static const ts_image_id unnamed;
+    int fd;
+    if ((rc = sealed_memfd(&unnamed, bytes, len, &fd)) < 0)
+        return rc;
+    void *view = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (view == MAP_FAILED)
+        return err_set(-errno, "ts_load_image: cannot map its copy: %s", strerror(errno));
+    rc = load_approved(sys, view, len, sig, sig_len, id);
+    munmap(view, len);
+    return rc;
+}
+
+/* ts_load_image of bytes nobody can change. */
+static int load_approved(struct ts_system *sys, const void *bytes, size_t len, const void *sig,
+                         size_t sig_len, ts_image_id *id)
+{
+    int rc;
     ts_image_id have;
     char hex[TS_IMAGE_ID_TEXT], what[64];
     ts_image_id_of(bytes, len, &have);
