@@ -47,6 +47,7 @@ struct image {
     int fd;           /* the sealed memfd its code was loaded from; kept open */
     void *handle;
     uint32_t ntypes;
+    bool program;     /* preloaded (ts_image_load): its types are the program's */
     char types[256];  /* their names, comma-separated */
 };
 
@@ -54,10 +55,12 @@ static struct image *images[IMAGES_MAX];
 static unsigned nimages;
 static pthread_mutex_t images_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static struct image *find_locked(const ts_image_id *id)
+/* The process's record of id, loaded as the program's types or as an
+ * image's (the same bytes may be both: two records, two sets of types). */
+static struct image *find_locked(const ts_image_id *id, bool program)
 {
     for (unsigned i = 0; i < nimages; i++)
-        if (memcmp(&images[i]->id, id, sizeof(*id)) == 0)
+        if (images[i]->program == program && memcmp(&images[i]->id, id, sizeof(*id)) == 0)
             return images[i];
     return NULL;
 }
@@ -65,7 +68,7 @@ static struct image *find_locked(const ts_image_id *id)
 bool image_here(const ts_image_id *id)
 {
     pthread_mutex_lock(&images_lock);
-    bool here = find_locked(id) != NULL;
+    bool here = find_locked(id, false) != NULL;
     pthread_mutex_unlock(&images_lock);
     return here;
 }
@@ -236,6 +239,7 @@ static int load_new(struct image *im, const ts_image_id *id, const void *bytes, 
 {
     im->id = *id;
     im->size = len;
+    im->program = program;
     int rc = sealed_memfd(id, bytes, len, &im->fd);
     if (rc < 0)
         return rc;
@@ -258,7 +262,7 @@ static int load_bytes(const ts_image_id *id, const void *bytes, size_t len, bool
                       const char *what, struct image *out_info)
 {
     pthread_mutex_lock(&images_lock);
-    struct image *im = find_locked(id);
+    struct image *im = find_locked(id, program);
     if (im) {
         *out_info = *im;
         pthread_mutex_unlock(&images_lock);

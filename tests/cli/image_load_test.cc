@@ -481,6 +481,48 @@ TEST_P(ImageTest, AFileLoadsWithTheSignatureBesideIt)
     EXPECT_EQ(ts_load_image_file(sys.get(), keys.path("nosuch.so").c_str(), &id), -ENOENT);
 }
 
+std::string Say(ts_system *sys, ts_addr a)
+{
+    ts_msg *r = nullptr;
+    if (ts_ask(sys, a, ts_type_id("imgtest.Say"), "?", 1, kWait, &r) < 0)
+        return std::string("ask: ") + ts_last_error();
+    Msg owned(r);
+    return Text(r);
+}
+
+// The same bytes preloaded as the program's types and loaded as an image:
+// two sets of types, each found its own way. (Once per process: the
+// program's types are the process's.)
+TEST(ImagePreload, PreloadedAndLoadedBytesAreTwoSetsOfTypes)
+{
+    Keys dir;
+    ASSERT_TRUE(dir.ok());
+    Bytes img = Image("THESPIS_IMAGE_HALF", "both");
+    std::string path = dir.path("image.so");
+    {
+        std::ofstream out(path, std::ios::binary);
+        out.write(reinterpret_cast<const char *>(img.data()), static_cast<long>(img.size()));
+    }
+    unsetenv("CLITEST_HALF_RC");
+    ASSERT_EQ(ts_image_load(path.c_str()), 0) << ts_last_error();
+    ts_config cfg;
+    ts_config_init(&cfg);
+    cfg.allow_unsigned_images = true;
+    ts_system *raw = nullptr;
+    ASSERT_EQ(ts_system_open(&cfg, &raw), 0) << ts_last_error();
+    System sys(raw);
+    ts_image_id id;
+    ASSERT_EQ(ts_load_image(sys.get(), img.data(), img.size(), nullptr, 0, &id), 0)
+        << ts_last_error();
+    ts_create_opts o{nullptr, 0, nullptr, TS_PLACE_DEFAULT, 0, 0, nullptr, &id};
+    ts_addr b = TS_ADDR_NONE;
+    ASSERT_EQ(ts_system_create(sys.get(), "half.A", &o, &b), 0) << ts_last_error();
+    EXPECT_EQ(Say(sys.get(), b), "half");
+    ts_addr a = TS_ADDR_NONE;
+    ASSERT_EQ(ts_system_create(sys.get(), "half.A", nullptr, &a), 0) << ts_last_error();
+    EXPECT_EQ(Say(sys.get(), a), "half");
+}
+
 INSTANTIATE_TEST_SUITE_P(Bases, ImageTest, ::testing::Values(TS_BASE_SIMPLE, TS_BASE_PINNED),
                          [](const ::testing::TestParamInfo<ts_base> &i) {
                              return std::string(ts_base_name(i.param));
