@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
 #include <xxhash.h>
 
 #include <thespis/image.h>
@@ -39,32 +40,15 @@ char *ts_image_id_format(const ts_image_id *id, char *buf, size_t len)
     return buf;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int ts_image_id_parse(const char *text, ts_image_id *out)
 {
     ts_image_id id;
+    size_t got = 0;
+    const char *end = NULL;
     if (!text || !out)
         return err_set(-EINVAL, "ts_image_id_parse: NULL argument");
-    for (size_t i = 0; i < 2 * sizeof(id.b); i++) {
-        int d = hex_digit(text[i]);
-        if (d < 0)
-            return err_set(-EINVAL, "an image id is 32 hex digits: '%.40s'", text);
-        if (i % 2 == 0)
-            id.b[i / 2] = (uint8_t)(d << 4);
-        else
-            id.b[i / 2] |= (uint8_t)d;
-    }
-    if (text[2 * sizeof(id.b)] != '\0')
+    if (sodium_hex2bin(id.b, sizeof(id.b), text, strlen(text), NULL, &got, &end) != 0 ||
+        got != sizeof(id.b) || *end != '\0')
         return err_set(-EINVAL, "an image id is 32 hex digits: '%.40s'", text);
     *out = id;
     return 0;

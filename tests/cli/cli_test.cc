@@ -16,6 +16,8 @@
 
 namespace {
 
+using cli::Show;
+
 using cli::Lines;
 using cli::Result;
 using cli::Thespis;
@@ -24,12 +26,6 @@ using cli::Thespis;
 std::string UniqueName(const char *what)
 {
     return "clitest-" + std::to_string(getpid()) + "-" + what;
-}
-
-std::string Show(const Result &r)
-{
-    return "exit " + std::to_string(r.status) + "\n--- stdout\n" + r.out + "--- stderr\n" +
-           r.err;
 }
 
 TEST(CliHelp, TopLevelListsSubcommands)

@@ -20,6 +20,8 @@
 
 namespace {
 
+using cli::Show;
+
 using cli::NodeGuard;
 using cli::ShmLeftovers;
 using cli::ShardCount;
@@ -28,12 +30,6 @@ using cli::Result;
 using cli::Thespis;
 
 constexpr uint64_t kStopWait = UINT64_C(30) * 1000 * 1000 * 1000;
-
-std::string Show(const Result &r)
-{
-    return "exit " + std::to_string(r.status) + "\n--- stdout\n" + r.out + "--- stderr\n" +
-           r.err;
-}
 
 TEST(CliNode, StartStatusStop)
 {

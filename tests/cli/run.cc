@@ -20,9 +20,6 @@ extern char **environ;
 
 namespace cli {
 
-namespace {
-
-// Everything written to fd, from its start.
 std::string ReadAll(int fd)
 {
     std::string s;
@@ -35,6 +32,14 @@ std::string ReadAll(int fd)
     }
     return s;
 }
+
+std::string Show(const Result &r)
+{
+    return "exit " + std::to_string(r.status) + "\n--- stdout\n" + r.out + "--- stderr\n" +
+           r.err;
+}
+
+namespace {
 
 Result Failed(const char *what, int err)
 {

@@ -5,6 +5,8 @@
 #ifndef TS_TESTS_CLI_RUN_H
 #define TS_TESTS_CLI_RUN_H
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,27 @@ std::string EnvPath(const char *var);
 // running in the background may keep them open without making this wait.
 // On a failure to run it, status is -1 and err says why.
 Result Thespis(const std::vector<std::string> &args);
+
+// What a failed run printed, for a test's failure message.
+std::string Show(const Result &r);
+
+// Everything written to fd, from its start (it may still be open).
+std::string ReadAll(int fd);
+
+// What print(FILE *) wrote to a memory stream.
+template <class F> std::string Printed(F print)
+{
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return "open_memstream failed";
+    print(f);
+    std::fclose(f);
+    std::string s(buf, len);
+    std::free(buf);
+    return s;
+}
 
 // The lines of s (without their '\n').
 std::vector<std::string> Lines(const std::string &s);

@@ -41,6 +41,9 @@ extern char **environ;
 
 namespace {
 
+using cli::Show;
+using cli::ReadAll;
+
 using cli::NodeGuard;
 using cli::ShmLeftovers;
 
@@ -48,12 +51,6 @@ using cli::Result;
 
 constexpr uint64_t kStopWait = UINT64_C(30) * 1000 * 1000 * 1000;
 constexpr uint64_t kAskWait = UINT64_C(10) * 1000 * 1000 * 1000;
-
-std::string Show(const Result &r)
-{
-    return "exit " + std::to_string(r.status) + "\n--- stdout\n" + r.out + "--- stderr\n" +
-           r.err;
-}
 
 std::string UniqueName(const char *what)
 {
@@ -65,19 +62,6 @@ struct FileGuard {
     std::string path;
     ~FileGuard() { std::remove(path.c_str()); }
 };
-
-std::string ReadFd(int fd)
-{
-    std::string s;
-    char buf[4096];
-    ssize_t n;
-    off_t off = 0;
-    while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
-        s.append(buf, static_cast<size_t>(n));
-        off += n;
-    }
-    return s;
-}
 
 // Runs program (searched in PATH when it has no '/') with argv, input as
 // its stdin, and waits for it; stdout and stderr captured (in memory
@@ -115,8 +99,8 @@ Result Run(const std::string &program, const std::vector<std::string> &args,
             while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
             }
             r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
-            r.out = ReadFd(out);
-            r.err = ReadFd(err);
+            r.out = ReadAll(out);
+            r.err = ReadAll(err);
         }
     }
     for (int fd : {in, out, err})

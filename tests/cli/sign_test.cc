@@ -26,15 +26,11 @@ extern "C" {
 
 namespace {
 
+using cli::Show;
+
 using cli::Lines;
 using cli::Result;
 using cli::Thespis;
-
-std::string Show(const Result &r)
-{
-    return "exit " + std::to_string(r.status) + "\n--- stdout\n" + r.out + "--- stderr\n" +
-           r.err;
-}
 
 std::string ReadFile(const std::string &path)
 {

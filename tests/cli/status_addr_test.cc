@@ -28,6 +28,9 @@ extern "C" {
 
 namespace {
 
+using cli::Show;
+using cli::Printed;
+
 using cli::NodeGuard;
 using cli::ShmLeftovers;
 using cli::ShardCount;
@@ -36,12 +39,6 @@ using cli::Result;
 using cli::Thespis;
 
 constexpr uint64_t kWait = UINT64_C(30) * 1000 * 1000 * 1000;
-
-std::string Show(const Result &r)
-{
-    return "exit " + std::to_string(r.status) + "\n--- stdout\n" + r.out + "--- stderr\n" +
-           r.err;
-}
 
 std::string Addr(ts_addr a)
 {
@@ -146,21 +143,6 @@ TEST(CliStatusAddr, AsksAnActorAndTheNodeForTheirStatus)
 }
 
 // ---- printing made-up Status messages (tools/cli_status.c) ------------------
-
-// What print wrote to a memory stream.
-template <class F> std::string Printed(F print)
-{
-    char *buf = nullptr;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return "open_memstream failed";
-    print(f);
-    std::fclose(f);
-    std::string s(buf, len);
-    std::free(buf);
-    return s;
-}
 
 // A Status message as a node sends it, in 8-aligned storage.
 struct StatusMsg {

@@ -15,23 +15,11 @@
 extern "C" {
 #include "cli.h"
 }
+#include "run.h"
 
 namespace {
 
-// What print wrote to a memory stream.
-template <class F> std::string Printed(F print)
-{
-    char *buf = nullptr;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return "open_memstream failed";
-    print(f);
-    std::fclose(f);
-    std::string s(buf, len);
-    std::free(buf);
-    return s;
-}
+using cli::Printed;
 
 // A one-shard dpdk node with a link and its port's figures: each a
 // different number, so a figure printed in another's place shows.
