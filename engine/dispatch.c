@@ -211,12 +211,11 @@ static void undeliverable(struct shard *sh, const ts_msg *m)
 
 void shard_dispatch(struct shard *sh, ts_msg *m)
 {
-    if (ts_addr_gen(m->dst) == 0 && ts_addr_node(m->dst) != sh->node) {
-        undeliverable(sh, m); /* a caller's StatusRequest to another node: on over its link */
-        return;
-    }
     if (ts_addr_gen(m->dst) == 0) {
-        handle_control(sh, m);
+        if (ts_addr_node(m->dst) != sh->node)
+            undeliverable(sh, m); /* a caller's StatusRequest to another node: on over its link */
+        else
+            handle_control(sh, m);
         return;
     }
     if (m->flags & MSGF_START) {
