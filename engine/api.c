@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <thespis/image.h>
 #include <thespis/sysmsg.h>
 
 #include "clock.h"
@@ -12,11 +13,13 @@
 #include "system.h"
 
 /* A node's own address (ts_node_addr: generation 0, the control slot)
- * takes a StatusRequest, and no other message from outside the engine. */
+ * takes a StatusRequest, and a shard's the Source Authority's answer about
+ * an image it fetched (image_fetch.c, which takes it only from the
+ * authority it asked); no other message from outside the engine. */
 static bool node_request(ts_addr dst, uint64_t type)
 {
-    return type == TS_MSG_STATUS_REQUEST && ts_addr_gen(dst) == 0 &&
-           ts_addr_slot(dst) == TS_ADDR_MAX_SLOT;
+    return (type == TS_MSG_STATUS_REQUEST || type == TS_MSG_VALIDATED_IMAGE) &&
+           ts_addr_gen(dst) == 0 && ts_addr_slot(dst) == TS_ADDR_MAX_SLOT;
 }
 
 /* node_ok: dst may be a node's own address (node_request). */

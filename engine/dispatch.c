@@ -12,6 +12,7 @@
 #include "net.h"
 #include "shard_internal.h"
 #include "status.h"
+#include "images.h"
 #include "sysmsg_wire.h"
 #include "system.h"
 
@@ -174,6 +175,8 @@ static void handle_control(struct shard *sh, const ts_msg *m)
         shard_exit_all(sh, m->src);
     } else if (sh->net && net_control(sh->net, m) == 0) {
         /* a lease another shard took in for this one */
+    } else if (image_fetch_control(sh, m) == 0) {
+        /* an image from the leader, or the authority's word on it */
     } else if (!sh->sys->ops->control || sh->sys->ops->control(sh, m) < 0) {
         system_log(sh->sys, TS_LOG_ERROR, "TS-INTERNAL", TS_ADDR_NONE, "",
                    "unknown control message %016llx dropped", (unsigned long long)m->type);

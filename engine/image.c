@@ -36,6 +36,8 @@
 #include "images.h"
 #include "mp.h"
 #include "registry.h"
+#include "shard.h"
+#include "shard_internal.h"
 #include "system.h"
 
 #define IMAGES_MAX 256
@@ -74,7 +76,6 @@ bool image_here(const ts_image_id *id)
 }
 
 static int read_file(const char *path, size_t max, void **out, size_t *len);
-static int check_bytes(const void *bytes, size_t len, const char *what);
 
 /* ---- what a node has ------------------------------------------------ */
 
@@ -129,8 +130,7 @@ int image_create_check(struct image_node *n, const ts_image_id *id, const char *
     return 0;
 }
 
-/* Whether node n has image id, loaded or not. */
-static bool node_has(struct image_node *n, const ts_image_id *id)
+bool image_known(struct image_node *n, const ts_image_id *id)
 {
     if (mp_lock(&n->lock) != 0)
         return false;
@@ -140,8 +140,10 @@ static bool node_has(struct image_node *n, const ts_image_id *id)
 }
 
 /* Marks the process's image im loaded on node n, its memfd kept by
- * process pid as fd (pid < 0: where it was kept already): 0, or -ENOSPC. */
-static int node_add(struct image_node *n, const struct image *im, int32_t pid, int32_t fd)
+ * process pid as fd (pid < 0: where it was kept already), approved with
+ * sig: 0, or -ENOSPC. */
+static int node_add(struct image_node *n, const struct image *im, int32_t pid, int32_t fd,
+                    const void *sig, size_t sig_len)
 {
     if (mp_lock(&n->lock) != 0)
         return err_set(-ENOTRECOVERABLE, "the node's image table is not recoverable");
@@ -160,6 +162,9 @@ static int node_add(struct image_node *n, const struct image *im, int32_t pid, i
             e->owner_fd = fd;
         }
         snprintf(e->types, sizeof(e->types), "%s", im->types);
+        e->sig_len = sig_len <= IMAGE_SIG_MAX ? (uint32_t)sig_len : 0; /* ts_load_image: fits */
+        if (e->sig_len)
+            memcpy(e->sig, sig, e->sig_len);
         e->state = NODE_IMAGE_LOADED;
     }
     pthread_mutex_unlock(&n->lock);
@@ -286,7 +291,7 @@ static int load_bytes(const ts_image_id *id, const void *bytes, size_t len, bool
     return 0;
 }
 
-static int check_bytes(const void *bytes, size_t len, const char *what)
+int image_check_bytes(const void *bytes, size_t len, const char *what)
 {
     char why[160];
     if (image_elf_check(bytes, len, why, sizeof(why)) < 0)
@@ -400,13 +405,17 @@ static int ask_authority(struct ts_system *sys, const ts_image_id *id, const voi
     return rc;
 }
 
-static void notify(struct ts_system *sys, uint64_t type, const struct image *im)
+/* Tells the watchers, from shard sh (a fetch) or from outside actors. */
+static void notify(struct ts_system *sys, struct shard *sh, uint64_t type,
+                   const struct image *im)
 {
     unsigned char ev[IMAGE_EVENT_LEN];
     image_event_write(ev, &im->id, im->size, im->ntypes);
     for (unsigned i = 0; i < IMAGE_WATCHERS; i++) {
         ts_addr w = atomic_load_explicit(&sys->img->watchers[i], memory_order_acquire);
-        if (w)
+        if (w && sh)
+            shard_enqueue(sh, w, control_addr(sh->node, sh->id), type, ev, sizeof(ev), 0);
+        else if (w)
             ts_tell(sys, w, type, ev, sizeof(ev));
     }
 }
@@ -440,32 +449,48 @@ static int keep(struct ts_system *sys, const struct image *im, int32_t *pid, int
     return sys->ops->image_keep ? sys->ops->image_keep(sys, &im->id, im->fd, pid, fd) : 0;
 }
 
-int image_adopt(struct image_node *n, const ts_image_id *id)
+int image_node_copy(struct image_node *n, const ts_image_id *id, bool serve_unloaded,
+                    void **bytes, size_t *len, unsigned char *sig, size_t *sig_len)
 {
     char hex[TS_IMAGE_ID_TEXT], what[64], path[64];
     snprintf(what, sizeof(what), "image %s", ts_image_id_format(id, hex, sizeof(hex)));
-    if (image_here(id))
-        return 0;
     if (mp_lock(&n->lock) != 0)
         return err_set(-ENOTRECOVERABLE, "the node's image table is not recoverable");
     const struct node_image *e = node_find(n, id);
+    bool ok = e && (serve_unloaded || e->state == NODE_IMAGE_LOADED);
     int32_t pid = e ? e->owner_pid : 0, fd = e ? e->owner_fd : -1;
+    if (ok && sig) {
+        *sig_len = e->sig_len;
+        memcpy(sig, e->sig, e->sig_len);
+    }
     pthread_mutex_unlock(&n->lock);
-    if (!e)
-        return err_set(-ENOENT, "%s is not loaded on this node", what);
+    if (!ok)
+        return err_set(-ENOENT, "%s is %s on this node", what, e ? "unloaded" : "not loaded");
     snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, (int)fd);
-    void *bytes;
-    size_t len;
-    int rc = read_file(path, SIZE_MAX, &bytes, &len);
+    int rc = read_file(path, SIZE_MAX, bytes, len);
     if (rc < 0)
         return err_set(rc, "%s: the node's copy cannot be read (%s)", what, path);
     ts_image_id have;
-    ts_image_id_of(bytes, len, &have);
+    ts_image_id_of(*bytes, *len, &have);
+    if (memcmp(&have, id, sizeof(have)) == 0)
+        return 0;
+    free(*bytes);
+    return err_set(-EBADMSG, "%s: the node's copy does not hash to its id", what);
+}
+
+int image_adopt(struct image_node *n, const ts_image_id *id)
+{
+    char hex[TS_IMAGE_ID_TEXT], what[64];
+    snprintf(what, sizeof(what), "image %s", ts_image_id_format(id, hex, sizeof(hex)));
+    if (image_here(id))
+        return 0;
+    void *bytes;
+    size_t len;
+    int rc = image_node_copy(n, id, true, &bytes, &len, NULL, NULL);
+    if (rc < 0)
+        return rc;
     struct image info;
-    if (memcmp(&have, id, sizeof(have)) != 0)
-        rc = err_set(-EBADMSG, "%s: the node's copy does not hash to its id", what);
-    if (rc == 0)
-        rc = check_bytes(bytes, len, what);
+    rc = image_check_bytes(bytes, len, what);
     if (rc == 0)
         rc = load_bytes(id, bytes, len, false, what, &info);
     free(bytes);
@@ -489,6 +514,9 @@ int ts_load_image(ts_system *sys, const void *bytes, size_t len, const void *sig
         sig_len > sys->cfg.max_msg_size - len)
         return err_set(-EMSGSIZE, "ts_load_image: %zu bytes and a signature of %zu, above the "
                        "maximum message size", len, sig_len);
+    if (sig_len > IMAGE_SIG_MAX) /* kept with the image, for members that fetch it */
+        return err_set(-EMSGSIZE, "ts_load_image: a signature of %zu bytes, above the maximum "
+                       "of %u", sig_len, IMAGE_SIG_MAX);
     /* Everything below reads a sealed private copy, so that what is hashed,
      * checked, approved and loaded is one and the same, whatever happens to
      * the caller's buffer meanwhile. */
@@ -518,21 +546,37 @@ static int load_approved(struct ts_system *sys, const void *bytes, size_t len, c
         *id = have;
         return 0;
     }
-    bool reload = node_has(sys->img, &have); /* unloaded: its copy is kept already */
-    struct image info;
-    int32_t owner = -1, owner_fd = -1;
-    if ((rc = check_bytes(bytes, len, what)) < 0 ||
-        (rc = ask_authority(sys, &have, bytes, len, sig, sig_len)) < 0 ||
-        (rc = load_bytes(&have, bytes, len, false, what, &info)) < 0 ||
-        (!reload && (rc = keep(sys, &info, &owner, &owner_fd)) < 0) ||
-        (rc = node_add(sys->img, &info, reload ? -1 : owner, owner_fd)) < 0) {
+    if ((rc = image_check_bytes(bytes, len, what)) < 0 ||
+        (rc = ask_authority(sys, &have, bytes, len, sig, sig_len)) < 0) {
         system_log(sys, TS_LOG_WARNING, "TS-IMAGE-REFUSED", TS_ADDR_NONE, "", "%s",
                    ts_last_error());
         return rc;
     }
-    log_image(sys, TS_LOG_INFO, "TS-IMAGE-LOADED", &info, "loaded");
-    notify(sys, TS_MSG_IMAGE_LOADED, &info);
+    if ((rc = image_install(sys, NULL, &have, bytes, len, sig, sig_len, "loaded")) < 0)
+        return rc;
     *id = have;
+    return 0;
+}
+
+int image_install(struct ts_system *sys, struct shard *sh, const ts_image_id *id,
+                  const void *bytes, size_t len, const void *sig, size_t sig_len,
+                  const char *how)
+{
+    char hex[TS_IMAGE_ID_TEXT], what[64];
+    snprintf(what, sizeof(what), "image %s", ts_image_id_format(id, hex, sizeof(hex)));
+    bool reload = image_known(sys->img, id); /* unloaded: its copy is kept already */
+    struct image info;
+    int32_t owner = -1, owner_fd = -1;
+    int rc;
+    if ((rc = load_bytes(id, bytes, len, false, what, &info)) < 0 ||
+        (!reload && (rc = keep(sys, &info, &owner, &owner_fd)) < 0) ||
+        (rc = node_add(sys->img, &info, reload ? -1 : owner, owner_fd, sig, sig_len)) < 0) {
+        system_log(sys, TS_LOG_WARNING, "TS-IMAGE-REFUSED", TS_ADDR_NONE, "", "%s",
+                   ts_last_error());
+        return rc;
+    }
+    log_image(sys, TS_LOG_INFO, "TS-IMAGE-LOADED", &info, how);
+    notify(sys, sh, TS_MSG_IMAGE_LOADED, &info);
     return 0;
 }
 
@@ -588,7 +632,7 @@ int ts_unload_image(ts_system *sys, const ts_image_id *id)
         return err_set(-ENOENT, "ts_unload_image: image %s is not loaded",
                        ts_image_id_format(id, hex, sizeof(hex)));
     log_image(sys, TS_LOG_INFO, "TS-IMAGE-UNLOADED", &info, "unloaded");
-    notify(sys, TS_MSG_IMAGE_UNLOADED, &info);
+    notify(sys, NULL, TS_MSG_IMAGE_UNLOADED, &info);
     return 0;
 }
 
@@ -692,7 +736,7 @@ int ts_image_load(const char *path)
     ts_image_id id;
     ts_image_id_of(bytes, len, &id);
     struct image info;
-    rc = len ? check_bytes(bytes, len, what) : err_set(-ENOEXEC, "'%s' is empty", path);
+    rc = len ? image_check_bytes(bytes, len, what) : err_set(-ENOEXEC, "'%s' is empty", path);
     if (rc == 0)
         rc = load_bytes(&id, bytes, len, true, what, &info);
     free(bytes);

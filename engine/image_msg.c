@@ -90,13 +90,17 @@ void validate_image_write(void *p, const ts_image_id *id, const void *bytes, siz
 int ts_validate_image_decode(const ts_msg *m, ts_validate_image *out)
 {
     int rc = check(m, out, TS_MSG_VALIDATE_IMAGE, VALIDATE_HDR);
-    if (rc < 0)
-        return rc;
-    const unsigned char *b = ts_msg_data(m);
+    return rc < 0 ? rc : validate_image_read(ts_msg_data(m), m->len, out);
+}
+
+int validate_image_read(const void *p, size_t n, ts_validate_image *out)
+{
+    const unsigned char *b = p;
+    if (n < VALIDATE_HDR)
+        return -EBADMSG;
     uint64_t len = get64(b + 16);
     uint32_t sig_len = get32(b + 24);
-    if (get32(b + 28) != 0 || len > m->len - VALIDATE_HDR ||
-        sig_len != m->len - VALIDATE_HDR - len)
+    if (get32(b + 28) != 0 || len > n - VALIDATE_HDR || sig_len != n - VALIDATE_HDR - len)
         return -EBADMSG;
     memcpy(out->id.b, b, 16);
     out->bytes = b + VALIDATE_HDR;
@@ -109,12 +113,17 @@ int ts_validate_image_decode(const ts_msg *m, ts_validate_image *out)
 int ts_validated_image_decode(const ts_msg *m, ts_validated_image *out)
 {
     int rc = check(m, out, TS_MSG_VALIDATED_IMAGE, VALIDATED_HDR + 1);
-    if (rc < 0)
-        return rc;
-    const unsigned char *b = ts_msg_data(m);
+    return rc < 0 ? rc : validated_image_read(ts_msg_data(m), m->len, out);
+}
+
+int validated_image_read(const void *p, size_t n, ts_validated_image *out)
+{
+    const unsigned char *b = p;
+    if (n < VALIDATED_HDR + 1)
+        return -EBADMSG;
     uint16_t reason_len = (uint16_t)(b[18] | b[19] << 8);
     const char *reason = (const char *)b + VALIDATED_HDR;
-    if (b[16] > 1 || b[17] || get32(b + 20) || m->len != VALIDATED_HDR + (size_t)reason_len + 1 ||
+    if (b[16] > 1 || b[17] || get32(b + 20) || n != VALIDATED_HDR + (size_t)reason_len + 1 ||
         reason[reason_len] != '\0' || memchr(reason, 0, reason_len))
         return -EBADMSG;
     memcpy(out->id.b, b, 16);

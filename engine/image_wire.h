@@ -21,6 +21,10 @@ void validate_image_write(void *p, const ts_image_id *id, const void *bytes, siz
 /* Writes a ValidatedImage (at most VALIDATED_HDR + VALIDATED_REASON_MAX + 1
  * bytes) and returns its length. */
 size_t validated_image_write(void *p, const ts_image_id *id, bool ok, const char *reason);
+/* The payloads of the decoders, without their message: 0 or -EBADMSG
+ * (the fetch's frames carry them under other types: image_fetch.c). */
+int validate_image_read(const void *p, size_t len, ts_validate_image *out);
+int validated_image_read(const void *p, size_t len, ts_validated_image *out);
 void image_event_write(void *p, const ts_image_id *id, uint64_t size, uint32_t ntypes);
 
 #endif

@@ -31,7 +31,7 @@
 #include "shard.h"
 
 #define MP_MAGIC UINT64_C(0x3165646f6e737473) /* "tsnode1" */
-#define MP_VERSION 7u
+#define MP_VERSION 8u
 #define MP_PREFIX "thespis.node."
 #define MP_MAX_CLIENTS 64   /* caller threads attached to one node at once */
 #define MP_CLIENT_RING (64u << 10)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <thespis/image.h>
+
 #include "../transport/uring.h"
 #include "err.h"
 #include "net.h"
@@ -467,7 +469,9 @@ static void deliver(void *arg, const struct frame_hdr *h, const void *payload)
             lease_grant(n, h->src_node, h->src, payload, h->len);
         else if (h->type == NET_LEASE_GRANT && ts_addr_shard(h->dst) == sh->id)
             lease_granted(n, h->src_node, payload, h->len);
-        else if ((h->type == NET_LEASE_GRANT || h->type == TS_MSG_STATUS_REQUEST) &&
+        else if ((h->type == NET_LEASE_GRANT || h->type == TS_MSG_STATUS_REQUEST ||
+                  h->type == NET_IMAGE_GET || h->type == NET_IMAGE_DATA ||
+                  h->type == NET_IMAGE_NONE || h->type == TS_MSG_VALIDATED_IMAGE) &&
                  ts_addr_shard(h->dst) < sh->nshards) /* a StatusRequest: to the node (status.c) */
             shard_enqueue(sh, h->dst, h->src, h->type, payload, h->len, 0);
         else

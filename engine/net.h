@@ -90,6 +90,13 @@ struct net_pub {
 #define NET_LEASE_GRANT UINT64_C(0x7473000000000021) /* uint64 epoch, ts_addr[count] */
 /* To an actor's address on another node: uint64 epoch + a Start payload. */
 #define NET_START UINT64_C(0x7473000000000022)
+/* A code image fetched from the convention's leader (image_fetch.c), shard
+ * control address to shard control address. GET: the image id (16 bytes).
+ * DATA: a ts.ValidateImage payload (id, bytes, signature: thespis/image.h).
+ * NONE: a ts.ValidatedImage payload, ok 0, saying why not. */
+#define NET_IMAGE_GET UINT64_C(0x7473000000000023)
+#define NET_IMAGE_DATA UINT64_C(0x7473000000000024)
+#define NET_IMAGE_NONE UINT64_C(0x7473000000000025)
 
 /* Actor slots a peer node has leased to this shard (design §4: ts_create
  * returns an address at once, also for another node). Each slot is a whole

@@ -81,6 +81,7 @@ void shard_fini(struct shard *sh)
     free(sh->pools);
     sh->pools = NULL;
     mailq_fini(&sh->runq);
+    image_fetch_fini(sh);
     th_fini(&sh->timers);
     if (sh->conv)
         addrset_fini(&sh->conv->watchers);
@@ -231,15 +232,6 @@ static int send_start(struct shard *sh, ts_addr addr, ts_addr creator, const cha
         memcpy(p, epoch, pre);
     start_write(p + pre, parent, type_name, opts);
     return 0;
-}
-
-/* Another node would have to fetch the image from the convention's leader,
- * which is not built yet: said at once rather than failing there later. */
-static int image_remote_refused(uint16_t node)
-{
-    return err_set(-EOPNOTSUPP, "an actor of a code image is created on the node that loaded "
-                   "the image (placed on node %u, which would have to fetch it: not yet built)",
-                   node);
 }
 
 /* Claims a global name for addr, or returns the live actor that has it.
@@ -479,8 +471,6 @@ static int create_by_caps(struct shard *sh, const struct type_rec *t, ts_placeme
         return create_nowhere(sh, t, opts, parent, creator, why, out);
     if (rc < 0)
         return err_set(rc, "ts_create: %s", why);
-    if (ch.node != sh->node && opts && !ts_image_id_is_zero(opts->image))
-        return image_remote_refused(ch.node);
     if (ch.node != sh->node)
         return spawn_remote(sh, ch.node, t->type->name, opts, parent, creator, out);
     int target = how == TS_PLACE_ROUND_ROBIN ? (int)(sh->rr_next++ % sh->nshards)
@@ -520,8 +510,6 @@ int shard_create(struct shard *sh, const char *type_name, const ts_create_opts *
         return rc;
     if (!t)
         return err_set(-ENOENT, "no actor type named '%s' is registered", type_name);
-    if (where.node != sh->node && image)
-        return image_remote_refused(where.node);
     if (where.node != sh->node)
         return spawn_remote(sh, where.node, type_name, opts, parent, creator, out);
     return shard_spawn(sh, (uint8_t)where.shard, type_name, opts, parent, creator, out);
@@ -566,7 +554,24 @@ static int actor_setup(struct shard *sh, struct actor *a, const ts_msg *start)
     /* First: a Start refused below still gives its name back (actor_finish). */
     if (v.name && !(a->global_name = strdup(v.name)))
         return -ENOMEM;
-    if (!(a->type = registry_find_in(&v.image, v.type)) && !ts_image_id_is_zero(&v.image)) {
+    bool image = !ts_image_id_is_zero(&v.image);
+    /* An image's types only on a node that has it: approved here, not only
+     * loaded in this process for another node of it. */
+    if (image && !image_known(sh->sys->img, &v.image)) {
+        char hex[TS_IMAGE_ID_TEXT], text[160];
+        const char *why = sh->fetch_failed; /* its fetch failed (image_fetch.c) */
+        if (!why) { /* no fetch: the leader, or in no convention */
+            snprintf(text, sizeof(text), "image %s is not loaded on this node",
+                     ts_image_id_format(&v.image, hex, sizeof(hex)));
+            system_log(sh->sys, TS_LOG_WARNING, "TS-IMAGE-REFUSED", start->dst, v.type, "%s",
+                       text);
+            why = text;
+        }
+        if ((a->why = malloc(strlen(why) + 16)))
+            sprintf(a->why, "node %u: %s", sh->node, why);
+        return sh->fetch_failed ? sh->fetch_rc : -ENOENT;
+    }
+    if (!(a->type = registry_find_in(&v.image, v.type)) && image) {
         if (image_adopt(sh->sys->img, &v.image) == 0)
             a->type = registry_find_in(&v.image, v.type);
         else
@@ -714,6 +719,8 @@ void actor_start(struct shard *sh, const ts_msg *start)
                    ts_addr_node(start->src));
         return;
     }
+    if (remote && image_fetch_park(sh, start))
+        return; /* run again once its image is here, or is not coming */
     struct actor *a = slot_get(sh, ts_addr_slot(self));
     if (!a || a->state != ACTOR_FREE) {
         system_log(sh->sys, TS_LOG_ERROR, a ? "TS-INTERNAL" : "TS-NOMEM", self, "",
@@ -743,7 +750,8 @@ void actor_start(struct shard *sh, const ts_msg *start)
             sh->sys->ops->actor_born(sh, start);
     } else {
         if (a->why)
-            system_log(sh->sys, TS_LOG_WARNING, "TS-PLACE-REFUSED", self, a->type->type->name,
+            system_log(sh->sys, TS_LOG_WARNING, "TS-PLACE-REFUSED", self,
+                       a->type ? a->type->type->name : "",
                        "not started here, %s; messages sent to it come back as Poison", a->why);
         else
             system_log(sh->sys, TS_LOG_WARNING, "TS-INIT-FAIL", self,
@@ -854,6 +862,8 @@ static const struct member_rec *find_member(const struct member_rec *v, unsigned
 void shard_conv_poll(struct shard *sh)
 {
     struct node_members *nm = sh->sys->members;
+    if (sh->fetches)
+        image_fetch_poll(sh);
     if (sh->conv && sh->conv->net_dirty && sh->net) /* a try that could not finish */
         sh->conv->net_dirty = net_members_sync(sh->net, sh->conv->v, sh->conv->n) < 0;
     if (!nm || members_gen(nm) == (sh->conv ? sh->conv->gen : 0))

@@ -146,6 +146,9 @@ struct shard {
     uint64_t caps_gen;               /* the node's capabilities' generation ... */
     struct caps caps;                /* ... and this copy of them */
     struct shard_conv *conv;         /* the convention as it saw it last (NULL: none yet) */
+    struct image_fetch *fetches;     /* images coming from the leader (image_fetch.c) */
+    const char *fetch_failed;        /* while a failed fetch's Starts run: why ... */
+    int fetch_rc;                    /* ... and its errno */
 };
 
 /* The context handed to handlers. */

@@ -72,7 +72,8 @@ TS_API bool ts_image_id_is_zero(const ts_image_id *id);
  *               TS_IMAGE_INIT_SYMBOL, or dlopen refused it
  *   -EEXIST     its init registers two types of one name
  *   -EDEADLK    called from inside a handler of this system
- *   -EMSGSIZE   larger than the node's maximum message size
+ *   -EMSGSIZE   larger than the node's maximum message size, or a signature
+ *               above 512 bytes (kept with the image for members that fetch it)
  *   -ESHUTDOWN, -ENOMEM, or the init's own error
  */
 TS_API int ts_load_image(ts_system *sys, const void *bytes, size_t len, const void *sig,

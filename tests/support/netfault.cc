@@ -264,6 +264,12 @@ void FaultRelay::SetFaults(const Faults &f)
     faults_ = f;
 }
 
+void FaultRelay::Corrupt(const std::string &marker)
+{
+    std::lock_guard<std::mutex> lock(mu_);
+    corrupt_ = marker;
+}
+
 void FaultRelay::Cut(bool cut) { cut_.store(cut); }
 
 void FaultRelay::SetPeer(Dir d, const sockaddr_in &addr)
@@ -283,6 +289,7 @@ FaultRelay::Stats FaultRelay::Counters(Dir d) const
     s.reordered = a.reordered.load();
     s.unroutable = a.unroutable.load();
     s.send_failed = a.send_failed.load();
+    s.corrupted = a.corrupted.load();
     return s;
 }
 
@@ -296,6 +303,7 @@ FaultRelay::Stats FaultRelay::Total() const
     x.reordered += y.reordered;
     x.unroutable += y.unroutable;
     x.send_failed += y.send_failed;
+    x.corrupted += y.corrupted;
     return x;
 }
 
@@ -387,9 +395,11 @@ void FaultRelay::Admit(int dir, const sockaddr_in &src, std::vector<unsigned cha
     learned_[1 - dir] = src; // the sender is the destination of the other direction
     Faults f;
     sockaddr_in dst;
+    std::string corrupt;
     {
         std::lock_guard<std::mutex> lock(mu_);
         f = faults_;
+        corrupt = corrupt_;
         dst = peer_[dir].sin_port ? peer_[dir] : learned_[dir];
     }
     if (cut_.load() || u_drop < f.drop) {
@@ -397,6 +407,13 @@ void FaultRelay::Admit(int dir, const sockaddr_in &src, std::vector<unsigned cha
     } else if (dst.sin_port == 0) {
         st.unroutable++;
     } else {
+        if (!corrupt.empty()) {
+            auto at = std::search(data.begin(), data.end(), corrupt.begin(), corrupt.end());
+            if (at != data.end()) {
+                *at ^= 0x20;
+                st.corrupted++;
+            }
+        }
         const bool dup = u_dup < f.dup;
         if (dup) {
             st.duplicated++;

@@ -111,6 +111,7 @@ class FaultRelay {
         uint64_t dropped = 0;    // datagrams or copies discarded (faults, cut)
         uint64_t duplicated = 0; // datagrams sent twice
         uint64_t reordered = 0;  // copies released at another place in their window
+        uint64_t corrupted = 0;  // datagrams changed (Faults::corrupt)
         uint64_t unroutable = 0; // peer address not known yet: discarded
         uint64_t send_failed = 0;
     };
@@ -134,6 +135,10 @@ class FaultRelay {
 
     // Thread-safe; applies to datagrams arriving from now on.
     void SetFaults(const Faults &f);
+    // Not empty: in each datagram that holds these bytes, the first of them
+    // is flipped (^ 0x20) on its way, a transfer corrupted in flight that no
+    // check of the transports notices. Draws no random number. Thread-safe.
+    void Corrupt(const std::string &marker);
     // While true, everything is dropped (a link cut). Thread-safe.
     void Cut(bool cut);
     // Sets where traffic in direction d goes (kAtoB: B's address); port 0
@@ -162,7 +167,7 @@ class FaultRelay {
     };
     struct Atomics {
         std::atomic<uint64_t> received{0}, forwarded{0}, dropped{0}, duplicated{0},
-            reordered{0}, unroutable{0}, send_failed{0};
+            reordered{0}, unroutable{0}, send_failed{0}, corrupted{0};
     };
     struct Side {
         std::vector<Packet> window;  // the reorder window, in arrival order
@@ -194,6 +199,7 @@ class FaultRelay {
     mutable std::mutex mu_; // guards faults_, peer_, and the wait condition
     std::condition_variable changed_;
     Faults faults_;
+    std::string corrupt_;
     sockaddr_in peer_[2]{}; // configured peers; sin_port 0 = learn
     std::atomic<bool> cut_{false}, stop_{false};
     Atomics stats_[2];
