@@ -153,6 +153,7 @@ struct NodeSpec {
     uint16_t id = 0;
     bool leader = false;
     std::string listen, peers, convention, key, authority, cores;
+    std::string name; // not empty: a named multiproc node (this program attaches)
     unsigned shards = 1;
 };
 
@@ -160,14 +161,19 @@ class Nodes {
   public:
     ~Nodes()
     {
-        for (auto &n : open_)
+        for (auto &n : open_) {
+            if (n.named) {
+                EXPECT_EQ(ts_system_shutdown(n.sys), 0) << ts_last_error();
+            }
             ts_system_close(n.sys);
+        }
     }
     ts_system *Open(const NodeSpec &s)
     {
         ts_config cfg;
         ts_config_init(&cfg);
-        cfg.base = TS_BASE_PINNED;
+        cfg.base = s.name.empty() ? TS_BASE_PINNED : TS_BASE_MULTIPROC;
+        cfg.node_name = s.name.empty() ? nullptr : s.name.c_str();
         cfg.node_id = s.id;
         cfg.shards = s.shards;
         cfg.cores = s.cores.empty() ? nullptr : s.cores.c_str();
@@ -187,7 +193,7 @@ class Nodes {
         int rc = ts_system_open(&cfg, &sys);
         EXPECT_EQ(rc, 0) << "node " << s.id << ": " << ts_last_error();
         if (rc == 0)
-            open_.push_back({sys, std::move(log)});
+            open_.push_back({sys, std::move(log), !s.name.empty()});
         return sys;
     }
     LogSink &Log(ts_system *sys)
@@ -202,6 +208,7 @@ class Nodes {
     struct Open_ {
         ts_system *sys;
         std::unique_ptr<LogSink> log;
+        bool named;
     };
     std::vector<Open_> open_;
     LogSink none_;
@@ -490,6 +497,48 @@ TEST(ImageFetchLoopback, AnImageTheLeaderDoesNotHaveIsRefusedWithItsReason)
     got = Ask(sys[3], g, "x");
     EXPECT_TRUE(Contains(got, "poison ")) << got;
     EXPECT_FALSE(HasImage(sys[1], only));
+}
+
+TEST(ImageFetchLoopback, AMultiprocMemberFetchesItIntoItsShardProcesses)
+{
+    Keys keys;
+    ASSERT_TRUE(keys.ok()) << ts_last_error();
+    std::vector<int> cpus = tst::AllowedCpus();
+    ASSERT_FALSE(cpus.empty());
+    Nodes nodes;
+    NodeSpec l;
+    l.id = 1;
+    l.leader = true;
+    l.listen = "tcp://127.0.0.1:" + std::to_string(LoopData(5));
+    l.convention = "127.0.0.1:" + std::to_string(kLoopConv + 10);
+    l.key = keys.Path("conv.key");
+    l.authority = keys.Path("public");
+    l.cores = std::to_string(cpus.front());
+    NodeSpec m = l;
+    m.id = 2;
+    m.leader = false;
+    m.listen = "tcp://127.0.0.1:" + std::to_string(LoopData(6));
+    m.name = "tsfetch" + std::to_string(getpid());
+    m.cores = std::to_string(cpus.back());
+    // The named node first: its admin is forked before this process runs
+    // the leader's threads (a fork beside them fails under TSan).
+    ts_system *member = nodes.Open(m), *lead = nodes.Open(l);
+    ASSERT_TRUE(lead && member);
+    for (ts_system *s : {lead, member})
+        ASSERT_TRUE(WaitUntil([&] { return Members(s).size() == 2; }));
+    Bytes b = Image("fetch-multiproc"), sig = keys.Sign(b);
+    ts_image_id id{};
+    ASSERT_EQ(ts_load_image(lead, b.data(), b.size(), sig.data(), sig.size(), &id), 0)
+        << ts_last_error();
+    // The shard process that takes the Start fetches and loads it, and the
+    // node's admin keeps its copy: this program, attached, sees it listed.
+    ts_addr g = TS_ADDR_NONE;
+    ASSERT_EQ(CreateOn(lead, 2, id, "images.Greeter", &g), 0) << ts_last_error();
+    EXPECT_EQ(Ask(lead, g, "processes"), "Hello, processes!");
+    EXPECT_TRUE(HasImage(member, id));
+    ts_addr c = TS_ADDR_NONE;
+    ASSERT_EQ(CreateOn(lead, 2, id, "images.Counter", &c), 0) << ts_last_error();
+    EXPECT_EQ(Ask(lead, c, "x"), "1");
 }
 
 } // namespace
