@@ -72,7 +72,8 @@ static struct image_fetch *find(struct shard *sh, const ts_image_id *id)
     return NULL;
 }
 
-/* The convention's leader as this shard last saw it, when another node. */
+/* The convention's leader as this shard last saw it: its node; -1 when
+ * this node leads; -2 when none is known now (a member that lost it). */
 static int leader_of(struct shard *sh)
 {
     shard_conv_poll(sh);
@@ -80,8 +81,10 @@ static int leader_of(struct shard *sh)
         if (sh->conv->v[i].leader)
             return sh->conv->v[i].self || sh->conv->v[i].node == sh->node
                        ? -1 : sh->conv->v[i].node;
-    return -1;
+    return __atomic_load_n(&sh->sys->members->leading, __ATOMIC_RELAXED) ? -1 : -2;
 }
+
+static void finish(struct shard *sh, struct image_fetch *f, int rc, const char *why);
 
 bool image_fetch_park(struct shard *sh, const ts_msg *start)
 {
@@ -93,15 +96,15 @@ bool image_fetch_park(struct shard *sh, const ts_msg *start)
     struct image_fetch *f = find(sh, &v.image);
     char hex[TS_IMAGE_ID_TEXT];
     ts_image_id_format(&v.image, hex, sizeof(hex));
+    int leader = f ? f->leader : leader_of(sh);
+    if (leader == -1)
+        return false; /* the leader itself: "not loaded on this node" */
     if (!f) {
-        int leader = leader_of(sh);
-        if (leader < 0)
-            return false; /* the leader itself, or none known: "not loaded here" */
         unsigned char id[sizeof(v.image)];
         memcpy(id, &v.image, sizeof(id));
         if (!(f = calloc(1, sizeof(*f))) ||
-            shard_enqueue(sh, control_addr((uint16_t)leader, 0), self_addr(sh), NET_IMAGE_GET,
-                          id, sizeof(id), 0) < 0) {
+            (leader >= 0 && shard_enqueue(sh, control_addr((uint16_t)leader, 0), self_addr(sh),
+                                          NET_IMAGE_GET, id, sizeof(id), 0) < 0)) {
             free(f);
             return false; /* out of memory: the Start fails as it would have */
         }
@@ -119,6 +122,8 @@ bool image_fetch_park(struct shard *sh, const ts_msg *start)
     if (!copy)
         return false;
     memcpy(copy, start, sizeof(*start) + start->len);
+    if (leader == -2) /* said at once: the next Start asks again */
+        finish(sh, f, -EHOSTUNREACH, "this member knows no leader of its convention now");
     return true;
 }
 

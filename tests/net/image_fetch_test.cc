@@ -182,7 +182,7 @@ class Nodes {
         cfg.convention = s.convention.c_str();
         cfg.convention_leader = s.leader;
         cfg.key_file = s.key.c_str();
-        cfg.convention_lost_ms = 500;
+        cfg.convention_lost_ms = 2000; // CI machines are loaded: no leader lost meanwhile
         cfg.authority_keys = s.authority.empty() ? nullptr : s.authority.c_str();
         auto log = std::make_unique<LogSink>();
         cfg.log.sink = TS_LOG_SINK_CALLBACK;
