@@ -23,6 +23,7 @@
  * asks again. Messages sent to a waiting actor wait with it (shard_park).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ struct image_fetch {
     ts_image_id id;
     uint16_t leader;
     uint8_t state;      /* enum fetch_state */
+    bool asked;         /* of the leader; false: none known, refused at once */
     uint64_t deadline;  /* CLOCK_MONOTONIC ns */
     ts_addr authority;  /* asked (FETCH_VALIDATING): only its answer counts */
     void *data;         /* the leader's DATA payload, kept while the authority decides */
@@ -109,14 +111,16 @@ bool image_fetch_park(struct shard *sh, const ts_msg *start)
             return false; /* out of memory: the Start fails as it would have */
         }
         f->id = v.image;
-        f->leader = (uint16_t)leader;
+        f->leader = leader >= 0 ? (uint16_t)leader : 0;
+        f->asked = leader >= 0;
         f->state = FETCH_ASKED;
         f->deadline = clock_deadline(clock_now_ns(), FETCH_TIMEOUT_NS);
         f->next = sh->fetches;
         sh->fetches = f;
-        system_log(sh->sys, TS_LOG_INFO, "TS-IMAGE-FETCH", start->dst, v.type,
-                   "image %s is not on this node: fetching it from the leader, node %u", hex,
-                   (unsigned)leader);
+        if (f->asked)
+            system_log(sh->sys, TS_LOG_INFO, "TS-IMAGE-FETCH", start->dst, v.type,
+                       "image %s is not on this node: fetching it from the leader, node %u",
+                       hex, (unsigned)leader);
     }
     ts_msg *copy = mailq_push(&f->starts, start->len);
     if (!copy)
@@ -140,8 +144,11 @@ static void finish(struct shard *sh, struct image_fetch *f, int rc, const char *
     char hex[TS_IMAGE_ID_TEXT], text[768];
     ts_image_id_format(&f->id, hex, sizeof(hex));
     if (rc < 0) {
-        snprintf(text, sizeof(text), "image %s from the leader (node %u) refused: %s", hex,
-                 f->leader, why);
+        if (f->asked)
+            snprintf(text, sizeof(text), "image %s from the leader (node %u) refused: %s", hex,
+                     f->leader, why);
+        else
+            snprintf(text, sizeof(text), "image %s refused: %s", hex, why);
         system_log(sh->sys, TS_LOG_WARNING, "TS-IMAGE-REFUSED", TS_ADDR_NONE, "", "%s", text);
         sh->fetch_failed = text;
         sh->fetch_rc = rc;
