@@ -82,6 +82,15 @@ static void decode_as(uint64_t type, const uint8_t *data, size_t size)
     }
     if (type == TS_MSG_IMAGE_LOADED && ts_image_event_decode(m, &ev) == 0)
         CHECK(size == IMAGE_EVENT_LEN);
+    /* The fetch's frames (image_fetch.c) read the same payloads under other
+     * types: the readers accept exactly what the decoders do. */
+    ts_validate_image v2;
+    ts_validated_image d2;
+    if (type == TS_MSG_VALIDATE_IMAGE)
+        CHECK((validate_image_read(lo, size, &v2) == 0) == (ts_validate_image_decode(m, &v) == 0));
+    if (type == TS_MSG_VALIDATED_IMAGE)
+        CHECK((validated_image_read(lo, size, &d2) == 0) ==
+              (ts_validated_image_decode(m, &d) == 0));
     free(m);
 }
 
