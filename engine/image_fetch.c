@@ -91,7 +91,8 @@ static void finish(struct shard *sh, struct image_fetch *f, int rc, const char *
 bool image_fetch_park(struct shard *sh, const ts_msg *start)
 {
     struct start_view v;
-    if (!sh->sys->members || start_read(ts_msg_data(start), start->len, &v) < 0 ||
+    if (!sh->sys->members || !start_names_image(ts_msg_data(start), start->len) ||
+        start_read(ts_msg_data(start), start->len, &v) < 0 ||
         ts_image_id_is_zero(&v.image) || image_known(sh->sys->img, &v.image) ||
         sh->fetch_failed)
         return false; /* not this one's: actor_start goes on as ever */

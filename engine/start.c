@@ -97,6 +97,15 @@ int start_read(const void *p, size_t len, struct start_view *out)
     return 0;
 }
 
+bool start_names_image(const void *p, size_t len)
+{
+    struct start_hdr h;
+    if (len < sizeof(h))
+        return false;
+    memcpy(&h, p, sizeof(h));
+    return (h.flags & START_F_IMAGE) != 0;
+}
+
 ts_addr start_parent(const void *p, size_t len)
 {
     ts_addr parent;

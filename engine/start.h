@@ -46,6 +46,9 @@ void start_write(unsigned char *out, ts_addr parent, const char *type, const ts_
  * up to len, the type is empty, a name or requirement text is not one
  * NUL-terminated string, or a reserved field or flag is not 0. */
 int start_read(const void *p, size_t len, struct start_view *out);
+/* Whether a payload of len bytes says it names a code image (its flags;
+ * nothing else is read or checked). */
+bool start_names_image(const void *p, size_t len);
 /* The parent a payload of len bytes names, even one start_read refuses;
  * TS_ADDR_NONE when it is too short to say. */
 ts_addr start_parent(const void *p, size_t len);
