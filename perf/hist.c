@@ -3,6 +3,9 @@
 
 #include "hist.h"
 
+_Static_assert((HIST_MAX_NS >> (HIST_MAGS + 7)) >= 1 && (HIST_MAX_NS >> (HIST_MAGS + 8)) == 0,
+               "HIST_MAGS: the top power of two must hold HIST_MAX_NS");
+
 void hist_init(struct hist *h)
 {
     memset(h, 0, sizeof(*h));
@@ -11,18 +14,20 @@ void hist_init(struct hist *h)
 
 /* Values below 2*HIST_HALF map one to one; above, the power of two 2^(mag+7)
  * .. 2^(mag+8)-1 splits into HIST_HALF buckets of width 2^mag. */
-static unsigned bucket_of(uint64_t v)
+unsigned hist_bucket_of(uint64_t v)
 {
+    if (v > HIST_MAX_NS)
+        v = HIST_MAX_NS;
     if (v < 2 * HIST_HALF)
         return (unsigned)v;
     unsigned mag = 63u - (unsigned)__builtin_clzll(v) - 7u;
-    if (mag > HIST_MAGS)
-        return HIST_BUCKETS - 1;
     return mag * HIST_HALF + (unsigned)(v >> mag);
 }
 
-static uint64_t bucket_top(unsigned b)
+uint64_t hist_bucket_top(unsigned b)
 {
+    if (b >= HIST_BUCKETS)
+        b = HIST_BUCKETS - 1;
     if (b < 2 * HIST_HALF)
         return b;
     unsigned mag = b / HIST_HALF - 1;
@@ -30,14 +35,21 @@ static uint64_t bucket_top(unsigned b)
     return ((sub + 1) << mag) - 1;
 }
 
-void hist_record(struct hist *h, uint64_t ns)
+void hist_record_n(struct hist *h, uint64_t ns, uint64_t n)
 {
-    h->counts[bucket_of(ns)]++;
-    h->count++;
+    if (!n)
+        return;
+    h->counts[hist_bucket_of(ns)] += n;
+    h->count += n;
     if (ns > h->max)
         h->max = ns;
     if (ns < h->min)
         h->min = ns;
+}
+
+void hist_record(struct hist *h, uint64_t ns)
+{
+    hist_record_n(h, ns, 1);
 }
 
 void hist_merge(struct hist *into, const struct hist *from)
@@ -55,16 +67,32 @@ uint64_t hist_percentile(const struct hist *h, double p)
 {
     if (!h->count)
         return 0;
-    uint64_t want = (uint64_t)((p / 100.0) * (double)h->count + 0.5);
+    if (p > 100)
+        p = 100;
+    double x = p / 100.0 * (double)h->count;
+    uint64_t want = (uint64_t)x;
+    if ((double)want < x * (1 - 1e-12))
+        want++; /* the ceiling, without rounding 999.0000001 up */
     if (want < 1)
         want = 1;
     uint64_t seen = 0;
     for (unsigned i = 0; i < HIST_BUCKETS; i++) {
         seen += h->counts[i];
         if (seen >= want) {
-            uint64_t top = bucket_top(i);
+            uint64_t top = hist_bucket_top(i);
             return top < h->max ? top : h->max;
         }
     }
     return h->max;
+}
+
+double hist_mean(const struct hist *h)
+{
+    if (!h->count)
+        return 0;
+    double sum = 0;
+    for (unsigned i = 0; i < HIST_BUCKETS; i++)
+        if (h->counts[i])
+            sum += (double)h->counts[i] * (double)hist_bucket_top(i);
+    return sum / (double)h->count;
 }

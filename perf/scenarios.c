@@ -7,6 +7,8 @@
  * across a veth pair between two network namespaces (netns.h); the dpdk
  * ones only there, each node's DPDK port a net_af_packet device on its end
  * of a bare pair, set against the udp transport across a pair of its own.
+ * A driver actor runs ping-pong open loop (--rate) and users' own actors
+ * (perf_own.h).
  */
 #include <errno.h>
 #include <poll.h>
@@ -29,7 +31,7 @@
 #include "perf.h"
 #include "transport.h"
 
-static uint64_t T_START, T_PING, T_DONE, T_ACK, T_FINISH, T_CHECK;
+static uint64_t T_START, T_PING, T_DONE, T_ACK, T_FINISH, T_CHECK, T_TICK, T_DRV_START;
 
 /* The scenario running now: handlers record into its histogram (only one
  * actor records, so it has a single writer). */
@@ -65,7 +67,7 @@ static int pp_ping(ts_ctx *ctx, void *state, const ts_msg *m)
     if (p.peer != ts_self(ctx))
         return ts_reply(ctx, T_PING, &p, sizeof(p));
     uint64_t now = now_ns();
-    hist_record(&current->h, now - p.sent_ns);
+    perf_sample(current, now - p.sent_ns);
     p.count++;
     if (now >= p.deadline_ns)
         return ts_send(ctx, p.asker, T_DONE, &p.count, sizeof(p.count));
@@ -83,6 +85,182 @@ static int create_on(ts_system *sys, const char *type, int shard, const struct p
     ts_create_opts o = {.placement = env->cores_n ? TS_PLACE_CORE : TS_PLACE_LOCAL,
                         .core = env->cores_n ? env->cores[shard] : 0};
     return ts_system_create(sys, type, &o, out);
+}
+
+/* ---- the driver: open loop, and the user's own actors --------------------- */
+
+/* The driver sends its peer one message type again and again and times each
+ * reply (replies come in order, so it keeps the due times of those in
+ * flight). Closed loop (rate 0): the next message when the reply is in,
+ * until the duration is up. Open loop: rate messages a second for the
+ * duration, each timed from when it was due, not from when it went out, so
+ * a stall of the peer or of the driver shows in every message it delays
+ * (no coordinated omission). It sends what is due whenever it runs, polling
+ * through a Tick to itself; at most DRV_WINDOW in flight. When it is still
+ * behind a second after the duration, it stops and records each message not
+ * sent with the time it has waited so far. */
+#define DRV_WINDOW 1024u
+
+struct drv_start {
+    ts_addr peer;
+    uint64_t type, duration_ns;
+    double rate;
+    uint32_t len;
+    uint8_t payload[PERF_OWN_PAYLOAD_MAX];
+};
+
+struct drv_done {
+    uint64_t received, span_ns, gave_up;
+};
+
+struct driver {
+    struct drv_start st;
+    ts_addr asker;
+    uint64_t t0, deadline, total, next, received, last;
+    int gave_up, finished;
+    uint64_t due[DRV_WINDOW];
+};
+
+static uint64_t due_at(const struct driver *d, uint64_t i)
+{
+    return d->t0 + (uint64_t)((double)i * 1e9 / d->st.rate);
+}
+
+static int drv_send(ts_ctx *ctx, struct driver *d, uint64_t due)
+{
+    d->due[d->next++ % DRV_WINDOW] = due;
+    return ts_send(ctx, d->st.peer, d->st.type, d->st.payload, d->st.len);
+}
+
+static int drv_finish(ts_ctx *ctx, struct driver *d)
+{
+    struct drv_done done = {d->received, d->last - d->t0, (uint64_t)d->gave_up};
+    d->finished = 1;
+    return ts_send(ctx, d->asker, T_DONE, &done, sizeof(done));
+}
+
+/* Open loop: sends what is due, then polls again unless all is sent. */
+static int drv_pace(ts_ctx *ctx, struct driver *d)
+{
+    uint64_t now = now_ns();
+    while (d->next < d->total && d->next - d->received < DRV_WINDOW && due_at(d, d->next) <= now) {
+        int rc = drv_send(ctx, d, due_at(d, d->next));
+        if (rc < 0)
+            return rc;
+    }
+    if (d->next == d->total)
+        return 0;
+    if (now > d->deadline + 1000000000u) { /* hopelessly behind */
+        for (uint64_t i = d->next; i < d->total; i++)
+            perf_sample(current, now - due_at(d, i));
+        d->gave_up = 1;
+        d->total = d->next;
+        return d->received == d->next ? drv_finish(ctx, d) : 0;
+    }
+    return ts_send(ctx, ts_self(ctx), T_TICK, NULL, 0);
+}
+
+static int drv_start(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    struct driver *d = state;
+    memcpy(&d->st, ts_msg_data(m), sizeof(d->st));
+    d->asker = ts_sender(ctx);
+    d->t0 = d->last = now_ns();
+    d->deadline = d->t0 + d->st.duration_ns;
+    if (d->st.rate <= 0)
+        return drv_send(ctx, d, d->t0);
+    double total = (double)d->st.duration_ns / 1e9 * d->st.rate;
+    d->total = total < 1 ? 1 : (uint64_t)total;
+    return drv_pace(ctx, d);
+}
+
+static int drv_tick(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    (void)m;
+    return drv_pace(ctx, state);
+}
+
+/* Every other message: a reply, when it comes from the peer. */
+static int drv_reply(ts_ctx *ctx, void *state, const ts_msg *m)
+{
+    (void)m;
+    struct driver *d = state;
+    if (ts_sender(ctx) != d->st.peer || d->received == d->next || d->finished)
+        return 0;
+    uint64_t now = now_ns();
+    perf_sample(current, now - d->due[d->received++ % DRV_WINDOW]);
+    d->last = now;
+    if (d->st.rate <= 0)
+        return now < d->deadline ? drv_send(ctx, d, now_ns()) : drv_finish(ctx, d);
+    if (d->received == d->total && d->next == d->total)
+        return drv_finish(ctx, d);
+    return 0;
+}
+
+static const ts_handler_entry drv_handlers[] = {
+    TS_ON("perf.DriverStart", drv_start), TS_ON("perf.Tick", drv_tick), TS_HANDLERS_END};
+static const ts_actor_type drv_type = {.name = "perf.Driver",
+                                       .state_size = sizeof(struct driver),
+                                       .handlers = drv_handlers,
+                                       .fallback = drv_reply};
+
+static int drive(ts_system *sys, const struct perf_env *env, ts_addr drv, struct drv_start *st,
+                 struct result *r)
+{
+    st->duration_ns = env->duration_ns;
+    st->rate = env->rate;
+    ts_msg *reply = NULL;
+    uint64_t t0 = now_ns();
+    int rc = ts_ask(sys, drv, T_DRV_START, st, sizeof(*st), ASK_LIMIT, &reply);
+    r->seconds = (double)(now_ns() - t0) / 1e9;
+    if (rc == 0 && reply->type == T_DONE && reply->len == sizeof(struct drv_done)) {
+        struct drv_done done;
+        memcpy(&done, ts_msg_data(reply), sizeof(done));
+        r->msgs = 2 * done.received;
+        if (env->rate > 0) {
+            r->achieved = done.span_ns ? (double)done.received * 1e9 / (double)done.span_ns : 0;
+            r->kept_up = !done.gave_up && r->achieved >= 0.95 * env->rate;
+        }
+    } else if (rc == 0) {
+        rc = -EPROTO;
+    }
+    ts_msg_free(reply);
+    return rc;
+}
+
+/* Ping-pong, open loop: the driver against a perf.PingPong, which echoes. */
+static int pingpong_open(ts_system *sys, const struct perf_env *env, int shard_b, struct result *r)
+{
+    ts_addr d, b;
+    int rc = create_on(sys, "perf.Driver", 0, env, &d);
+    if (rc == 0)
+        rc = create_on(sys, "perf.PingPong", shard_b, env, &b);
+    if (rc < 0)
+        return rc;
+    struct drv_start st = {.peer = b, .type = T_PING, .len = sizeof(struct ping)};
+    struct ping p = {.peer = d}; /* not b: b echoes it */
+    memcpy(st.payload, &p, sizeof(p));
+    return drive(sys, env, d, &st, r);
+}
+
+int scen_own(ts_system *sys, const struct perf_env *env, struct result *r)
+{
+    const struct perf_own *own = env->own;
+    if (own->cross_shard && env->shards < 2)
+        return -ENOTSUP;
+    ts_addr d, b;
+    int rc = create_on(sys, "perf.Driver", 0, env, &d);
+    if (rc < 0)
+        return rc;
+    ts_create_opts o = {.placement = env->cores_n ? TS_PLACE_CORE : TS_PLACE_LOCAL,
+                        .core = env->cores_n ? env->cores[own->cross_shard ? 1 : 0] : 0,
+                        .arg = own->init_arg, .arg_len = own->init_len};
+    if ((rc = ts_system_create(sys, own->actor_type, &o, &b)) < 0)
+        return rc;
+    struct drv_start st = {.peer = b, .type = ts_type_id(own->message), .len = (uint32_t)own->len};
+    if (own->len)
+        memcpy(st.payload, own->payload, own->len);
+    return drive(sys, env, d, &st, r);
 }
 
 static int pingpong(ts_system *sys, const struct perf_env *env, int shard_b, struct result *r)
@@ -108,6 +286,8 @@ static int pingpong(ts_system *sys, const struct perf_env *env, int shard_b, str
 
 int scen_pingpong_same(ts_system *sys, const struct perf_env *env, struct result *r)
 {
+    if (env->rate > 0)
+        return pingpong_open(sys, env, 0, r);
     return pingpong(sys, env, 0, r);
 }
 
@@ -115,6 +295,8 @@ int scen_pingpong_cross(ts_system *sys, const struct perf_env *env, struct resul
 {
     if (env->shards < 2)
         return -ENOTSUP;
+    if (env->rate > 0)
+        return pingpong_open(sys, env, 1, r);
     return pingpong(sys, env, 1, r);
 }
 
@@ -174,6 +356,7 @@ static int tp_ack(ts_ctx *ctx, void *state, const ts_msg *m)
     (void)m;
     struct producer *p = state;
     p->credits++;
+    perf_count(current, TP_BURST);
     return tp_burst(ctx, p);
 }
 
@@ -348,7 +531,7 @@ int scen_ask(ts_system *sys, const struct perf_env *env, struct result *r)
         ts_msg *reply = NULL;
         uint64_t t = now_ns();
         rc = ts_ask(sys, e, T_PING, &i, sizeof(i), ASK_LIMIT, &reply);
-        hist_record(&r->h, now_ns() - t);
+        perf_sample(r, now_ns() - t);
         ts_msg_free(reply);
         r->msgs += 2;
     }
@@ -372,7 +555,7 @@ int scen_bare_queue(ts_system *sys, const struct perf_env *env, struct result *r
             memcpy(m + 1, &sent, sizeof(sent));
             ts_msg *got = mailq_peek(&q);
             memcpy(&sent, ts_msg_data(got), sizeof(sent));
-            hist_record(&r->h, now_ns() - sent);
+            perf_sample(r, now_ns() - sent);
             mailq_pop(&q);
         }
         r->msgs += 1000;
@@ -384,7 +567,7 @@ int scen_bare_queue(ts_system *sys, const struct perf_env *env, struct result *r
 
 static void record(void *arg, uint64_t ns)
 {
-    hist_record(&((struct result *)arg)->h, ns);
+    perf_sample(arg, ns);
 }
 
 int scen_bare_pingpong(ts_system *sys, const struct perf_env *env, struct result *r)
@@ -648,7 +831,7 @@ static int kill_rounds(ts_system *sys, const char *name, const struct perf_env *
         poll(&pf, 1, 10000); /* gone: the next message cannot reach the old process */
         close(fd);
         rc = ts_ask(sys, e, T_PING, &k, sizeof(k), ASK_LIMIT, &reply);
-        hist_record(&r->h, now_ns() - t0);
+        perf_sample(r, now_ns() - t0);
         ts_msg_free(reply);
         r->msgs++;
         r->seconds += (double)(now_ns() - t0) / 1e9;
@@ -684,7 +867,7 @@ int scen_kill_recovery(ts_system *unused, const struct perf_env *env, struct res
 int scen_register(void)
 {
     const ts_actor_type *types[] = {&pp_type,   &producer_type, &consumer_type,
-                                    &idle_type, &spawner_type,  &echo_type};
+                                    &idle_type, &spawner_type,  &echo_type, &drv_type};
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         int rc = ts_register_actor_type(types[i]);
         if (rc < 0)
@@ -696,6 +879,8 @@ int scen_register(void)
     T_ACK = ts_type_id("perf.Ack");
     T_FINISH = ts_type_id("perf.Finish");
     T_CHECK = ts_type_id("perf.Check");
+    T_TICK = ts_type_id("perf.Tick");
+    T_DRV_START = ts_type_id("perf.DriverStart");
     return 0;
 }
 
