@@ -40,6 +40,14 @@ size_t compare_reports(const struct report *before, const struct report *after, 
         const struct scen_report *a = &after->s[i], *b = report_find(before, a->name);
         if (!b || a->status != 0 || b->status != 0 || a->kind != b->kind)
             continue;
+        if (a->kept_up != b->kept_up) {
+            if (n < cap) {
+                rows[n] = (struct cmp_row){.skipped = 1};
+                snprintf(rows[n].name, sizeof(rows[n].name), "%s", a->name);
+            }
+            n++;
+            continue;
+        }
         if (!absolute) {
             if (a->baseline[0] && b->baseline[0] && strcmp(a->baseline, b->baseline) == 0)
                 n = add_row(b, a, FIG_RATIO, max_regress_pct, rows, n, cap, regressions);
@@ -56,6 +64,22 @@ size_t compare_reports(const struct report *before, const struct report *after, 
     return n < cap ? n : cap;
 }
 
+size_t compare_count(const struct cmp_row *rows, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += !rows[i].skipped;
+    return k;
+}
+
+int compare_has(const struct cmp_row *rows, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!rows[i].skipped && strcmp(rows[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 void compare_print(FILE *f, const struct cmp_row *rows, size_t n, double max_regress_pct)
 {
     fprintf(f, "\ncomparison with the baseline (a figure fails when worse by more than %.1f%% "
@@ -64,10 +88,15 @@ void compare_print(FILE *f, const struct cmp_row *rows, size_t n, double max_reg
             "ratio", "worse", "allowed", "verdict");
     for (size_t i = 0; i < n; i++) {
         const struct cmp_row *r = &rows[i];
+        if (r->skipped) {
+            fprintf(f, "%-26s not compared: it kept up with --rate in one run and not in the "
+                       "other\n", r->name);
+            continue;
+        }
         fprintf(f, "%-26s %-14s %14.4g %14.4g %8.3f %7.1f%% %7.1f%%  %s\n", r->name,
                 report_fig_names[r->figure], r->before, r->after, r->ratio, r->worse_pct,
                 r->allowed_pct, r->regress ? "REGRESSED" : "ok");
     }
-    if (!n)
+    if (!compare_count(rows, n))
         fprintf(f, "(no figure in common: nothing compared)\n");
 }

@@ -103,8 +103,9 @@ static void usage(FILE *f, const char *argv0)
             "  --no-progress     no progress line (it shows only when stderr is a terminal)\n"
             "  --list            list the scenarios and exit\n"
             "  --help            this text\n"
-            "  Exit status: 0; 1 when a scenario failed or --baseline found a regression;\n"
-            "  2 for bad usage.\n"
+            "  Exit status: 0; 1 when a scenario failed or --baseline found a regression\n"
+            "  or could compare nothing; 2 for bad usage (also: a --baseline made with\n"
+            "  another --rate).\n"
             "  The *.veth scenarios (pingpong.bare_tcp.veth, pingpong.tcp.veth,\n"
             "  throughput.tcp.veth, pingpong.udp.veth, throughput.udp.veth) run their two\n"
             "  nodes (or bare threads) in two network namespaces joined by a veth pair\n"
@@ -125,6 +126,7 @@ struct options {
     double duration, rate, max_regress;
     unsigned repeat;
     int absolute, progress;
+    int gate_opts; /* --max-regress or --compare given: they need --baseline */
     ts_idle idle;
 };
 
@@ -174,18 +176,20 @@ static int parse_one(int c, const char *arg, struct options *o)
         o->repeat = (unsigned)x;
         return -1;
     case 'R':
-        if (number(arg, 1, 1e9, &o->rate) < 0)
+        if (number(arg, 1, REPORT_RATE_MAX, &o->rate) < 0)
             return bad_value("--rate", "requests a second from 1 to 1e9", arg);
         return -1;
     case 'B': o->baseline = arg; return -1;
     case 'M':
         if (number(arg, 0, 1e6, &o->max_regress) < 0)
             return bad_value("--max-regress", "a percentage, 0 or more", arg);
+        o->gate_opts = 1;
         return -1;
     case 'C':
         if (strcmp(arg, "ratio") != 0 && strcmp(arg, "absolute") != 0)
             return bad_value("--compare", "ratio or absolute", arg);
         o->absolute = strcmp(arg, "absolute") == 0;
+        o->gate_opts = 1;
         return -1;
     case 'P':
         if (!*arg || strchr(arg, '\''))
@@ -226,6 +230,8 @@ static int parse(int argc, char **argv, struct options *o, const struct scenario
     }
     if (optind < argc)
         return fprintf(stderr, "thespis-perf: unexpected argument '%s'\n", argv[optind]), 2;
+    if (o->gate_opts && !o->baseline)
+        return fprintf(stderr, "thespis-perf: --max-regress and --compare need --baseline\n"), 2;
     return -1;
 }
 
@@ -390,7 +396,7 @@ static void print_table(const struct report *rep, const struct options *o)
         printf("%g requests/s\n", o->rate);
     printf("machine: %s; cpus %s; kernel %s; governor %s; build %s\n", rep->m.cpu_model,
            rep->m.allowed, rep->m.kernel, rep->m.governor, rep->m.build);
-    printf("%-24s %10s %12s %9s %9s %9s %9s %9s %9s %7s  %s\n", "scenario", "samples", "msgs/s",
+    printf("%-24s %10s %12s %9s %9s %9s %9s %9s %9s %7s  %s\n", "scenario", "msgs", "msgs/s",
            "p50 ns", "p90 ns", "p99 ns", "p99.9 ns", "p99.99 ns", "max ns", "spread",
            "vs bare (p50 or msgs/s)");
     for (size_t i = 0; i < rep->n; i++)
@@ -407,7 +413,18 @@ static void warn_build(const struct machine *m)
 
 /* ---- setting up ---------------------------------------------------------- */
 
-/* The two CPUs of the run: from --cores, else the first two allowed. */
+/* A CPU number of --cores: digits only, an allowed CPU. */
+static int core_of(const char *p, char **end, const cpu_set_t *set, int *out)
+{
+    long c = *p >= '0' && *p <= '9' ? strtol(p, end, 10) : -1;
+    if (c < 0 || c >= CPU_SETSIZE || !CPU_ISSET((int)c, set))
+        return -EINVAL;
+    *out = (int)c;
+    return 0;
+}
+
+/* The two CPUs of the run: from --cores (two distinct allowed CPUs, "A-B"
+ * or "A,B", nothing else), else the first two allowed. */
 static int pick_cores(const char *spec, struct perf_env *env)
 {
     cpu_set_t set;
@@ -415,10 +432,10 @@ static int pick_cores(const char *spec, struct perf_env *env)
         return -errno;
     env->cores_n = 0;
     if (spec) {
+        char *end = NULL;
         int a, b;
-        char dash;
-        if (sscanf(spec, "%d%c%d", &a, &dash, &b) != 3 || (dash != '-' && dash != ',') || a < 0 ||
-            b < 0 || a == b)
+        if (core_of(spec, &end, &set, &a) < 0 || (*end != '-' && *end != ',') ||
+            core_of(end + 1, &end, &set, &b) < 0 || *end || a == b)
             return -EINVAL;
         env->cores[0] = a;
         env->cores[1] = b;
@@ -479,9 +496,45 @@ struct run {
     struct perf_env env;
 };
 
+static const char *rate_words(double rate, char *buf, size_t len)
+{
+    if (rate > 0)
+        snprintf(buf, len, "--rate %g", rate);
+    else
+        snprintf(buf, len, "no --rate (closed loop)");
+    return buf;
+}
+
+/* The baseline file, which must have been made with this run's --rate. */
+static int read_baseline(struct run *u)
+{
+    char err[256] = "", x[48], y[48];
+    int rc = report_read(u->o.baseline, &u->before, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "thespis-perf: --baseline %s: %s\n", u->o.baseline,
+                rc == -EINVAL ? err : strerror(-rc));
+        return 2;
+    }
+    if (u->before.rate != u->o.rate) {
+        fprintf(stderr, "thespis-perf: --baseline %s: baseline made with %s, this run with %s: "
+                        "not comparable\n", u->o.baseline, rate_words(u->before.rate, x, sizeof(x)),
+                rate_words(u->o.rate, y, sizeof(y)));
+        return 2;
+    }
+    return -1;
+}
+
 static int setup(struct run *u)
 {
     struct options *o = &u->o;
+    size_t nsel = 0;
+    for (size_t i = 0; i < u->nsc; i++)
+        nsel += selected(o, u->sc[i].name);
+    if (!nsel) {
+        fprintf(stderr, "thespis-perf: --scenario and --exclude select no scenario (--list "
+                        "names them)\n");
+        return 2;
+    }
     ts_config_init(&u->cfg);
     u->env.duration_ns = (uint64_t)(o->duration * 1e9);
     u->env.rate = o->rate;
@@ -490,7 +543,10 @@ static int setup(struct run *u)
         return 2;
     }
     if (pick_cores(o->cores, &u->env) < 0) {
-        fprintf(stderr, "thespis-perf: --cores: two distinct CPUs like 0-1 or 2,4, not '%s'\n", o->cores);
+        char allowed[256];
+        machine_allowed_cpus(allowed, sizeof(allowed));
+        fprintf(stderr, "thespis-perf: --cores: two distinct CPUs this process may use (%s), "
+                        "like 0-1 or 2,4, not '%s'\n", allowed, o->cores);
         return 2;
     }
     if (o->plot && !plot_have_gnuplot()) {
@@ -498,13 +554,9 @@ static int setup(struct run *u)
                         "install gnuplot-nox)\n");
         return 2;
     }
-    char err[256] = "";
-    int rc = o->baseline ? report_read(o->baseline, &u->before, err, sizeof(err)) : 0;
-    if (rc < 0) {
-        fprintf(stderr, "thespis-perf: --baseline %s: %s\n", o->baseline,
-                rc == -EINVAL ? err : strerror(-rc));
-        return 2;
-    }
+    int rc = o->baseline ? read_baseline(u) : -1;
+    if (rc >= 0)
+        return rc;
     shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shared == MAP_FAILED) {
         fprintf(stderr, "thespis-perf: mmap: %s\n", strerror(errno));
@@ -605,6 +657,21 @@ static int write_json(const struct report *rep, const char *path)
     return rc;
 }
 
+/* The baseline's scenarios that ran there and were not compared, on one line. */
+static void not_compared(const struct report *before, const struct cmp_row *rows, size_t n)
+{
+    const char *sep = "baseline scenarios not compared:";
+    for (size_t i = 0; i < before->n; i++) {
+        if (before->s[i].status != 0 || compare_has(rows, n, before->s[i].name))
+            continue;
+        printf("%s %s", sep, before->s[i].name);
+        sep = ",";
+    }
+    if (sep[0] != 'b')
+        printf("\n");
+}
+
+/* 0, 1 on a regression or when nothing could be compared. */
 static int gate(const struct run *u)
 {
     struct cmp_row rows[2 * MAXSCEN];
@@ -612,12 +679,22 @@ static int gate(const struct run *u)
     size_t n = compare_reports(&u->before, &u->rep, u->o.absolute, u->o.max_regress, rows,
                                2 * MAXSCEN, &regressions);
     compare_print(stdout, rows, n, u->o.max_regress);
+    not_compared(&u->before, rows, n);
     if (strcmp(u->before.m.cpu_model, u->rep.m.cpu_model) != 0 ||
         strcmp(u->before.m.build, u->rep.m.build) != 0)
         printf("note: the baseline was made on another machine or build (%s, %s)\n",
                u->before.m.cpu_model, u->before.m.build);
     if (regressions)
         printf("%u figure%s regressed\n", regressions, regressions == 1 ? "" : "s");
+    if (!compare_count(rows, n)) {
+        fflush(stdout);
+        fprintf(stderr, "thespis-perf: --baseline %s: no figure of this run could be compared "
+                        "with it (%s): the gate fails\n", u->o.baseline,
+                u->o.absolute ? "no scenario ran in both"
+                              : "no scenario with a bare baseline ran in both; --compare absolute "
+                                "compares scenarios without one");
+        return 1;
+    }
     return regressions ? 1 : 0;
 }
 

@@ -71,14 +71,18 @@ uint64_t hist_percentile(const struct hist *h, double p)
         p = 100;
     double x = p / 100.0 * (double)h->count;
     uint64_t want = (uint64_t)x;
+    /* The ceiling; a product a rounding error above an integer (99.9% of
+     * 1000 may come out as 999.0000000000001) counts as that integer. */
     if ((double)want < x * (1 - 1e-12))
-        want++; /* the ceiling, without rounding 999.0000001 up */
+        want++;
     if (want < 1)
         want = 1;
     uint64_t seen = 0;
     for (unsigned i = 0; i < HIST_BUCKETS; i++) {
         seen += h->counts[i];
         if (seen >= want) {
+            if (i == hist_bucket_of(HIST_MAX_NS))
+                return h->max; /* the last bucket has no top: it holds all above */
             uint64_t top = hist_bucket_top(i);
             return top < h->max ? top : h->max;
         }

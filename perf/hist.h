@@ -26,7 +26,8 @@ void hist_record(struct hist *h, uint64_t ns);
 void hist_record_n(struct hist *h, uint64_t ns, uint64_t n);
 void hist_merge(struct hist *into, const struct hist *from);
 /* The value at percentile p (0..100): the highest value of the bucket that
- * holds the ceil(p% of count)-th smallest sample, but never above max.
+ * holds the ceil(p% of count)-th smallest sample, but never above max; max
+ * when that is HIST_MAX_NS's bucket (which holds every larger value too).
  * 0 for an empty histogram. */
 uint64_t hist_percentile(const struct hist *h, double p);
 /* The mean of the bucket tops (0 when empty). */

@@ -9,6 +9,18 @@
 #ifndef PERF_BUILDTYPE
 #define PERF_BUILDTYPE "unknown"
 #endif
+/* meson's b_sanitize ("none", "address", "undefined", "address,undefined",
+ * "thread", ...), passed by perf/meson.build; without it only what the
+ * compiler says (GCC's and clang's ASan and TSan) is seen. */
+#ifndef PERF_SANITIZE
+#define PERF_SANITIZE "none"
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define PERF_CLANG_SANITIZE 1
+#endif
+#endif
 
 static void cpu_model(char *out, size_t len)
 {
@@ -29,8 +41,7 @@ static void cpu_model(char *out, size_t len)
     fclose(f);
 }
 
-/* The allowed CPUs as ranges: "0-3,6". */
-static void allowed_cpus(char *out, size_t len)
+void machine_allowed_cpus(char *out, size_t len)
 {
     cpu_set_t set;
     size_t n = 0;
@@ -82,7 +93,8 @@ void machine_build(struct machine *m)
 #if defined(__OPTIMIZE__)
     m->optimised = 1;
 #endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    m->sanitizers = strcmp(PERF_SANITIZE, "none") != 0;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(PERF_CLANG_SANITIZE)
     m->sanitizers = 1;
 #endif
 }
@@ -91,7 +103,7 @@ void machine_probe(struct machine *m, const int *cores, unsigned n, const char *
 {
     memset(m, 0, sizeof(*m));
     cpu_model(m->cpu_model, sizeof(m->cpu_model));
-    allowed_cpus(m->allowed, sizeof(m->allowed));
+    machine_allowed_cpus(m->allowed, sizeof(m->allowed));
     size_t k = 0;
     for (unsigned i = 0; i < n && k < sizeof(m->cores) - 12; i++)
         k += (size_t)snprintf(m->cores + k, sizeof(m->cores) - k, "%s%d", i ? "," : "", cores[i]);

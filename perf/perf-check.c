@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* perf-check FILE [SCENARIO...] — the perf tests' check of a result file:
- * it reads as a thespis-perf/2 report and every figure is sane (counts
- * above zero, percentiles in order, histograms agreeing with the samples,
- * the machine described). With SCENARIO names: each must be there and
- * have run. Never a timing. Exit 0, 1 with what is wrong on stderr, 2 usage. */
+/* perf-check [--hist-count N] FILE [SCENARIO...] — the perf tests' check of
+ * a result file: it reads as a thespis-perf/2 report (which checks that
+ * each histogram's buckets add up to its count and hold its min and max)
+ * and every figure is sane: messages, seconds and msgs/s above zero; each
+ * run's percentiles in order and p50 above 0; a latency scenario's
+ * histogram not empty, its max the highest of the runs' max and its min
+ * not above any run's p50; the machine described. With SCENARIO names:
+ * each must be there and have run; with --hist-count N, each named one's
+ * histogram must hold exactly N samples per repetition. Never a timing.
+ * Exit 0, 1 with what is wrong on stderr, 2 usage. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
@@ -28,8 +34,10 @@ static void check_latency(const struct scen_report *s)
         if (s->fig[k][FIG_P50] <= 0)
             return wrong(s->name, "p50 is 0");
     }
-    if ((double)s->h->max < report_stat(s, FIG_MAX).max || s->h->min > s->h->max)
-        wrong(s->name, "histogram max below a run's max");
+    if ((double)s->h->max != report_stat(s, FIG_MAX).max)
+        wrong(s->name, "histogram max not the highest of the runs' max");
+    if ((double)s->h->min > report_stat(s, FIG_P50).min)
+        wrong(s->name, "histogram min above a run's p50");
 }
 
 static void check(const struct scen_report *s)
@@ -54,8 +62,17 @@ static void check(const struct scen_report *s)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return fprintf(stderr, "usage: perf-check FILE [SCENARIO...]\n"), 2;
+    long long count = -1;
+    if (argc >= 3 && strcmp(argv[1], "--hist-count") == 0) {
+        char *end;
+        count = strtoll(argv[2], &end, 10);
+        if (!*argv[2] || *end || count < 0)
+            count = -2;
+        argc -= 2;
+        argv += 2;
+    }
+    if (argc < 2 || count == -2)
+        return fprintf(stderr, "usage: perf-check [--hist-count N] FILE [SCENARIO...]\n"), 2;
     struct report r;
     char err[256] = "";
     int rc = report_read(argv[1], &r, err, sizeof(err));
@@ -69,8 +86,14 @@ int main(int argc, char **argv)
         check(&r.s[i]);
     for (int a = 2; a < argc; a++) {
         const struct scen_report *s = report_find(&r, argv[a]);
-        if (!s || s->status != 0)
+        if (!s || s->status != 0) {
             wrong(argv[a], s ? "did not run" : "missing");
+        } else if (count >= 0 && (!s->h || s->h->count != (unsigned long long)count * s->reps)) {
+            char what[96];
+            snprintf(what, sizeof(what), "the histogram holds %llu samples, not %llu", s->h ?
+                     (unsigned long long)s->h->count : 0ull, (unsigned long long)count * s->reps);
+            wrong(argv[a], what);
+        }
     }
     report_free(&r);
     return problems ? 1 : 0;

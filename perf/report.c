@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <float.h>
+#include <math.h> /* isfinite */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,6 +242,69 @@ static void read_machine(const struct json *j, struct machine *m)
     m->sanitizers = b && b->kind == JV_BOOL && b->boolean;
 }
 
+/* A number within [lo, hi], and whole when whole is set (then 0 <= lo and
+ * hi < 2^64). */
+static int in_range(const struct json *x, double lo, double hi, int whole)
+{
+    return x && x->kind == JV_NUM && isfinite(x->num) && x->num >= lo && x->num <= hi &&
+           (!whole || x->num == (double)(uint64_t)x->num);
+}
+
+/* obj's member key into *out: fallback when absent, else a number in
+ * [lo, hi] (whole when whole is set); -EINVAL otherwise (err says which). */
+static int get_num(struct reader *rd, const struct json *obj, const char *key, double lo,
+                   double hi, int whole, double fallback, double *out, const char *name)
+{
+    const struct json *x = json_get(obj, key);
+    *out = fallback;
+    if (!x)
+        return 0;
+    if (!in_range(x, lo, hi, whole)) {
+        char what[96];
+        if (hi == DBL_MAX)
+            snprintf(what, sizeof(what), "%s is not a number from %g up", key, lo);
+        else
+            snprintf(what, sizeof(what), "%s is not %s from %g to %g", key,
+                     whole ? "a whole number" : "a number", lo, hi);
+        return bad(rd, what, name);
+    }
+    *out = x->num;
+    return 0;
+}
+
+/* Counts and their sum stay exact as doubles (the file's "count" is one). */
+#define COUNT_MAX 9007199254740992.0 /* 2^53 */
+/* Nanoseconds: below 2^64, so that they convert to uint64_t. */
+#define NS_MAX 1.8e19
+
+/* The buckets, as the writer writes them: [top of the bucket, count], tops
+ * in increasing order, counts from 1, their sum at most 2^53. *lo and *hi:
+ * the lowest and highest bucket (HIST_BUCKETS when there is none). */
+static int read_buckets(struct reader *rd, const struct json *b, struct scen_report *s,
+                        unsigned *lo, unsigned *hi)
+{
+    double sum = 0;
+    *lo = *hi = HIST_BUCKETS;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct json *p = &b->kids[i];
+        if (p->kind != JV_ARR || p->n != 2 || !in_range(&p->kids[0], 0, NS_MAX, 1) ||
+            !in_range(&p->kids[1], 1, COUNT_MAX, 1))
+            return bad(rd, "a histogram bucket is not [value, count] (a whole number of ns "
+                           "and a count from 1 to 2^53)", s->name);
+        uint64_t v = (uint64_t)p->kids[0].num, n = (uint64_t)p->kids[1].num;
+        unsigned k = hist_bucket_of(v);
+        if (*hi != HIST_BUCKETS && k <= *hi)
+            return bad(rd, "histogram buckets out of order or twice", s->name);
+        if ((sum += (double)n) > COUNT_MAX)
+            return bad(rd, "histogram counts add up to more than 2^53", s->name);
+        if (*lo == HIST_BUCKETS)
+            *lo = k;
+        *hi = k;
+        hist_record_n(s->h, v, n);
+    }
+    return 0;
+}
+
 static int read_hist(struct reader *rd, const struct json *j, struct scen_report *s)
 {
     const struct json *b = json_arr(j, "buckets");
@@ -247,22 +313,30 @@ static int read_hist(struct reader *rd, const struct json *j, struct scen_report
     if (!(s->h = malloc(sizeof(*s->h))))
         return -ENOMEM;
     hist_init(s->h);
-    for (size_t i = 0; i < b->n; i++) {
-        const struct json *p = &b->kids[i];
-        if (p->kind != JV_ARR || p->n != 2 || p->kids[0].kind != JV_NUM ||
-            p->kids[1].kind != JV_NUM || p->kids[0].num < 0 || p->kids[1].num < 1 ||
-            p->kids[0].num > 1e18 || p->kids[1].num > 1e18)
-            return bad(rd, "a histogram bucket is not [value, count]", s->name);
-        hist_record_n(s->h, (uint64_t)p->kids[0].num, (uint64_t)p->kids[1].num);
+    unsigned lo, hi;
+    double min, max, count;
+    int rc = read_buckets(rd, b, s, &lo, &hi);
+    if (rc == 0)
+        rc = get_num(rd, j, "count", 0, COUNT_MAX, 1, -1, &count, s->name);
+    if (rc == 0)
+        rc = get_num(rd, j, "min_ns", 0, NS_MAX, 1, -1, &min, s->name);
+    if (rc == 0)
+        rc = get_num(rd, j, "max_ns", 0, NS_MAX, 1, -1, &max, s->name);
+    if (rc < 0)
+        return rc;
+    if (min < 0 || max < min || (double)s->h->count != count)
+        return bad(rd, "histogram count, min_ns or max_ns missing or wrong", s->name);
+    if (!s->h->count) {
+        if (min != 0 || max != 0)
+            return bad(rd, "an empty histogram with min_ns or max_ns", s->name);
+        return 0;
     }
-    /* The true extremes, which bucket tops round. */
-    double min = json_num(j, "min_ns", -1), max = json_num(j, "max_ns", -1);
-    if (min < 0 || max < min || (double)s->h->count != json_num(j, "count", -1))
-        return bad(rd, "histogram count, min_ns or max_ns wrong", s->name);
-    if (s->h->count) {
-        s->h->min = (uint64_t)min;
-        s->h->max = (uint64_t)max;
-    }
+    /* The true extremes, which bucket tops round: in the lowest and the
+     * highest bucket. */
+    if (hist_bucket_of((uint64_t)min) != lo || hist_bucket_of((uint64_t)max) != hi)
+        return bad(rd, "histogram min_ns or max_ns not in its lowest or highest bucket", s->name);
+    s->h->min = (uint64_t)min;
+    s->h->max = (uint64_t)max;
     return 0;
 }
 
@@ -274,6 +348,8 @@ static int read_figs(struct reader *rd, const struct json *j, struct scen_report
         const struct json *x = json_get(j, report_fig_names[k]);
         if (!x || x->kind != JV_NUM)
             return bad(rd, "a run lacks a figure", s->name);
+        if (!in_range(x, 0, DBL_MAX, 0))
+            return bad(rd, "a run's figure is negative", s->name);
         v[k] = x->num;
     }
     return 0;
@@ -283,10 +359,10 @@ static int read_series(struct reader *rd, const struct json *j, struct scen_repo
 {
     const struct json *m = json_arr(j, "msgs");
     s->bin_s = json_num(j, "bin_s", 0);
-    if (!m || m->n > REPORT_SERIES || !(s->bin_s > 0))
+    if (!m || m->n > REPORT_SERIES || !(s->bin_s > 0) || !isfinite(s->bin_s))
         return bad(rd, "bad series", s->name);
     for (size_t i = 0; i < m->n; i++) {
-        if (m->kids[i].kind != JV_NUM)
+        if (!in_range(&m->kids[i], 0, DBL_MAX, 0))
             return bad(rd, "bad series", s->name);
         s->series[i] = m->kids[i].num;
     }
@@ -331,8 +407,11 @@ static int read_scenario(struct reader *rd, const struct json *j, struct report 
         if (!ku || ku->kind != JV_BOOL)
             return bad(rd, "open_loop without kept_up", name);
         s->kept_up = ku->boolean;
-        s->rate = json_num(o, "rate", 0);
-        s->achieved = json_num(o, "achieved", 0);
+        int rc = get_num(rd, o, "rate", 0, REPORT_RATE_MAX, 0, 0, &s->rate, name);
+        if (rc == 0)
+            rc = get_num(rd, o, "achieved", 0, DBL_MAX, 0, 0, &s->achieved, name);
+        if (rc < 0)
+            return rc;
     }
     const struct json *x = json_get(j, "series");
     int rc = x ? read_series(rd, x, s) : 0;
@@ -348,18 +427,26 @@ static int read_report(struct reader *rd, const struct json *j, struct report *r
         return bad(rd, "not a thespis-perf/2 result file (no \"format\":\"" FORMAT "\")", NULL);
     const struct json *m = json_get(j, "machine"), *sc = json_arr(j, "scenarios"),
                       *cores = json_arr(j, "cores");
-    if (!m || m->kind != JV_OBJ || !sc || !cores || cores->n != 2 ||
-        cores->kids[0].kind != JV_NUM || cores->kids[1].kind != JV_NUM)
+    if (!m || m->kind != JV_OBJ || !sc || !cores || cores->n != 2)
         return bad(rd, "machine, cores or scenarios missing", NULL);
+    for (unsigned i = 0; i < 2; i++) {
+        if (!in_range(&cores->kids[i], 0, CPU_SETSIZE - 1, 1))
+            return bad(rd, "cores are not two CPU numbers", NULL);
+        r->cores[i] = (int)cores->kids[i].num;
+    }
     read_machine(m, &r->m);
     copy_str(r->base, sizeof(r->base), j, "base");
-    r->cores[0] = (int)cores->kids[0].num;
-    r->cores[1] = (int)cores->kids[1].num;
-    r->duration_s = json_num(j, "duration_s", 0);
-    r->repeat = (unsigned)json_num(j, "repeat", 1);
-    r->rate = json_num(j, "rate", 0);
+    double repeat;
+    int rc = get_num(rd, j, "duration_s", 0, REPORT_DURATION_MAX, 0, 0, &r->duration_s, NULL);
+    if (rc == 0)
+        rc = get_num(rd, j, "repeat", 1, REPORT_MAXREP, 1, 1, &repeat, NULL);
+    if (rc == 0)
+        rc = get_num(rd, j, "rate", 0, REPORT_RATE_MAX, 0, 0, &r->rate, NULL);
+    if (rc < 0)
+        return rc;
+    r->repeat = (unsigned)repeat;
     for (size_t i = 0; i < sc->n; i++) {
-        int rc = read_scenario(rd, &sc->kids[i], r);
+        rc = read_scenario(rd, &sc->kids[i], r);
         if (rc < 0)
             return rc;
     }

@@ -15,6 +15,8 @@
 
 #define REPORT_MAXREP 100u
 #define REPORT_SERIES 100u /* bins of the throughput-over-time series */
+#define REPORT_RATE_MAX 1e9 /* the highest --rate, requests a second */
+#define REPORT_DURATION_MAX 3600.0 /* the longest --duration, s */
 
 enum fig_kind { KIND_LATENCY, KIND_THROUGHPUT, KIND_RATE, KIND_VALUE };
 
@@ -68,8 +70,12 @@ void report_free(struct report *r);
 /* Writes r as JSON. 0 or -errno. */
 int report_write(FILE *f, const struct report *r);
 /* Reads a JSON file written by report_write into r (zeroed first).
- * 0, -EINVAL when it is not such a file (err says why), -ENOMEM or the
- * file's -errno. */
+ * 0, -EINVAL when it is not such a file (err says why; also when a number
+ * is out of what the writer writes: cores 0..CPU_SETSIZE-1, repeat 1..
+ * REPORT_MAXREP, rates 0..REPORT_RATE_MAX, figures negative or not finite,
+ * histogram buckets not [whole ns, count from 1] in order, counts adding up
+ * to more than 2^53, min_ns or max_ns outside the lowest or highest
+ * bucket), -ENOMEM or the file's -errno. */
 int report_read(const char *path, struct report *r, char *err, size_t errlen);
 int report_read_text(const char *text, size_t len, struct report *r, char *err, size_t errlen);
 

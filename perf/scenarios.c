@@ -97,8 +97,10 @@ static int create_on(ts_system *sys, const char *type, int shard, const struct p
  * a stall of the peer or of the driver shows in every message it delays
  * (no coordinated omission). It sends what is due whenever it runs, polling
  * through a Tick to itself; at most DRV_WINDOW in flight. When it is still
- * behind a second after the duration, it stops and records each message not
- * sent with the time it has waited so far. */
+ * behind a second after the duration, it stops sending; once the replies of
+ * those in flight are in, it records each message not sent with the time it
+ * had waited when it gave up (in bulk, bucket by bucket: their due times are
+ * an arithmetic series), so the histogram counts every intended message. */
 #define DRV_WINDOW 1024u
 
 struct drv_start {
@@ -110,13 +112,14 @@ struct drv_start {
 };
 
 struct drv_done {
-    uint64_t received, span_ns, gave_up;
+    uint64_t received, span_ns, gave_up, total; /* total: the intended messages (open loop) */
 };
 
 struct driver {
     struct drv_start st;
     ts_addr asker;
     uint64_t t0, deadline, total, next, received, last;
+    uint64_t intended, gave_up_ns; /* open loop: the messages due; when it gave up */
     int gave_up, finished;
     uint64_t due[DRV_WINDOW];
 };
@@ -132,9 +135,37 @@ static int drv_send(ts_ctx *ctx, struct driver *d, uint64_t due)
     return ts_send(ctx, d->st.peer, d->st.type, d->st.payload, d->st.len);
 }
 
+/* Records the messages i .. end-1, never sent, each with the time it had
+ * waited at d->gave_up_ns (all due before it). Their waits fall as i grows;
+ * each step records those in one histogram bucket with two calls. */
+static void drv_record_unsent(const struct driver *d, uint64_t i, uint64_t end)
+{
+    const double per_ns = d->st.rate / 1e9; /* messages due per ns */
+    while (i < end) {
+        uint64_t wait = d->gave_up_ns - due_at(d, i);
+        unsigned b = hist_bucket_of(wait);
+        uint64_t floor_ns = b ? hist_bucket_top(b - 1) + 1 : 0;
+        /* The last j whose wait is still in b: due_at(j) <= gave_up - floor. */
+        uint64_t j = i;
+        if (wait > floor_ns) {
+            double k = (double)(d->gave_up_ns - floor_ns - d->t0) * per_ns;
+            j = k >= (double)end ? end - 1 : (uint64_t)k > i ? (uint64_t)k : i;
+        }
+        while (j > i && d->gave_up_ns - due_at(d, j) < floor_ns)
+            j--; /* the double's rounding */
+        while (j + 1 < end && d->gave_up_ns - due_at(d, j + 1) >= floor_ns)
+            j++;
+        hist_record_n(&current->h, wait, j - i);
+        hist_record(&current->h, d->gave_up_ns - due_at(d, j));
+        i = j + 1;
+    }
+}
+
 static int drv_finish(ts_ctx *ctx, struct driver *d)
 {
-    struct drv_done done = {d->received, d->last - d->t0, (uint64_t)d->gave_up};
+    if (d->gave_up)
+        drv_record_unsent(d, d->total, d->intended);
+    struct drv_done done = {d->received, d->last - d->t0, (uint64_t)d->gave_up, d->intended};
     d->finished = 1;
     return ts_send(ctx, d->asker, T_DONE, &done, sizeof(done));
 }
@@ -151,10 +182,9 @@ static int drv_pace(ts_ctx *ctx, struct driver *d)
     if (d->next == d->total)
         return 0;
     if (now > d->deadline + 1000000000u) { /* hopelessly behind */
-        for (uint64_t i = d->next; i < d->total; i++)
-            perf_sample(current, now - due_at(d, i));
         d->gave_up = 1;
-        d->total = d->next;
+        d->gave_up_ns = now;
+        d->total = d->next; /* drv_finish records the rest */
         return d->received == d->next ? drv_finish(ctx, d) : 0;
     }
     return ts_send(ctx, ts_self(ctx), T_TICK, NULL, 0);
@@ -169,8 +199,10 @@ static int drv_start(ts_ctx *ctx, void *state, const ts_msg *m)
     d->deadline = d->t0 + d->st.duration_ns;
     if (d->st.rate <= 0)
         return drv_send(ctx, d, d->t0);
-    double total = (double)d->st.duration_ns / 1e9 * d->st.rate;
-    d->total = total < 1 ? 1 : (uint64_t)total;
+    /* The messages due in the duration; a product a rounding error below
+     * an integer (0.05 s at 1000/s) counts as that integer. */
+    double total = (double)d->st.duration_ns / 1e9 * d->st.rate * (1 + 1e-12);
+    d->total = d->intended = total < 1 ? 1 : (uint64_t)total;
     return drv_pace(ctx, d);
 }
 
@@ -218,7 +250,12 @@ static int drive(ts_system *sys, const struct perf_env *env, ts_addr drv, struct
         memcpy(&done, ts_msg_data(reply), sizeof(done));
         r->msgs = 2 * done.received;
         if (env->rate > 0) {
-            r->achieved = done.span_ns ? (double)done.received * 1e9 / (double)done.span_ns : 0;
+            /* From the first due time to the last reply, but at least the
+             * intended messages' schedule (N messages take N intervals). */
+            double span = (double)done.span_ns, planned = (double)done.total * 1e9 / env->rate;
+            if (span < planned)
+                span = planned;
+            r->achieved = span > 0 ? (double)done.received * 1e9 / span : 0;
             r->kept_up = !done.gave_up && r->achieved >= 0.95 * env->rate;
         }
     } else if (rc == 0) {

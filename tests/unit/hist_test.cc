@@ -1,5 +1,6 @@
 // Unit tests: thespis-perf's latency histogram (perf/hist.h): exact counts,
-// percentiles of known distributions within the 1% bound, merging.
+// percentiles of known distributions within the 1% bound, edge values (0,
+// powers of two, a minute, beyond, UINT64_MAX), merging.
 #include <cmath>
 #include <random>
 #include <vector>
@@ -52,8 +53,69 @@ TEST(Hist, BeyondAMinuteCountsInTheMinutesBucket)
     EXPECT_LT(top, HIST_BUCKETS);
     EXPECT_EQ(h.counts[top], 1u);
     EXPECT_EQ(h.max, 3 * HIST_MAX_NS);
-    EXPECT_EQ(hist_percentile(&h, 100), hist_bucket_top(top));
+    EXPECT_EQ(hist_percentile(&h, 100), 3 * HIST_MAX_NS); // its max: the bucket has no top
     EXPECT_GE(hist_bucket_top(top), HIST_MAX_NS);
+    hist_record(&h, 1000);
+    EXPECT_EQ(hist_percentile(&h, 50), hist_bucket_top(hist_bucket_of(1000)));
+    EXPECT_EQ(hist_percentile(&h, 51), 3 * HIST_MAX_NS);
+}
+
+// One value v alone: its bucket is in bounds, the bucket's top is within 1%
+// above v (up to a minute; above, v is in the minute's bucket) and every
+// percentile of a histogram of v alone is v.
+static void check_edge(uint64_t v)
+{
+    static hist h;
+    hist_init(&h);
+    hist_record(&h, v);
+    unsigned b = hist_bucket_of(v);
+    ASSERT_LT(b, HIST_BUCKETS) << v;
+    ASSERT_EQ(h.counts[b], 1u) << v;
+    if (v <= HIST_MAX_NS) {
+        uint64_t top = hist_bucket_top(b);
+        ASSERT_GE(top, v) << v;
+        ASSERT_LE((double)(top - v), 0.01 * (double)v) << v;
+        ASSERT_EQ(hist_bucket_of(top), b) << v;
+        if (b > 0) {
+            ASSERT_LT(hist_bucket_top(b - 1), v) << v;
+        }
+    } else {
+        ASSERT_EQ(b, hist_bucket_of(HIST_MAX_NS)) << v;
+    }
+    for (double p : {0.0, 1.0, 50.0, 99.99, 100.0})
+        ASSERT_EQ(hist_percentile(&h, p), v) << v << " p" << p;
+    ASSERT_EQ(h.min, v);
+    ASSERT_EQ(h.max, v);
+}
+
+TEST(Hist, EdgeValues)
+{
+    check_edge(0);
+    check_edge(1);
+    for (unsigned k = 1; k <= 63; k++) {
+        uint64_t p = UINT64_C(1) << k;
+        check_edge(p - 1);
+        check_edge(p);
+        check_edge(p + 1);
+    }
+    check_edge(UINT64_MAX);
+    check_edge(HIST_MAX_NS - 1);
+    check_edge(HIST_MAX_NS); // 60 s
+    check_edge(HIST_MAX_NS + 1);
+    check_edge(hist_bucket_top(hist_bucket_of(HIST_MAX_NS)));
+    check_edge(hist_bucket_top(hist_bucket_of(HIST_MAX_NS)) + 1);
+    check_edge(2 * HIST_MAX_NS);
+}
+
+// Every bucket's range starts just above the previous one's top, up to the
+// minute's bucket.
+TEST(Hist, BucketsAreContiguous)
+{
+    unsigned last = hist_bucket_of(HIST_MAX_NS);
+    for (unsigned b = 1; b <= last; b++) {
+        ASSERT_EQ(hist_bucket_of(hist_bucket_top(b - 1) + 1), b) << b;
+        ASSERT_EQ(hist_bucket_of(hist_bucket_top(b)), b) << b;
+    }
 }
 
 // The exact percentile of a sorted sample: the ceil(p% of n)-th smallest.

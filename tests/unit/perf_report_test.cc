@@ -245,3 +245,142 @@ TEST(PerfCompare, AbsoluteThroughputLowerIsWorse)
     report_free(&before);
     report_free(&after);
 }
+
+TEST(PerfCompare, RatioThroughputLowerIsWorse)
+{
+    report before, after;
+    make_report(&before, 3, 0);
+    make_report(&after, 3, 0);
+    for (report *r : {&before, &after})
+        snprintf(r->s[2].baseline, sizeof(r->s[2].baseline), "pingpong.bare");
+    for (unsigned k = 0; k < 3; k++) {
+        before.s[2].fig[k][FIG_RATIO] = 0.3; // the engine at 0.3 of bare
+        after.s[2].fig[k][FIG_RATIO] = 0.15; // now at 0.15: half as fast
+    }
+    cmp_row rows[16];
+    unsigned regressions;
+    size_t n = compare_reports(&before, &after, 0, 10, rows, 16, &regressions);
+    EXPECT_EQ(regressions, 1u);
+    bool found = false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i].name, "throughput.engine") == 0) {
+            EXPECT_EQ(rows[i].figure, FIG_RATIO);
+            EXPECT_TRUE(rows[i].regress);
+            EXPECT_DOUBLE_EQ(rows[i].worse_pct, 100);
+            found = true;
+        }
+    EXPECT_TRUE(found);
+    // The other way round (faster now) passes.
+    EXPECT_EQ(compare_reports(&after, &before, 0, 10, rows, 16, &regressions), n);
+    EXPECT_EQ(regressions, 0u);
+    report_free(&before);
+    report_free(&after);
+}
+
+TEST(PerfCompare, KeptUpInOneRunOnlyIsNotCompared)
+{
+    report before, after;
+    make_report(&before, 2, 0);
+    make_report(&after, 3, 0); // would regress
+    after.s[1].kept_up = 0;    // but it fell behind, the baseline kept up
+    cmp_row rows[16];
+    unsigned regressions;
+    size_t n = compare_reports(&before, &after, 0, 10, rows, 16, &regressions);
+    ASSERT_EQ(n, 1u);
+    EXPECT_TRUE(rows[0].skipped);
+    EXPECT_STREQ(rows[0].name, "pingpong.engine");
+    EXPECT_EQ(regressions, 0u);
+    EXPECT_EQ(compare_count(rows, n), 0u);
+    EXPECT_FALSE(compare_has(rows, n, "pingpong.engine"));
+    compare_print(stdout, rows, n, 10);
+    report_free(&before);
+    report_free(&after);
+}
+
+// A small valid file: one latency scenario, 3 samples (5, 5, 300 ns; 300
+// is in the bucket whose top is 301), open loop.
+static const char valid_file[] =
+    "{\"format\":\"thespis-perf/2\",\"machine\":{},\"base\":\"pinned\",\"cores\":[0,1],"
+    "\"duration_s\":0.5,\"repeat\":1,\"rate\":1000,\"scenarios\":[{\"name\":\"x\","
+    "\"kind\":\"latency\",\"status\":\"ok\",\"runs\":[{\"p50_ns\":5,\"p90_ns\":5,"
+    "\"p99_ns\":300,\"p999_ns\":300,\"p9999_ns\":300,\"max_ns\":300,\"msgs_per_s\":10,"
+    "\"samples\":6,\"seconds\":1}],\"open_loop\":{\"rate\":1000,\"achieved\":999,"
+    "\"kept_up\":true},\"series\":{\"bin_s\":0.01,\"msgs\":[1,2]},"
+    "\"hist\":{\"count\":3,\"min_ns\":5,\"max_ns\":300,\"buckets\":[[5,2],[301,1]]}}]}";
+
+TEST(PerfReport, ReadsTheSmallFile)
+{
+    report r;
+    char err[256] = "";
+    ASSERT_EQ(report_read_text(valid_file, strlen(valid_file), &r, err, sizeof(err)), 0) << err;
+    ASSERT_EQ(r.n, 1u);
+    EXPECT_EQ(r.s[0].h->count, 3u);
+    EXPECT_EQ(r.s[0].h->max, 300u);
+    EXPECT_EQ(r.repeat, 1u);
+    EXPECT_EQ(r.rate, 1000);
+    report_free(&r);
+}
+
+// Every number out of what the writer writes is refused, with a reason.
+TEST(PerfReport, RefusesNumbersOutOfRange)
+{
+    const struct {
+        const char *from, *to;
+    } bad[] = {
+        {"\"cores\":[0,1]", "\"cores\":[1e300,1]"},
+        {"\"cores\":[0,1]", "\"cores\":[0,-1]"},
+        {"\"cores\":[0,1]", "\"cores\":[0,1.5]"},
+        {"\"cores\":[0,1]", "\"cores\":[0,1024]"}, // CPU_SETSIZE
+        {"\"cores\":[0,1]", "\"cores\":[0,\"1\"]"},
+        {"\"repeat\":1", "\"repeat\":-5"},
+        {"\"repeat\":1", "\"repeat\":0"},
+        {"\"repeat\":1", "\"repeat\":101"},
+        {"\"repeat\":1", "\"repeat\":1.5"},
+        {"\"repeat\":1", "\"repeat\":\"1\""},
+        {"\"rate\":1000,\"scenarios\"", "\"rate\":-1,\"scenarios\""},
+        {"\"rate\":1000,\"scenarios\"", "\"rate\":1e300,\"scenarios\""},
+        {"\"duration_s\":0.5", "\"duration_s\":-0.5"},
+        {"\"duration_s\":0.5", "\"duration_s\":1e300"},
+        {"\"p50_ns\":5", "\"p50_ns\":-5"},
+        {"\"open_loop\":{\"rate\":1000", "\"open_loop\":{\"rate\":1e300"},
+        {"\"achieved\":999", "\"achieved\":-1"},
+        {"\"msgs\":[1,2]", "\"msgs\":[1,-2]"},
+        {"\"bin_s\":0.01", "\"bin_s\":-1"},
+        {"\"max_ns\":300,\"buckets\"", "\"max_ns\":1e300,\"buckets\""},
+        {"\"max_ns\":300,\"buckets\"", "\"max_ns\":1.9e19,\"buckets\""},
+        {"\"max_ns\":300,\"buckets\"", "\"max_ns\":300.5,\"buckets\""},
+        {"\"max_ns\":300,\"buckets\"", "\"max_ns\":290,\"buckets\""},  // below its bucket
+        {"\"max_ns\":300,\"buckets\"", "\"max_ns\":5000,\"buckets\""}, // above it
+        {"\"min_ns\":5", "\"min_ns\":-1"},
+        {"\"min_ns\":5", "\"min_ns\":4"}, // not in the lowest bucket
+        {"\"min_ns\":5", "\"min_ns\":1e300"},
+        {"\"count\":3", "\"count\":3.5"},
+        {"\"count\":3", "\"count\":4"},
+        {"\"count\":3", "\"count\":1e300"},
+        {"[[5,2],[301,1]]", "[[5,2.5],[301,1]]"},
+        {"[[5,2],[301,1]]", "[[5,0],[301,1]]"},
+        {"[[5,2],[301,1]]", "[[5,-2],[301,1]]"},
+        {"[[5,2],[301,1]]", "[[5.5,2],[301,1]]"},
+        {"[[5,2],[301,1]]", "[[-5,2],[301,1]]"},
+        {"[[5,2],[301,1]]", "[[1e300,2],[301,1]]"},
+        {"[[5,2],[301,1]]", "[[301,1],[5,2]]"}, // out of order
+        {"[[5,2],[301,1]]", "[[5,1],[5,1],[301,1]]"}, // a bucket twice
+        {"[[5,2],[301,1]]", "[[5,1e18],[301,1]]"},      // above 2^53
+        {"\"count\":3,\"min_ns\":5,\"max_ns\":300,\"buckets\":[[5,2],[301,1]]",
+         "\"count\":18014398509481984,\"min_ns\":5,\"max_ns\":300,"
+         "\"buckets\":[[5,9007199254740992],[301,9007199254740992]]"}, // the sum above 2^53
+        {"\"count\":3,\"min_ns\":5,\"max_ns\":300,\"buckets\":[[5,2],[301,1]]",
+         "\"count\":0,\"min_ns\":0,\"max_ns\":300,\"buckets\":[]"}, // empty with a max
+    };
+    const std::string good = valid_file;
+    for (const auto &b : bad) {
+        std::string t = good;
+        size_t at = t.find(b.from);
+        ASSERT_NE(at, std::string::npos) << b.from;
+        t.replace(at, strlen(b.from), b.to);
+        report r;
+        char err[256] = "";
+        EXPECT_EQ(report_read_text(t.data(), t.size(), &r, err, sizeof(err)), -EINVAL) << b.to;
+        EXPECT_NE(err[0], 0) << b.to;
+    }
+}
