@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,11 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #include "plot.h"
 
 int plot_have_gnuplot(void)
 {
-    int st = system("gnuplot --version >/dev/null 2>&1");
+    int st = system("gnuplot --version >/dev/null 2>&1"); /* a fixed command */
     return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
@@ -49,59 +52,75 @@ static int throughput_data(const struct scen_report *s, const char *path)
     return fclose(f) == 0 ? 0 : -errno;
 }
 
+/* gnuplot on the script at gp, its output to stderr; no shell between. */
 static int run_gnuplot(const char *gp)
 {
-    char cmd[4200];
-    snprintf(cmd, sizeof(cmd), "gnuplot '%s' 1>&2", gp);
-    int st = system(cmd);
-    return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return -ENOMEM;
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    char prog[] = "gnuplot", script[4096];
+    snprintf(script, sizeof(script), "%s", gp);
+    char *argv[] = {prog, script, NULL};
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return -rc;
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -errno;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+}
+
+/* DIR/NAME.KIND.dat written by data, then DIR/NAME.KIND.gp drawing it into
+ * DIR/NAME.KIND.svg (size, title, the settings and the plot's style), and
+ * gnuplot run on that. */
+static int plot_one(const struct scen_report *s, const char *dir, const char *kind,
+                    int (*data)(const struct scen_report *, const char *), const char *size,
+                    const char *title, const char *settings, const char *style)
+{
+    char dat[4096], gp[4096];
+    snprintf(dat, sizeof(dat), "%s/%s.%s.dat", dir, s->name, kind);
+    snprintf(gp, sizeof(gp), "%s/%s.%s.gp", dir, s->name, kind);
+    int rc = data(s, dat);
+    FILE *f = rc == 0 ? fopen(gp, "w") : NULL;
+    if (!f)
+        return rc < 0 ? rc : -errno;
+    fprintf(f,
+            "set terminal svg size %s dynamic\n"
+            "set output '%s/%s.%s.svg'\n"
+            "set title '%s: %s' noenhanced\n"
+            "%s"
+            "set grid\nset key off\n"
+            "plot '%s' %s\n",
+            size, dir, s->name, kind, s->name, title, settings, dat, style);
+    if (fclose(f) != 0)
+        return -errno;
+    return run_gnuplot(gp);
 }
 
 static int latency_plot(const struct scen_report *s, const char *dir)
 {
-    char dat[4096], gp[4096];
-    snprintf(dat, sizeof(dat), "%s/%s.latency.dat", dir, s->name);
-    snprintf(gp, sizeof(gp), "%s/%s.latency.gp", dir, s->name);
-    int rc = latency_data(s, dat);
-    FILE *f = rc == 0 ? fopen(gp, "w") : NULL;
-    if (!f)
-        return rc < 0 ? rc : -errno;
-    fprintf(f,
-            "set terminal svg size 800,500 dynamic\n"
-            "set output '%s/%s.latency.svg'\n"
-            "set title '%s: latency by percentile (%llu samples)' noenhanced\n"
-            "set logscale x\nset logscale y\n"
-            "set xlabel 'percentile'\nset ylabel 'latency (ns)'\n"
-            "set xtics ('0%%%%' 1, '90%%%%' 10, '99%%%%' 100, '99.9%%%%' 1000, '99.99%%%%' 10000, "
-            "'99.999%%%%' 100000, '99.9999%%%%' 1000000)\n"
-            "set grid\nset key off\n"
-            "plot '%s' using 3:1 with steps lw 2\n",
-            dir, s->name, s->name, (unsigned long long)s->h->count, dat);
-    if (fclose(f) != 0)
-        return -errno;
-    return run_gnuplot(gp);
+    char title[96];
+    snprintf(title, sizeof(title), "latency by percentile (%llu samples)",
+             (unsigned long long)s->h->count);
+    return plot_one(s, dir, "latency", latency_data, "800,500", title,
+                    "set logscale x\nset logscale y\n"
+                    "set xlabel 'percentile'\nset ylabel 'latency (ns)'\n"
+                    "set xtics ('0%%' 1, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000, "
+                    "'99.999%%' 100000, '99.9999%%' 1000000)\n",
+                    "using 3:1 with steps lw 2");
 }
 
 static int throughput_plot(const struct scen_report *s, const char *dir)
 {
-    char dat[4096], gp[4096];
-    snprintf(dat, sizeof(dat), "%s/%s.throughput.dat", dir, s->name);
-    snprintf(gp, sizeof(gp), "%s/%s.throughput.gp", dir, s->name);
-    int rc = throughput_data(s, dat);
-    FILE *f = rc == 0 ? fopen(gp, "w") : NULL;
-    if (!f)
-        return rc < 0 ? rc : -errno;
-    fprintf(f,
-            "set terminal svg size 800,400 dynamic\n"
-            "set output '%s/%s.throughput.svg'\n"
-            "set title '%s: throughput over time (last repetition)' noenhanced\n"
-            "set xlabel 'time (s)'\nset ylabel 'messages/s'\nset yrange [0:*]\nset format y '%%.1s%%c'\n"
-            "set grid\nset key off\n"
-            "plot '%s' using 1:2 with linespoints\n",
-            dir, s->name, s->name, dat);
-    if (fclose(f) != 0)
-        return -errno;
-    return run_gnuplot(gp);
+    return plot_one(s, dir, "throughput", throughput_data, "800,400",
+                    "throughput over time (last repetition)",
+                    "set xlabel 'time (s)'\nset ylabel 'messages/s'\nset yrange [0:*]\n"
+                    "set format y '%.1s%c'\n",
+                    "using 1:2 with linespoints");
 }
 
 int plot_report(const struct report *r, const char *dir, char *err, size_t errlen)

@@ -453,12 +453,10 @@ static int read_report(struct reader *rd, const struct json *j, struct report *r
     return 0;
 }
 
-int report_read_text(const char *text, size_t len, struct report *r, char *err, size_t errlen)
+/* r from a parse that returned rc with j. */
+static int read_parsed(int rc, struct json *j, struct report *r, char *err, size_t errlen)
 {
-    struct json *j;
     struct reader rd = {err, errlen};
-    memset(r, 0, sizeof(*r));
-    int rc = json_parse(text, len, &j, err, errlen);
     if (rc < 0)
         return rc;
     rc = read_report(&rd, j, r);
@@ -468,17 +466,18 @@ int report_read_text(const char *text, size_t len, struct report *r, char *err, 
     return rc;
 }
 
+int report_read_text(const char *text, size_t len, struct report *r, char *err, size_t errlen)
+{
+    struct json *j = NULL;
+    memset(r, 0, sizeof(*r));
+    int rc = json_parse(text, len, &j, err, errlen);
+    return read_parsed(rc, j, r, err, errlen);
+}
+
 int report_read(const char *path, struct report *r, char *err, size_t errlen)
 {
-    struct json *j;
-    struct reader rd = {err, errlen};
+    struct json *j = NULL;
     memset(r, 0, sizeof(*r));
     int rc = json_parse_file(path, &j, err, errlen);
-    if (rc < 0)
-        return rc;
-    rc = read_report(&rd, j, r);
-    json_free(j);
-    if (rc < 0)
-        report_free(r);
-    return rc;
+    return read_parsed(rc, j, r, err, errlen);
 }
