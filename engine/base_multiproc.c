@@ -222,7 +222,8 @@ static void shard_recover(struct pshard *ps)
         struct mp_dirent *e = mp_dir(nd, id, slot);
         if (!atomic_load_explicit(&e->live, memory_order_acquire))
             continue;
-        *m = (ts_msg){.dst = e->addr, .src = e->creator, .len = e->len, .flags = MSGF_START};
+        *m = (ts_msg){.dst = e->addr, .src = e->creator, .len = e->len,
+                      .flags = MSGF_START | MSGF_REBORN};
         memcpy(m + 1, e->start, e->len);
         atomic_store(&e->live, 0);
         actor_start(sh, m);

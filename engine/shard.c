@@ -712,7 +712,9 @@ static void adopt_name(struct shard *sh, struct actor *a, ts_addr self, uint16_t
 void actor_start(struct shard *sh, const ts_msg *start)
 {
     ts_addr self = start->dst;
-    bool remote = ts_addr_node(start->src) != sh->node;
+    /* Made by another node: its lease checked, counted here. Not a restarted
+     * shard's own actor built again, whichever node made it. */
+    bool remote = ts_addr_node(start->src) != sh->node && !(start->flags & MSGF_REBORN);
     if (remote && !shard_is_future(sh, self)) {
         system_log(sh->sys, TS_LOG_WARNING, "TS-NET-STALE", self, "",
                    "node %u sent a Start for a slot this node did not lease it; dropped",

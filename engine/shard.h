@@ -34,6 +34,9 @@ enum actor_state {
 
 /* Internal message flags, above any public TS_MSG_F_* bit. */
 #define MSGF_START (UINT32_C(1) << 31) /* construct the actor at dst */
+/* With MSGF_START: a restarted shard builds again an actor it had (its
+ * Start from the directory): counted and checked when first made. */
+#define MSGF_REBORN (UINT32_C(1) << 29)
 
 struct timer {
     struct th_node node;

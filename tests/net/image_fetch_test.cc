@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -227,11 +228,13 @@ int CreateOn(ts_system *sys, uint16_t on, const ts_image_id &id, const char *typ
     return rc;
 }
 
+constexpr uint64_t kShortWait = UINT64_C(2) * 1000 * 1000 * 1000;
+
 // Asks a what; the reply's text, or "poison: <reason>" / "ask: <error>".
-std::string Ask(ts_system *sys, ts_addr a, const std::string &what)
+std::string Ask(ts_system *sys, ts_addr a, const std::string &what, uint64_t wait = tst::kWait)
 {
     ts_msg *r = nullptr;
-    int rc = ts_ask(sys, a, ts_type_id("fetchtest.Say"), what.data(), what.size(), tst::kWait, &r);
+    int rc = ts_ask(sys, a, ts_type_id("fetchtest.Say"), what.data(), what.size(), wait, &r);
     if (rc < 0)
         return std::string("ask: ") + ts_last_error();
     Msg owned(r);
@@ -539,6 +542,36 @@ TEST(ImageFetchLoopback, AMultiprocMemberFetchesItIntoItsShardProcesses)
     ts_addr c = TS_ADDR_NONE;
     ASSERT_EQ(CreateOn(lead, 2, id, "images.Counter", &c), 0) << ts_last_error();
     EXPECT_EQ(Ask(lead, c, "x"), "1");
+
+    // A shard process killed and restarted by the admin has not got the
+    // image: it loads it from the copy the admin keeps (hash checked), for
+    // the actors it re-creates and for new ones.
+    ts_node_status st;
+    ASSERT_EQ(ts_node_status_get(m.name.c_str(), &st), 0) << ts_last_error();
+    const int32_t before = st.shards[0].pid;
+    ASSERT_GT(before, 0);
+    ASSERT_EQ(kill(before, SIGKILL), 0);
+    ASSERT_TRUE(WaitUntil([&] {
+        return ts_node_status_get(m.name.c_str(), &st) == 0 && st.shards[0].restarts == 1 &&
+               st.shards[0].pid > 0 && st.shards[0].pid != before;
+    }));
+    // The re-created greeter answers once the leader's link to the new
+    // process is up again (a reconnect, with its backoff); then a new actor
+    // there, made with a slot of the new process's leases.
+    EXPECT_TRUE(WaitUntil([&] { return Ask(lead, g, "again", kShortWait) == "Hello, again!"; }));
+    std::string got;
+    EXPECT_TRUE(WaitUntil([&] {
+        ts_addr c2 = TS_ADDR_NONE;
+        got = CreateOn(lead, 2, id, "images.Counter", &c2) == 0 ? Ask(lead, c2, "y", kShortWait)
+                                                                : ts_last_error();
+        return got == "1";
+    })) << got;
+    EXPECT_TRUE(HasImage(member, id));
+    if (::testing::Test::HasFailure()) {
+        std::lock_guard<std::mutex> lk(nodes.Log(lead).mu);
+        for (const auto &line : nodes.Log(lead).lines)
+            std::fprintf(stderr, "leader: %s\n", line.c_str());
+    }
 }
 
 } // namespace
