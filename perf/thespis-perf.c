@@ -93,37 +93,49 @@ static const char *value_of(int argc, char **argv, int *i, const char *opt)
     return argv[++*i];
 }
 
+/* Takes --own-image and --own out of argv into rest (nrest) and own
+ * (nown): 0, or the exit status of bad usage, said. */
+static int own_args(int argc, char **argv, char **rest, int *nrest, struct own_text *texts,
+                    struct perf_own *own, size_t *nown)
+{
+    rest[(*nrest)++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < argc)
+                rest[(*nrest)++] = argv[i++];
+        } else if ((v = value_of(argc, argv, &i, "--own-image"))) {
+            if (ts_image_load(v) < 0)
+                return fprintf(stderr, "thespis-perf: --own-image: %s\n", ts_last_error()), 2;
+        } else if ((v = value_of(argc, argv, &i, "--own"))) {
+            if (*nown == OWN_MAX)
+                return fprintf(stderr, "thespis-perf: at most %d --own scenarios\n", OWN_MAX), 2;
+            if (own_parse(v, &texts[*nown], &own[*nown]) < 0)
+                return 2;
+            (*nown)++;
+        } else if (strcmp(argv[i], "--own") == 0 || strcmp(argv[i], "--own-image") == 0) {
+            return fprintf(stderr, "thespis-perf: %s needs a value (see --help)\n", argv[i]), 2;
+        } else {
+            rest[(*nrest)++] = argv[i];
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct own_text texts[OWN_MAX];
     static struct perf_own own[OWN_MAX];
     size_t nown = 0;
-    char **rest = calloc((size_t)argc + 1, sizeof(*rest));
-    if (!rest || sodium_init() < 0)
-        return fprintf(stderr, "thespis-perf: out of memory\n"), 1;
     int nrest = 0;
-    rest[nrest++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if (strcmp(argv[i], "--") == 0) {
-            while (i < argc)
-                rest[nrest++] = argv[i++];
-        } else if ((v = value_of(argc, argv, &i, "--own-image"))) {
-            if (ts_image_load(v) < 0)
-                return fprintf(stderr, "thespis-perf: --own-image: %s\n", ts_last_error()), 2;
-        } else if ((v = value_of(argc, argv, &i, "--own"))) {
-            if (nown == OWN_MAX)
-                return fprintf(stderr, "thespis-perf: at most %d --own scenarios\n", OWN_MAX), 2;
-            if (own_parse(v, &texts[nown], &own[nown]) < 0)
-                return 2;
-            nown++;
-        } else if (strcmp(argv[i], "--own") == 0 || strcmp(argv[i], "--own-image") == 0) {
-            return fprintf(stderr, "thespis-perf: %s needs a value (see --help)\n", argv[i]), 2;
-        } else {
-            rest[nrest++] = argv[i];
-        }
+    char **rest = calloc((size_t)argc + 1, sizeof(*rest));
+    if (!rest || sodium_init() < 0) {
+        free(rest);
+        return fprintf(stderr, "thespis-perf: out of memory\n"), 1;
     }
-    int rc = perf_main(nrest, rest, nown ? own : NULL, nown);
+    int rc = own_args(argc, argv, rest, &nrest, texts, own, &nown);
+    if (rc == 0)
+        rc = perf_main(nrest, rest, nown ? own : NULL, nown);
     free(rest);
     return rc;
 }
