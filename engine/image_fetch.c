@@ -97,17 +97,13 @@ bool image_fetch_park(struct shard *sh, const ts_msg *start)
         sh->fetch_failed)
         return false; /* not this one's: actor_start goes on as ever */
     struct image_fetch *f = find(sh, &v.image);
-    char hex[TS_IMAGE_ID_TEXT];
-    ts_image_id_format(&v.image, hex, sizeof(hex));
     int leader = f ? f->leader : leader_of(sh);
     if (leader == -1)
         return false; /* the leader itself: "not loaded on this node" */
     if (!f) {
-        unsigned char id[sizeof(v.image)];
-        memcpy(id, &v.image, sizeof(id));
         if (!(f = calloc(1, sizeof(*f))) ||
             (leader >= 0 && shard_enqueue(sh, control_addr((uint16_t)leader, 0), self_addr(sh),
-                                          NET_IMAGE_GET, id, sizeof(id), 0) < 0)) {
+                                          NET_IMAGE_GET, &v.image, sizeof(v.image), 0) < 0)) {
             free(f);
             return false; /* out of memory: the Start fails as it would have */
         }
@@ -118,10 +114,11 @@ bool image_fetch_park(struct shard *sh, const ts_msg *start)
         f->deadline = clock_deadline(clock_now_ns(), FETCH_TIMEOUT_NS);
         f->next = sh->fetches;
         sh->fetches = f;
+        char hex[TS_IMAGE_ID_TEXT];
         if (f->asked)
             system_log(sh->sys, TS_LOG_INFO, "TS-IMAGE-FETCH", start->dst, v.type,
                        "image %s is not on this node: fetching it from the leader, node %u",
-                       hex, (unsigned)leader);
+                       ts_image_id_format(&v.image, hex, sizeof(hex)), (unsigned)leader);
     }
     ts_msg *copy = mailq_push(&f->starts, start->len);
     if (!copy)

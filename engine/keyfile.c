@@ -3,6 +3,7 @@
  * once. */
 #include "keyfile.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -12,17 +13,6 @@
 #include <sodium.h>
 
 #include "err.h"
-
-int keyfile_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Reads at most cap bytes of fd into buf: the count, or -errno. */
 static ssize_t read_all(int fd, char *buf, size_t cap)
@@ -65,15 +55,14 @@ static int key_parse(const char *what, const char *hint, const char *path, const
         return err_set(-EINVAL, "%s %s: %s; it must hold %zu hex digits and an optional "
                        "newline (%s)", what, path, n > 2 * len ? "too long" : "too short",
                        2 * len, hint);
-    for (size_t i = 0; i < len; i++) {
-        int hi = keyfile_hexval((unsigned char)buf[2 * i]);
-        int lo = keyfile_hexval((unsigned char)buf[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return err_set(-EINVAL, "%s %s: character %zu is not a hex digit", what, path,
-                           2 * i + 1 + (hi >= 0));
-        key[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
+    size_t got = 0;
+    const char *end = buf;
+    if (sodium_hex2bin(key, len, buf, n, NULL, &got, &end) == 0 && got == len)
+        return 0;
+    size_t at = (size_t)(end - buf); /* the pair it stopped at: which of its two */
+    while (at < n && isxdigit((unsigned char)buf[at]))
+        at++;
+    return err_set(-EINVAL, "%s %s: character %zu is not a hex digit", what, path, at + 1);
 }
 
 int keyfile_load(const char *what, const char *hint, const char *path, int private_rc,

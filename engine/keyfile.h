@@ -36,7 +36,5 @@ int keyfile_load(const char *what, const char *hint, const char *path, int priva
 int keyfile_write(const char *what, const char *path, mode_t mode, const uint8_t *key,
                   size_t len);
 
-/* The value of a hex digit (either case), or -1. */
-int keyfile_hexval(int c);
 
 #endif
